@@ -1,0 +1,45 @@
+# Two commands a newcomer needs: `make run` and `make test`. Both install into .venv first,
+# and only reinstall when pyproject.toml changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: install run dev test lint bench tiny-model clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch is installed first, pinned, so that nothing later can pull a CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/threadloom serve --host $(HOST) --port $(PORT)
+
+dev: $(STAMP)
+	$(BIN)/langgraph dev --no-browser --port 2024
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.streaming
+	$(BIN)/python -m bench.concurrency
+
+tiny-model: $(STAMP)
+	$(BIN)/python -m models.bundled.build
+
+clean:
+	rm -rf $(VENV) build *.egg-info
