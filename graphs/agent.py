@@ -1,0 +1,59 @@
+"""`build_graph`: the ReAct loop as a StateGraph — agent → (tool calls?) → tools → agent → END."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, StateGraph
+
+from graphs.state import AgentState
+from graphs.tool_runner import ToolRunner
+
+STEP_LIMIT_MESSAGE = (
+    "I stopped here: the step limit ({limit}) was reached before I had a final answer. "
+    "Ask again, perhaps more narrowly, to continue."
+)
+
+
+def build_graph(
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    system_prompt: str | None = None,
+    tool_timeout_s: float = 30.0,
+) -> StateGraph:
+    """Build the agent graph (not compiled: the caller adds its checkpointer).
+
+    Example:
+        >>> graph = build_graph(model, [calculator]).compile(checkpointer=saver)
+        >>> graph.invoke({"messages": [("user", "compute 17*23")]}, config)
+    """
+    bound = model.bind_tools(list(tools)) if tools else model
+
+    async def agent(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        # Two steps are needed to run tools and answer; below that, end with a clear message.
+        if state["remaining_steps"] < 2:
+            limit = config.get("recursion_limit", "?")
+            return {"messages": [AIMessage(content=STEP_LIMIT_MESSAGE.format(limit=limit))]}
+        history = list(state["messages"])
+        if system_prompt and not (history and isinstance(history[0], SystemMessage)):
+            history.insert(0, SystemMessage(content=system_prompt))
+        reply = await bound.ainvoke(history, config)
+        return {"messages": [reply]}
+
+    def route(state: AgentState) -> Literal["tools", "__end__"]:
+        last = state["messages"][-1]
+        wants_tools = isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls)
+        return "tools" if wants_tools else END
+
+    graph = StateGraph(AgentState)
+    graph.add_node("agent", agent)
+    graph.add_node("tools", ToolRunner(tools, timeout_s=tool_timeout_s))
+    graph.add_edge(START, "agent")
+    graph.add_conditional_edges("agent", route, ["tools", END])
+    graph.add_edge("tools", "agent")
+    return graph

@@ -1,0 +1,1 @@
+"""The HTTP service: the LangGraph Server API over FastAPI, with SSE streaming."""

@@ -1,0 +1,59 @@
+"""The one configuration class: every setting, its default, read from `THREADLOOM_*` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
+
+
+class Settings(BaseSettings):
+    """Configuration of the service and of the agent it serves.
+
+    Every field can be set with an environment variable `THREADLOOM_<NAME>` (or a `.env` file).
+    Defaults run fully offline: the bundled model and a SQLite file under `./data/`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="THREADLOOM_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # Storage: SQLite file by default; a PostgreSQL URL switches to the shared database.
+    db: Path = Path("data/threadloom.sqlite")
+    database_url: str | None = None
+
+    # Model: "bundled", a hub id or a local folder; or a remote endpoint.
+    model: str = "bundled"
+    endpoint_url: str | None = None
+    hf_token: SecretStr | None = None
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    quantization: Literal["none", "4bit", "8bit"] = "none"
+    trust_remote_code: bool = False
+    tool_call_format: str = "auto"
+    max_new_tokens: int = Field(256, ge=1, le=32768)
+    temperature: float = Field(0.0, ge=0.0, le=5.0)
+
+    # Agent.
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    tools: Annotated[list[str], NoDecode] = ["calculator", "search"]
+    max_steps: int = Field(12, ge=2, le=200)
+    tavily_api_key: SecretStr | None = None
+
+    # Generation scheduler for local models.
+    max_batch_size: int = Field(8, ge=1, le=256)
+    max_queue: int = Field(64, ge=1)
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _split_tools(cls, value: object) -> object:
+        # A comma-separated env value ("calculator,search") is friendlier than JSON.
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
