@@ -35,8 +35,9 @@ def build_graph(
     bound = model.bind_tools(list(tools)) if tools else model
 
     async def agent(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-        # Two steps are needed to run tools and answer; below that, end with a clear message.
-        if state["remaining_steps"] < 2:
+        # A tool round needs this step, the tools step and one more agent step to answer;
+        # with fewer left, end with a clear message rather than a GraphRecursionError.
+        if state["remaining_steps"] < 3:
             limit = config.get("recursion_limit", "?")
             return {"messages": [AIMessage(content=STEP_LIMIT_MESSAGE.format(limit=limit))]}
         history = list(state["messages"])

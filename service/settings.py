@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Seconds between keep-alive bytes on open streams and waits (SSE `: heartbeat` comments).
+    heartbeat_s: float = Field(5.0, gt=0, le=300)
 
     # Storage: SQLite file by default; a PostgreSQL URL switches to the shared database.
     db: Path = Path("data/threadloom.sqlite")

@@ -1,0 +1,68 @@
+"""Threads: create, get, search, count, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from service.deps import ExistingThread, ServicesDep, canonical_id
+from service.errors import NotSupported, thread_exists
+from service.ids import new_id
+from service.json_codec import JsonResponse
+from service.schemas.threads import ThreadCount, ThreadCreate, ThreadSearch
+from service.storage.records import ThreadQuery
+
+router = APIRouter(prefix="/threads", tags=["threads"])
+
+
+@router.post("")
+async def create_thread(services: ServicesDep, body: ThreadCreate | None = None) -> JsonResponse:
+    body = body or ThreadCreate()
+    if body.ttl is not None or body.supersteps:
+        raise NotSupported("Thread TTLs and supersteps are not supported yet.")
+    thread_id = canonical_id(body.thread_id, "thread") if body.thread_id else new_id()
+    created = await services.threads.create(thread_id, body.metadata or {})
+    if created is not None:
+        return JsonResponse(created.to_api())
+    existing = await services.threads.get(thread_id)
+    if body.if_exists == "raise" or existing is None:
+        raise thread_exists(thread_id)
+    return JsonResponse(existing.to_api())
+
+
+@router.post("/search")
+async def search_threads(services: ServicesDep, body: ThreadSearch | None = None) -> JsonResponse:
+    body = body or ThreadSearch()
+    query = ThreadQuery(
+        ids=[canonical_id(i, "thread") for i in body.ids] if body.ids else None,
+        metadata=body.metadata,
+        values=body.values,
+        status=body.status,
+        limit=body.limit,
+        offset=body.offset,
+        sort_by=body.sort_by or "created_at",
+        sort_order=body.sort_order or "desc",
+    )
+    threads = await services.threads.search(query)
+    return JsonResponse([thread.to_api() for thread in threads])
+
+
+@router.post("/count")
+async def count_threads(services: ServicesDep, body: ThreadCount | None = None) -> JsonResponse:
+    body = body or ThreadCount()
+    query = ThreadQuery(metadata=body.metadata, values=body.values, status=body.status)
+    return JsonResponse(await services.threads.count(query))
+
+
+@router.get("/{thread_id}")
+async def get_thread(thread: ExistingThread) -> JsonResponse:
+    return JsonResponse(thread.to_api())
+
+
+@router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_thread(thread: ExistingThread, services: ServicesDep) -> Response:
+    """Delete the thread, its runs and its checkpoints; its active runs are cancelled first."""
+    thread_id = thread.thread_id
+    await services.run_manager.cancel_thread(thread_id)
+    await services.checkpointer.adelete_thread(thread_id)
+    await services.threads.delete(thread_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,117 @@
+"""Executes one run: streams the compiled graph and writes the API's events to the run's log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.pregel import Pregel
+from langgraph.types import StateSnapshot
+
+from service.errors import error_event
+from service.json_codec import dumps
+from service.runs.events import EventLog, RunEvent
+from service.runs.spec import RunSpec
+from service.runs.stream_modes import ChunkTranslator, graph_stream_modes
+from service.storage.records import RunStatus
+
+logger = logging.getLogger(__name__)
+
+Chunk = tuple[tuple[str, ...], str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """How a run ended, and what a `wait` request answers with."""
+
+    status: RunStatus
+    result: Any
+    error: BaseException | None = None
+
+
+def encode(name: str, data: Any) -> RunEvent:
+    return RunEvent(name, dumps(data))
+
+
+def failed(log: EventLog, exc: BaseException, status: RunStatus = "error") -> RunOutcome:
+    """Report `exc` as the run's `error` event and make it the run's outcome."""
+    payload = error_event(exc)
+    log.append(encode("error", payload))
+    return RunOutcome(status, {"__error__": payload}, exc)
+
+
+class RunExecutor:
+    """Streams the compiled graph (which holds the checkpointer) for the runs it is given."""
+
+    def __init__(self, graph: Pregel) -> None:
+        self.graph = graph
+
+    async def execute(self, spec: RunSpec, log: EventLog) -> RunOutcome:
+        """Run the graph to its end, an interrupt or a failure; only cancellation propagates."""
+        started = time.perf_counter()
+        translator = ChunkTranslator(spec.request.stream_mode)
+        log.append(encode("metadata", {"run_id": spec.run_id, "attempt": 1}))
+        logger.info("run started run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
+        try:
+            async with aclosing(self._chunks(spec)) as chunks:
+                async for namespace, mode, chunk in chunks:
+                    for name, data in translator.translate(namespace, mode, chunk):
+                        log.append(encode(name, data))
+            values = translator.latest_values
+            if values is None:  # nothing streamed (e.g. resuming a finished thread)
+                values = (await self.snapshot(spec.thread_id)).values
+            outcome = RunOutcome("success", values)
+        except Exception as exc:  # a failing graph is reported to the client, not raised
+            logger.warning(
+                "run failed run_id=%s thread_id=%s error=%s",
+                spec.run_id,
+                spec.thread_id,
+                type(exc).__name__,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
+            outcome = failed(log, exc)
+        logger.info(
+            "run finished run_id=%s thread_id=%s status=%s duration_ms=%d",
+            spec.run_id,
+            spec.thread_id,
+            outcome.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return outcome
+
+    async def snapshot(self, thread_id: str) -> StateSnapshot:
+        """The thread's latest checkpointed state."""
+        return await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+
+    async def _chunks(self, spec: RunSpec) -> AsyncIterator[Chunk]:
+        modes = graph_stream_modes(spec.request.stream_mode)
+        options = spec.stream_options()
+        subgraphs = options["subgraphs"]
+        graph_input, config = spec.graph_input(), spec.config()
+        if "events" not in spec.request.stream_mode:
+            async for item in self.graph.astream(
+                graph_input, config, stream_mode=modes, **options
+            ):
+                yield _as_chunk(item, subgraphs)
+            return
+        # `events` needs astream_events; the graph's own stream chunks ride inside it as the
+        # root run's on_chain_stream events.
+        async for event in self.graph.astream_events(
+            graph_input, config, version="v2", stream_mode=modes, **options
+        ):
+            if event["event"] == "on_chain_stream" and event["run_id"] == spec.run_id:
+                yield _as_chunk(event["data"]["chunk"], subgraphs)
+            elif "langsmith:hidden" not in event.get("tags", ()):
+                yield (), "events", event
+
+
+def _as_chunk(item: Any, subgraphs: bool) -> Chunk:
+    if subgraphs:
+        namespace, mode, chunk = item
+        return tuple(namespace), mode, chunk
+    mode, chunk = item
+    return (), mode, chunk

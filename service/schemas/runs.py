@@ -1,0 +1,106 @@
+"""Body of the run routes (`/threads/{id}/runs/stream`, `/wait`): the LangGraph run request."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from service.storage.records import MultitaskStrategy
+
+STREAM_MODES = (
+    "values",
+    "updates",
+    "messages",
+    "messages-tuple",
+    "custom",
+    "debug",
+    "events",
+    "tasks",
+    "checkpoints",
+)
+DEFAULT_STREAM_MODES = ["values"]
+
+
+class RunSend(BaseModel):
+    """Run `node` with `input` (LangGraph's `Send`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node: str
+    input: Any = None
+
+
+class RunCommand(BaseModel):
+    """What to do instead of new input: resume an interrupt, update the state, go to a node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    update: dict[str, Any] | list[Any] | None = None
+    resume: Any = None
+    goto: str | RunSend | list[str | RunSend] | None = None
+
+
+class RunCreate(BaseModel):
+    """A run on a thread, as the `langgraph_sdk` client sends it."""
+
+    # Unknown fields are ignored so that newer clients keep working against this server.
+    model_config = ConfigDict(extra="ignore")
+
+    assistant_id: str = Field(description="The graph name (`agent`) or its assistant UUID.")
+    input: dict[str, Any] | list[Any] | None = None
+    command: RunCommand | None = None
+    stream_mode: list[str] = Field(default_factory=lambda: list(DEFAULT_STREAM_MODES))
+    stream_subgraphs: bool = False
+    stream_resumable: bool = False
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+    checkpoint_id: str | None = None
+    checkpoint_during: bool | None = None
+    interrupt_before: Literal["*"] | list[str] | None = None
+    interrupt_after: Literal["*"] | list[str] | None = None
+    multitask_strategy: MultitaskStrategy = "enqueue"
+    if_not_exists: Literal["reject", "create"] = "reject"
+    on_disconnect: Literal["cancel", "continue"] = "continue"
+    on_completion: Literal["delete", "keep"] | None = None
+    after_seconds: float | None = Field(None, ge=0)
+    webhook: str | None = None
+    feedback_keys: list[str] | None = None
+    durability: Literal["sync", "async", "exit"] | None = None
+
+    @field_validator("stream_mode", mode="before")
+    @classmethod
+    def _known_stream_modes(cls, value: object) -> object:
+        if value is None:
+            return list(DEFAULT_STREAM_MODES)
+        modes = [value] if isinstance(value, str) else value
+        if not isinstance(modes, list):
+            return modes  # the list[str] type reports it
+        unknown = [mode for mode in modes if mode not in STREAM_MODES]
+        if unknown:
+            raise ValueError(
+                f"Unknown stream mode {', '.join(map(repr, unknown))}. "
+                f"Use one or a list of: {', '.join(STREAM_MODES)}."
+            )
+        return list(dict.fromkeys(modes))
+
+    @field_validator("multitask_strategy", "if_not_exists", "on_disconnect", mode="before")
+    @classmethod
+    def _null_means_default(cls, value: object, info: ValidationInfo) -> object:
+        # The SDK drops None fields, but other clients send explicit nulls for "default".
+        return cls.model_fields[info.field_name].default if value is None else value
+
+    @model_validator(mode="after")
+    def _input_or_command(self) -> RunCreate:
+        if self.input is not None and self.command is not None:
+            raise ValueError("Send either input or command, not both.")
+        return self

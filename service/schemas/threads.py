@@ -1,0 +1,46 @@
+"""Bodies of the thread routes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.storage.records import SortOrder, ThreadSortBy, ThreadStatus
+
+
+class _Body(BaseModel):
+    # Unknown fields are ignored so that newer clients keep working against this server.
+    model_config = ConfigDict(extra="ignore")
+
+
+class ThreadCreate(_Body):
+    thread_id: str | None = Field(None, description="A UUID; a new one is made when absent.")
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    ttl: dict[str, Any] | None = None
+    supersteps: list[dict[str, Any]] | None = None
+
+
+class ThreadSearch(_Body):
+    ids: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: ThreadStatus | None = None
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+    sort_by: ThreadSortBy | None = None
+    sort_order: SortOrder | None = None
+
+
+class ThreadCount(_Body):
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: ThreadStatus | None = None
+
+
+class HistoryRequest(_Body):
+    limit: int = Field(10, ge=1, le=1000)
+    before: str | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None

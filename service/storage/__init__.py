@@ -1,0 +1,1 @@
+"""What the service keeps besides checkpoints: threads and runs, in the checkpointer's database."""

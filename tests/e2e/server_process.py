@@ -1,0 +1,64 @@
+"""Runs `threadloom serve` as a real child process on an ephemeral loopback port."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+READY = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
+REPO = Path(__file__).resolve().parents[2]
+
+
+class ServerProcess:
+    """A `threadloom serve` child; `start()` returns once uvicorn reports its address."""
+
+    def __init__(self, db: Path, extra_args: Sequence[str] = (), env: dict[str, str] | None = None):
+        self.db = db
+        self.extra_args = list(extra_args)
+        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+        self.log: list[str] = []
+
+    def start(self, timeout_s: float = 120.0) -> str:
+        command = [
+            sys.executable, "-m", "service.cli", "serve",
+            "--host", "127.0.0.1", "--port", "0", "--db", str(self.db), *self.extra_args,
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )
+        found = threading.Event()
+        reader = threading.Thread(target=self._read, args=(found,), daemon=True)
+        reader.start()
+        # The reader sets `found` on the ready line or when the process exits.
+        if not found.wait(timeout_s) or not self.url:
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "".join(self.log[-40:]))
+        return self.url
+
+    def _read(self, found: threading.Event) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log.append(line)
+            match = READY.search(line)
+            if match and not self.url:
+                self.url = match.group(1)
+                found.set()
+        found.set()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+        code = self.process.wait(timeout=60)
+        self.process = None
+        return code

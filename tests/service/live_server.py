@@ -1,0 +1,106 @@
+"""A real uvicorn server running the app in this test's event loop, and an SSE frame reader."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
+
+from service.agent import make_agent_graph
+from service.app import GraphFactory, create_app
+from service.settings import Settings
+
+
+class _ReadyServer(uvicorn.Server):
+    """A uvicorn server that signals, without polling, once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: FastAPI
+    server: _ReadyServer
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+StartServer = Callable[..., Awaitable[LiveServer]]
+"""The `start` fixture: `await start(**overrides)` starts another server (see `start_server`)."""
+
+
+async def start_server(
+    db: Path,
+    model: BaseChatModel | None = None,
+    graph_factory: GraphFactory | None = None,
+    **settings: Any,
+) -> LiveServer:
+    """Start the app on 127.0.0.1 and an ephemeral port; returns once it serves.
+
+    The graph is the agent with `model`, unless `graph_factory` gives another one.
+    """
+    app = create_app(
+        Settings(db=db, tools=["calculator", "search"], **settings),
+        graph_factory=graph_factory or partial(make_agent_graph, model=model),
+    )
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5
+    )
+    server = _ReadyServer(config)
+    task = asyncio.create_task(server.serve())
+    ready = asyncio.create_task(server.ready.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if not server.ready.is_set():
+        ready.cancel()
+        await task  # raises the start-up failure
+        raise RuntimeError("the server stopped during start-up")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return LiveServer(f"http://127.0.0.1:{port}", app, server, task)
+
+
+@dataclass(frozen=True)
+class Frame:
+    event: str
+    data: Any
+    raw: bytes
+    id: str | None = None
+
+
+def parse_frames(body: bytes) -> list[Frame]:
+    """Split a whole SSE body into its event frames (comments such as heartbeats are skipped),
+    checking the framing byte for byte: `event: NAME\\r\\ndata: JSON\\r\\n[id: N\\r\\n]\\r\\n`."""
+    assert body.endswith(b"\r\n\r\n"), body[-40:]
+    frames = []
+    for block in body[: -len(b"\r\n\r\n")].split(b"\r\n\r\n"):
+        if block.startswith(b":"):
+            continue
+        name_line, data_line, *id_line = block.split(b"\r\n")
+        assert name_line.startswith(b"event: ") and data_line.startswith(b"data: "), block
+        assert not id_line or (len(id_line) == 1 and id_line[0].startswith(b"id: ")), block
+        frames.append(
+            Frame(
+                event=name_line[len(b"event: ") :].decode(),
+                data=json.loads(data_line[len(b"data: ") :]),
+                raw=block,
+                id=id_line[0][len(b"id: ") :].decode() if id_line else None,
+            )
+        )
+    return frames
