@@ -1,0 +1,126 @@
+"""A server under test, run as a child process on loopback: started, watched, measured, stopped.
+
+The child runs in its own session so that stopping it takes its whole process group along.
+Its output is drained by a thread (a full pipe would stall the server) and the tail is kept
+to explain a failed start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_ERROR = re.compile(r"\w+(Error|Exception)\b")
+
+
+class ChildStartError(RuntimeError):
+    """The child exited or stayed silent before printing its ready line; the message is the
+    telling line of its output (see `output_tail` for more)."""
+
+
+def free_port() -> int:
+    """A loopback port that is free now (for servers that must be told their port)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ChildServer:
+    """One server process; `start` returns the match of its ready line."""
+
+    def __init__(
+        self, command: Sequence[str], env: Mapping[str, str], cwd: Path, tail_lines: int = 40
+    ) -> None:
+        self.command = list(command)
+        self.env = dict(env)
+        self.cwd = cwd
+        self._tail: deque[str] = deque(maxlen=tail_lines)
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self, ready: re.Pattern[str], timeout_s: float) -> re.Match[str]:
+        self._process = subprocess.Popen(
+            self.command,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        found = threading.Event()
+        matches: list[re.Match[str]] = []
+        threading.Thread(
+            target=self._drain, args=(self._process, ready, matches, found), daemon=True
+        ).start()
+        # The drain thread sets `found` on the ready line, or when the child's output ends.
+        in_time = found.wait(timeout_s)
+        if not matches:
+            self.stop()
+            lines = [line.strip() for line in self._tail if line.strip()] or ["(no output)"]
+            reason = self.last_error_line() or lines[-1]
+            late = "" if in_time else f" (not ready after {timeout_s:g} s)"
+            raise ChildStartError(reason + late)
+        return matches[0]
+
+    def output_tail(self) -> str:
+        return "".join(self._tail).rstrip()
+
+    def last_error_line(self) -> str | None:
+        """The last line of output that names an exception (`...Error`, `...Exception`)."""
+        errors = [line.strip() for line in self._tail if _ERROR.search(line)]
+        return errors[-1] if errors else None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the child has used so far (Linux `/proc`)."""
+        if self._process is None:
+            return 0.0
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # After the command name: utime and stime are fields 14 and 15 of stat(5).
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=timeout_s)
+
+    def __enter__(self) -> ChildServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _drain(
+        self,
+        process: subprocess.Popen[str],
+        ready: re.Pattern[str],
+        matches: list[re.Match[str]],
+        found: threading.Event,
+    ) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self._tail.append(line)
+            if not matches and (match := ready.search(line)):
+                matches.append(match)
+                found.set()
+        found.set()

@@ -1,0 +1,26 @@
+"""`python -m bench.fake_server`: `threadloom serve` over the zero-cost model, on a free port.
+
+Everything but the model is what `threadloom serve` runs (`service.cli.main`: the same app,
+logging, uvicorn server and shutdown), with the tools of `bench.fake_graph`. Storage comes from
+`THREADLOOM_DB` / `THREADLOOM_DATABASE_URL`. Uvicorn prints
+"Uvicorn running on http://127.0.0.1:PORT" once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+
+from bench.fake_graph import TOOLS, ZeroCostModel
+from service.agent import make_agent_graph
+from service.cli import main as threadloom_main
+
+
+def main() -> int:
+    os.environ["THREADLOOM_TOOLS"] = ",".join(TOOLS)
+    graph_factory = partial(make_agent_graph, model=ZeroCostModel())
+    return threadloom_main(["serve", "--host", "127.0.0.1", "--port", "0"], graph_factory)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
