@@ -7,10 +7,11 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 
+from graphs.run_options import run_options
 from graphs.state import AgentState
 from graphs.tool_runner import ToolRunner
 
@@ -32,7 +33,15 @@ def build_graph(
         >>> graph = build_graph(model, [calculator]).compile(checkpointer=saver)
         >>> graph.invoke({"messages": [("user", "compute 17*23")]}, config)
     """
-    bound = model.bind_tools(list(tools)) if tools else model
+    by_name = {tool.name: tool for tool in tools}
+    bound: dict[tuple[str, ...], Runnable] = {}
+
+    def model_offering(names: list[str]) -> Runnable:
+        # An assistant may offer a subset of the tools: bind each subset once.
+        key = tuple(names)
+        if key not in bound:
+            bound[key] = model.bind_tools([by_name[n] for n in names]) if names else model
+        return bound[key]
 
     async def agent(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         # A tool round needs this step, the tools step and one more agent step to answer;
@@ -40,10 +49,12 @@ def build_graph(
         if state["remaining_steps"] < 3:
             limit = config.get("recursion_limit", "?")
             return {"messages": [AIMessage(content=STEP_LIMIT_MESSAGE.format(limit=limit))]}
+        options = run_options(config)
+        prompt = options.system_prompt if options.system_prompt is not None else system_prompt
         history = list(state["messages"])
-        if system_prompt and not (history and isinstance(history[0], SystemMessage)):
-            history.insert(0, SystemMessage(content=system_prompt))
-        reply = await bound.ainvoke(history, config)
+        if prompt and not (history and isinstance(history[0], SystemMessage)):
+            history.insert(0, SystemMessage(content=prompt))
+        reply = await model_offering(options.offered(by_name)).ainvoke(history, config)
         return {"messages": [reply]}
 
     def route(state: AgentState) -> Literal["tools", "__end__"]:

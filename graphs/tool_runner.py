@@ -1,4 +1,10 @@
-"""The tools node: runs every requested call; any failure becomes a ToolMessage, never a crash."""
+"""The tools node: runs every requested call; any failure becomes a ToolMessage, never a crash.
+
+Calls to tools that need approval (`approve_tools`, see `graphs.run_options`) first pause the
+run with `interrupt({"tool_calls": [...]})`; the run resumes with `{"approved": true}`,
+`{"approved": false, "reason": "..."}` (each waiting call is answered with a refusal), or a list
+of edited calls to run instead (`[{"name": ..., "args": ..., "id": ...}]`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,15 @@ from typing import Any
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
+from langgraph.types import interrupt
+
+from graphs.run_options import RunOptions, run_options
+
+ToolCall = dict[str, Any]
+
+
+class InvalidApproval(ValueError):
+    """A tool approval was resumed with something other than a decision or edited calls."""
 
 
 class ToolRunner:
@@ -22,17 +37,22 @@ class ToolRunner:
         last = state["messages"][-1]
         if not isinstance(last, AIMessage):
             return {"messages": []}
+        options = run_options(config)
+        allowed = options.offered(self.tools)
+        decided = _decide(last.tool_calls, options)
         results = await asyncio.gather(
-            *(self._run(call, config) for call in last.tool_calls)
+            *(self._run(call, allowed, config) for call in decided if isinstance(call, dict))
         )
+        ran = iter(results)
+        answers = [call if isinstance(call, ToolMessage) else next(ran) for call in decided]
         rejected = [self._reject(bad) for bad in last.invalid_tool_calls]
-        return {"messages": [*results, *rejected]}
+        return {"messages": [*answers, *rejected]}
 
-    async def _run(self, call: dict[str, Any], config: RunnableConfig) -> ToolMessage:
+    async def _run(self, call: ToolCall, allowed: list[str], config: RunnableConfig) -> ToolMessage:
         name, call_id = call["name"], call.get("id") or ""
-        tool = self.tools.get(name)
+        tool = self.tools.get(name) if name in allowed else None
         if tool is None:
-            known = ", ".join(sorted(self.tools)) or "none"
+            known = ", ".join(sorted(allowed)) or "none"
             return _error(name, call_id, f"Unknown tool {name!r}. Available tools: {known}.")
         try:
             output = await asyncio.wait_for(
@@ -50,6 +70,53 @@ class ToolRunner:
         name = bad.get("name") or "unknown"
         reason = bad.get("error") or "the tool call could not be parsed"
         return _error(name, bad.get("id") or "", f"Invalid tool call: {reason}. Try again.")
+
+
+def _decide(calls: list[ToolCall], options: RunOptions) -> list[ToolCall | ToolMessage]:
+    """The calls to run, in order; a call a human refused is already answered by a message."""
+    waiting = [call for call in calls if options.needs_approval(call["name"])]
+    if not waiting:
+        return list(calls)
+    decision = interrupt({"tool_calls": waiting})
+    if isinstance(decision, list):
+        edited = _edited_calls(decision, waiting)
+        return [edited.get(call.get("id"), call) if call in waiting else call for call in calls]
+    if isinstance(decision, dict) and isinstance(decision.get("approved"), bool):
+        if decision["approved"]:
+            return list(calls)
+        reason = decision.get("reason")
+        return [_refusal(call, reason) if call in waiting else call for call in calls]
+    raise InvalidApproval(
+        'Resume a tool approval with {"approved": true}, {"approved": false} or a list of '
+        f"edited tool calls; got {decision!r}."
+    )
+
+
+def _edited_calls(edited: list[Any], waiting: list[ToolCall]) -> dict[Any, ToolCall | ToolMessage]:
+    """Each waiting call's replacement by id (an edit without an id replaces the call at its
+    position); a waiting call left out of the list is refused."""
+    if not all(isinstance(call, dict) and isinstance(call.get("name"), str) for call in edited):
+        raise InvalidApproval('Each edited tool call needs a "name" (and "args", "id").')
+    replacements: dict[Any, ToolCall | ToolMessage] = {
+        call.get("id"): _refusal(call, "left out of the edited calls") for call in waiting
+    }
+    for position, call in enumerate(edited):
+        fallback = waiting[position].get("id") if position < len(waiting) else None
+        call_id = call.get("id") or fallback
+        if call_id not in replacements:
+            raise InvalidApproval(
+                f"Edited tool call id {call_id!r} matches none of the calls waiting for approval."
+            )
+        replacements[call_id] = {**call, "args": call.get("args") or {}, "id": call_id}
+    return replacements
+
+
+def _refusal(call: ToolCall, reason: str | None) -> ToolMessage:
+    because = f" Reason: {reason}" if reason else ""
+    text = f"The user did not approve this call to {call['name']!r}; it was not run.{because}"
+    return ToolMessage(
+        content=text, name=call["name"], tool_call_id=call.get("id") or "", status="error"
+    )
 
 
 def _error(name: str, call_id: str, text: str) -> ToolMessage:

@@ -13,25 +13,28 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import StateGraph
 
 from service.agent import compile_agent, make_agent_graph
+from service.assistant_store import AssistantStore
 from service.assistants import GRAPH_ID, Assistants
 from service.deps import Services
-from service.errors import ConfigurationError, install_error_handlers
+from service.errors import install_error_handlers
 from service.json_codec import JsonResponse
-from service.routes import health, runs, thread_state, threads
+from service.routes import assistants, health, runs, stateless_runs, thread_state, threads
+from service.runs.events import EventLogs
 from service.runs.executor import RunExecutor
 from service.runs.manager import RunManager
+from service.runs.queue import RunQueue
+from service.runs.upkeep import Upkeep
 from service.settings import Settings
-from service.storage.runs import SqliteRuns
-from service.storage.sqlite import open_database
-from service.storage.threads import SqliteThreads
+from service.storage.backends import open_storage
 
 logger = logging.getLogger(__name__)
 
 GraphFactory = Callable[[Settings], StateGraph]
+# How long shutdown waits for the last run events to reach the database.
+EVENT_FLUSH_TIMEOUT_S = 10.0
 
 
 def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_graph) -> FastAPI:
@@ -53,41 +56,74 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         default_response_class=JsonResponse,
     )
     install_error_handlers(app)
-    for module in (health, threads, thread_state, runs):
+    for module in (health, assistants, threads, thread_state, runs, stateless_runs):
         app.include_router(module.router)
     return app
 
 
 @asynccontextmanager
 async def open_services(settings: Settings, graph_factory: GraphFactory) -> AsyncIterator[Services]:
-    """Open the SQLite file (checkpoints + threads + runs), build the graph, run until closed."""
-    if settings.database_url:
-        raise ConfigurationError(
-            "PostgreSQL storage (THREADLOOM_DATABASE_URL) is not supported yet; unset it to use "
-            f"the SQLite file at {settings.db}."
-        )
+    """Open the storage (SQLite file or PostgreSQL), build the graph, settle the runs a stopped
+    server left, and serve until closed; closing interrupts the runs still going."""
     # Building the graph may load a model from disk: keep it off the event loop.
     graph = await asyncio.to_thread(graph_factory, settings)
-    async with (
-        open_database(settings.db) as db,
-        AsyncSqliteSaver.from_conn_string(str(settings.db)) as checkpointer,
-    ):
-        await checkpointer.setup()
-        compiled = compile_agent(graph, settings, checkpointer)
-        thread_table, run_table = SqliteThreads(db), SqliteRuns(db)
+    async with open_storage(settings) as storage:
+        compiled = compile_agent(graph, settings, storage.checkpointer)
+        assistant_registry = Assistants(AssistantStore(storage.database), [GRAPH_ID])
+        await assistant_registry.install()
+        queue = RunQueue(storage.runs, storage.wakeups)
+        logs = EventLogs(storage.events, storage.wakeups)
         run_manager = RunManager(
-            RunExecutor(compiled), thread_table, run_table, Assistants([GRAPH_ID])
+            RunExecutor(compiled),
+            storage.threads,
+            storage.runs,
+            assistant_registry,
+            queue,
+            logs,
+            database=storage.database,
+            retry_recovered=settings.recovery == "retry",
         )
-        await run_manager.recover()
-        logger.info("service ready db=%s model=%s", settings.db, settings.model)
+        await run_manager.recover(at_start_up=True)
+        upkeep = Upkeep(
+            queue,
+            run_manager.recover,
+            storage.events,
+            storage.wakeups,
+            lease_ttl_s=settings.lease_ttl_s,
+            retention_s=settings.event_log_retention_s,
+        )
+        logger.info(
+            "service ready storage=%s replica=%s model=%s",
+            storage.location,
+            storage.replica_id,
+            settings.model,
+        )
         try:
-            yield Services(
-                settings=settings,
-                graph=compiled,
-                checkpointer=checkpointer,
-                threads=thread_table,
-                runs=run_table,
-                run_manager=run_manager,
-            )
+            async with upkeep.running():
+                try:
+                    yield Services(
+                        settings=settings,
+                        graph=compiled,
+                        checkpointer=storage.checkpointer,
+                        threads=storage.threads,
+                        runs=storage.runs,
+                        run_queue=queue,
+                        run_manager=run_manager,
+                    )
+                finally:
+                    # Runs end (interrupted) while their leases are still renewed.
+                    await run_manager.shutdown()
         finally:
-            await run_manager.shutdown()
+            await logs.aclose(EVENT_FLUSH_TIMEOUT_S)
+            await queue.aclose()
+
+
+async def drain(services: Services) -> None:
+    """Stop taking runs (503), give the running ones `drain_grace_s` to finish, then interrupt
+    the rest; the threads keep their last checkpoints, so new runs can resume them."""
+    queue, grace_s = services.run_queue, services.settings.drain_grace_s
+    queue.stop_admitting()
+    logger.info("draining: no new runs; waiting up to %g s for running ones", grace_s)
+    if not await queue.wait_idle(grace_s):
+        logger.warning("drain grace period over: interrupting the runs still going")
+    await services.run_manager.shutdown()

@@ -1,17 +1,34 @@
-"""`threadloom serve`: run the API server with uvicorn; flags override `THREADLOOM_*` settings."""
+"""`threadloom serve`: run the API server with uvicorn; flags override `THREADLOOM_*` settings.
+
+SIGTERM (or Ctrl+C) drains the server before it stops: new runs are refused with 503, running
+ones get `drain_grace_s` to finish and are then interrupted (resumable from their last
+checkpoint), and the process exits with status 0. A second signal stops at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import signal
+import socket
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 
-from service.app import create_app
+from service.agent import make_agent_graph
+from service.app import GraphFactory, create_app, drain
 from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# After draining, how long open connections (e.g. streams following other replicas' runs) may
+# take to close before they are cut; their clients can rejoin elsewhere.
+CLOSE_CONNECTIONS_S = 5.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (THREADLOOM_PORT)")
     serve.add_argument("--model", help='"bundled", a hub id or a local folder (THREADLOOM_MODEL)')
     serve.add_argument("--db", type=Path, help="SQLite file for threads (THREADLOOM_DB)")
+    serve.add_argument(
+        "--replica-id", help="this replica's name in the run table (THREADLOOM_REPLICA_ID)"
+    )
     return parser
 
 
@@ -33,7 +53,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     args = parser.parse_args(argv)
     overrides = {
         name: value
-        for name in ("host", "port", "model", "db")
+        for name in ("host", "port", "model", "db", "replica_id")
         if (value := getattr(args, name)) is not None
     }
     try:
@@ -42,14 +62,61 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         parser.error(f"invalid setting:\n{exc}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+class DrainingServer(uvicorn.Server):
+    """A uvicorn server whose first SIGTERM / SIGINT drains the app (see `service.app.drain`)
+    before the usual shutdown; a second one exits at once, as uvicorn's second Ctrl+C does."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining is not None:  # a second signal: stop now
+            self.force_exit = True
+        if self._draining is not None or self._loop is None or not self.started:
+            super().handle_exit(sig, frame)
+            return
+        # A signal handler must not touch the loop directly; this only schedules.
+        self._loop.call_soon_threadsafe(self._start_draining, signal.Signals(sig).name)
+
+    def _start_draining(self, signal_name: str) -> None:
+        if self._draining is None:
+            logger.info("received %s: draining", signal_name)
+            self._draining = asyncio.create_task(self._drain_then_exit(), name="drain")
+
+    async def _drain_then_exit(self) -> None:
+        try:
+            await drain(self._app.state.services)
+        except Exception:
+            logger.exception("draining failed; shutting down")
+        self.should_exit = True
+
+
+def serve(settings: Settings, graph_factory: GraphFactory = make_agent_graph) -> None:
+    """Serve the API until a signal drains and stops the server."""
+    app = create_app(settings, graph_factory)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=CLOSE_CONNECTIONS_S,
+    )
+    DrainingServer(config, app).run()
+
+
+def main(argv: Sequence[str] | None = None, graph_factory: GraphFactory = make_agent_graph) -> int:
     settings = parse_settings(argv)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
-    )
+    serve(settings, graph_factory)
     return 0
 
 

@@ -12,10 +12,11 @@ from langgraph.pregel import Pregel
 
 from service.errors import InvalidRequest, thread_not_found
 from service.runs.manager import RunManager
+from service.runs.queue import RunQueue
 from service.settings import Settings
 from service.storage.records import ThreadRecord
-from service.storage.runs import SqliteRuns
-from service.storage.threads import SqliteThreads
+from service.storage.runs import Runs
+from service.storage.threads import Threads
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +26,9 @@ class Services:
     settings: Settings
     graph: Pregel
     checkpointer: BaseCheckpointSaver
-    threads: SqliteThreads
-    runs: SqliteRuns
+    threads: Threads
+    runs: Runs
+    run_queue: RunQueue
     run_manager: RunManager
 
 

@@ -27,6 +27,12 @@ class ServiceError(Exception):
         self.detail = detail
 
 
+class BadRequest(ServiceError):
+    """The request contradicts itself or the resource it acts on (LangGraph Server answers 400)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
 class InvalidRequest(ServiceError):
     """The request is well-formed JSON but asks for something invalid."""
 
@@ -43,6 +49,12 @@ class Conflict(ServiceError):
     """The request conflicts with the current state (an existing id, a busy thread)."""
 
     status_code = status.HTTP_409_CONFLICT
+
+
+class ServiceUnavailable(ServiceError):
+    """The server takes no new work now (it is shutting down); another replica can."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
 class NotSupported(ServiceError):
@@ -69,12 +81,26 @@ def thread_busy() -> Conflict:
     )
 
 
+def server_draining() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "This server is shutting down and takes no new runs. Retry the request: another "
+        "replica, or this server once restarted, will take it."
+    )
+
+
 class ConfigurationError(RuntimeError):
     """The settings ask for something this server cannot do; the message says what to change."""
 
 
-class RunCancelled(Exception):
-    """Reported as a run's `error` event when the run is cancelled before it finished."""
+class ServerStopped(Exception):
+    """Reported as a run's `error` event when the server running it stopped before it finished
+    (it crashed, or its lease ran out); the thread keeps its last checkpoint."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server running this run stopped before the run finished. The thread keeps its "
+            "last checkpoint: start a new run (with input null to resume it) to continue."
+        )
 
 
 def error_event(exc: BaseException) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     Defaults run fully offline: the bundled model and a SQLite file under `./data/`.
     """
 
-    model_config = SettingsConfigDict(env_prefix="THREADLOOM_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="THREADLOOM_", env_file=".env", extra="ignore", validate_by_name=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -26,9 +28,30 @@ class Settings(BaseSettings):
     # Seconds between keep-alive bytes on open streams and waits (SSE `: heartbeat` comments).
     heartbeat_s: float = Field(5.0, gt=0, le=300)
 
-    # Storage: SQLite file by default; a PostgreSQL URL switches to the shared database.
+    # Storage: SQLite file by default; a PostgreSQL URL (THREADLOOM_DATABASE_URL, or the
+    # conventional DATABASE_URL) switches to the shared database that replicas serve together.
     db: Path = Path("data/threadloom.sqlite")
-    database_url: str | None = None
+    database_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("THREADLOOM_DATABASE_URL", "DATABASE_URL")
+    )
+    db_pool_size: int = Field(10, ge=2, le=1000)
+    db_connect_timeout_s: float = Field(10.0, gt=0, le=600)
+
+    # Runs across replicas and restarts. A run is leased to the replica executing it, which
+    # renews the lease every third of `lease_ttl_s`; when a replica stops renewing (it crashed),
+    # another settles its runs: interrupted (resumable from the last checkpoint), or run again
+    # with `recovery="retry"`. `replica_id` names this process in the run table; a stable id
+    # (e.g. a pod name) lets a restarted replica settle its own runs at once. Default: random
+    # per process with PostgreSQL, "embedded" with SQLite (one process per file).
+    replica_id: str | None = Field(None, min_length=1, max_length=200)
+    lease_ttl_s: float = Field(30.0, ge=0.3, le=3600)
+    recovery: Literal["interrupt", "retry"] = "interrupt"
+    # Longest wait for news from another replica when a notification is missed.
+    poll_interval_s: float = Field(1.0, gt=0, le=60)
+    # On SIGTERM: refuse new runs, give running ones this long to finish, then interrupt them.
+    drain_grace_s: float = Field(30.0, ge=0, le=86400)
+    # Stored run events (for rejoining streams) are kept this long after their run ended.
+    event_log_retention_s: float = Field(3600.0, gt=0)
 
     # Model: "bundled", a hub id or a local folder; or a remote endpoint.
     model: str = "bundled"

@@ -7,7 +7,8 @@ Frames are written as LangGraph Server writes them: `event: NAME\r\ndata: JSON\r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import StreamingResponse
@@ -15,9 +16,10 @@ from starlette.types import Message
 
 from service.json_codec import dumps
 from service.runs.events import RunEvent
-from service.runs.manager import ActiveRun
 
 _SEP = b"\r\n"
+
+Events = AsyncIterator[tuple[int, RunEvent]]
 
 
 def frame(event: RunEvent, event_id: int | None = None) -> bytes:
@@ -29,34 +31,31 @@ def frame(event: RunEvent, event_id: int | None = None) -> bytes:
     return b"".join(parts)
 
 
-def run_path(run: ActiveRun) -> str:
-    """The run's URL path; sent as `Content-Location`, where the SDK reads the run id from."""
-    return f"/threads/{run.thread_id}/runs/{run.run_id}"
-
-
 def event_stream_response(
-    run: ActiveRun,
+    events: Events,
     *,
-    cancel_on_disconnect: bool,
+    run_path: str,
     resumable: bool,
     heartbeat_s: float,
-    start: int = 0,
+    on_disconnect: Callable[[], None] | None = None,
 ) -> EventSourceResponse:
-    """Stream the run's events from `start` until it ends; a dropped client cancels the run only
-    if it asked to."""
+    """Stream `events` until the run ends; `on_disconnect` runs if the client leaves first.
+
+    `run_path` is the run's URL: sent as `Content-Location` (where the SDK reads the run id)
+    and, with `/stream`, as `Location` (where a dropped stream can be rejoined).
+    """
 
     async def frames() -> AsyncIterator[bytes]:
-        async for index, event in run.log.follow(start):
+        async for index, event in events:
             yield frame(event, index if resumable else None)
 
     async def on_client_gone(message: Message) -> None:
-        if cancel_on_disconnect:
-            run.cancel()
+        if on_disconnect is not None:
+            on_disconnect()
 
     return EventSourceResponse(
         frames(),
-        # `Location` is where the stream can be rejoined.
-        headers={"Location": f"{run_path(run)}/stream", "Content-Location": run_path(run)},
+        headers={"Location": f"{run_path}/stream", "Content-Location": run_path},
         ping=heartbeat_s,
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
         client_close_handler_callable=on_client_gone,
@@ -64,37 +63,31 @@ def event_stream_response(
 
 
 def run_result_response(
-    run: ActiveRun, *, cancel_on_disconnect: bool, heartbeat_s: float
+    result: Awaitable[Any],
+    *,
+    run_path: str,
+    heartbeat_s: float,
+    on_disconnect: Callable[[], None] | None = None,
 ) -> StreamingResponse:
-    """Answer with the run's final values once it ends, sending a newline every `heartbeat_s`
-    meanwhile (JSON parsers skip leading whitespace) so that proxies keep the request open."""
+    """Answer with `result` once it is ready, sending a newline every `heartbeat_s` meanwhile
+    (JSON parsers skip leading whitespace) so that proxies keep the request open."""
 
     async def body() -> AsyncIterator[bytes]:
-        waiter = asyncio.ensure_future(run.outcome())
+        waiter = asyncio.ensure_future(result)
         try:
             while not waiter.done():
                 done, _ = await asyncio.wait({waiter}, timeout=heartbeat_s)
                 if not done:
                     yield b"\n"
-            yield dumps(waiter.result().result)
+            yield dumps(waiter.result())
         finally:
-            if not waiter.done():  # the client went away before the run ended
+            if not waiter.done():  # the client went away first
                 waiter.cancel()
-                if cancel_on_disconnect:
-                    run.cancel()
+                if on_disconnect is not None:
+                    on_disconnect()
 
     return StreamingResponse(
         body(),
         media_type="application/json",
-        headers={"Location": f"{run_path(run)}/join", "Content-Location": run_path(run)},
+        headers={"Location": f"{run_path}/join", "Content-Location": run_path},
     )
-
-
-def empty_event_stream() -> EventSourceResponse:
-    """The stream of a run that has already ended: it closes at once."""
-
-    async def nothing() -> AsyncIterator[bytes]:
-        return
-        yield b""
-
-    return EventSourceResponse(nothing())

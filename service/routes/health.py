@@ -30,6 +30,6 @@ async def info() -> JsonResponse:
         {
             "version": _threadloom_version(),
             "langgraph_py_version": langgraph_version,
-            "flags": {"assistants": False, "crons": False, "langsmith": False},
+            "flags": {"assistants": True, "crons": False, "langsmith": False},
         }
     )

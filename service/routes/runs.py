@@ -1,20 +1,27 @@
-"""Runs on a thread: stream one, wait for one, list, get, and join a run (its result or stream)."""
+"""Runs on a thread: start one (streamed, waited for, or in the background), list, get, delete,
+join its result or its stream, cancel it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
 from service.deps import ExistingThread, RunId, ServicesDep, ThreadId
-from service.errors import InvalidRequest, NotFound
+from service.errors import NotFound
 from service.json_codec import JsonResponse
-from service.runs.manager import ActiveRun
+from service.run_responses import (
+    Run,
+    after_event,
+    result_response,
+    stream_response,
+    thread_run_path,
+)
+from service.runs.stream_modes import parse_stream_modes
 from service.schemas.runs import RunCreate
-from service.sse import empty_event_stream, event_stream_response, run_result_response
-from service.storage.records import RunStatus, ThreadRecord
+from service.storage.records import RunStatus
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 
@@ -25,11 +32,11 @@ async def stream_run(
 ) -> EventSourceResponse:
     """Start a run and stream its events (SSE) until it ends."""
     run = await services.run_manager.submit(thread_id, body)
-    return event_stream_response(
+    return stream_response(
         run,
-        cancel_on_disconnect=body.on_disconnect == "cancel",
-        resumable=body.stream_resumable,
         heartbeat_s=services.settings.heartbeat_s,
+        resumable=body.stream_resumable,
+        cancel_on_disconnect=body.on_disconnect == "cancel",
     )
 
 
@@ -39,11 +46,18 @@ async def wait_run(
 ) -> StreamingResponse:
     """Start a run and answer with its final values (or `__error__` / `__interrupt__`)."""
     run = await services.run_manager.submit(thread_id, body)
-    return run_result_response(
+    return result_response(
         run,
-        cancel_on_disconnect=body.on_disconnect == "cancel",
         heartbeat_s=services.settings.heartbeat_s,
+        cancel_on_disconnect=body.on_disconnect == "cancel",
     )
+
+
+@router.post("")
+async def create_run(thread_id: ThreadId, body: RunCreate, services: ServicesDep) -> JsonResponse:
+    """Start a run in the background; answers with the run (pending) at once."""
+    run = await services.run_manager.submit(thread_id, body)
+    return JsonResponse(run.record.to_api(), headers={"Content-Location": thread_run_path(run)})
 
 
 @router.get("")
@@ -66,15 +80,24 @@ async def get_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> 
     return JsonResponse(run.to_api())
 
 
+@router.delete("/{run_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> Response:
+    """Delete the run and the checkpoints it wrote (a run still going is rolled back)."""
+    await services.run_manager.delete_run(thread_id, run_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/{run_id}/join")
-async def join_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> JsonResponse:
-    """Wait for the run to end and answer like `/wait`; for an ended run, the thread's result."""
-    if active := _active(services, thread_id, run_id):
-        return JsonResponse((await active.outcome()).result)
-    if await services.runs.get(thread_id, run_id) is None:
-        raise _run_not_found(run_id)
-    thread = await services.threads.get(thread_id)
-    return JsonResponse(_thread_result(thread) if thread else {})
+async def join_run(
+    thread_id: ThreadId, run_id: RunId, services: ServicesDep, cancel_on_disconnect: bool = False
+) -> StreamingResponse:
+    """Wait for the run (on any replica) to end and answer like `/wait`; for an ended run, the
+    thread's result."""
+    return result_response(
+        await _find(services, thread_id, run_id),
+        heartbeat_s=services.settings.heartbeat_s,
+        cancel_on_disconnect=cancel_on_disconnect,
+    )
 
 
 @router.get("/{run_id}/stream")
@@ -83,44 +106,42 @@ async def join_stream(
     run_id: RunId,
     services: ServicesDep,
     cancel_on_disconnect: bool = False,
+    stream_mode: str | None = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
-    """Follow a run's events from now on, or replay those after `Last-Event-ID`."""
-    active = _active(services, thread_id, run_id)
-    if active is None:
-        if await services.runs.get(thread_id, run_id) is None:
-            raise _run_not_found(run_id)
-        return empty_event_stream()
-    return event_stream_response(
-        active,
-        cancel_on_disconnect=cancel_on_disconnect,
-        resumable=True,
+    """Follow a run's events (on any replica) from now on, or replay those after
+    `Last-Event-ID`; `stream_mode` (one mode or a JSON list) keeps only those modes."""
+    return stream_response(
+        await _find(services, thread_id, run_id),
         heartbeat_s=services.settings.heartbeat_s,
-        start=_after(last_event_id) if last_event_id else len(active.log),
+        resumable=True,
+        cancel_on_disconnect=cancel_on_disconnect,
+        start=after_event(last_event_id) if last_event_id else None,
+        modes=parse_stream_modes(stream_mode),
     )
 
 
-def _active(services: ServicesDep, thread_id: str, run_id: str) -> ActiveRun | None:
-    active = services.run_manager.get(run_id)
-    return active if active is not None and active.thread_id == thread_id else None
+@router.post("/{run_id}/cancel")
+async def cancel_run(
+    thread_id: ThreadId,
+    run_id: RunId,
+    services: ServicesDep,
+    wait: bool = False,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+) -> Response:
+    """Stop the run; `rollback` also deletes it and what it wrote. Without `wait` the answer
+    (202) comes at once, with it (200) once the run has stopped."""
+    await services.run_manager.cancel(thread_id, run_id, action=action, wait=wait)
+    if not wait:
+        return Response(status_code=status.HTTP_202_ACCEPTED)
+    return JsonResponse({}, headers={"Content-Location": f"/threads/{thread_id}/runs/{run_id}"})
 
 
-def _after(last_event_id: str) -> int:
-    try:
-        return int(last_event_id) + 1
-    except ValueError:
-        raise InvalidRequest(
-            f"Invalid Last-Event-ID {last_event_id!r}: use the id of the last event received."
-        ) from None
-
-
-def _thread_result(thread: ThreadRecord) -> Any:
-    if thread.status == "error" and thread.error:
-        return {"__error__": thread.error}
-    interrupts = [item for items in thread.interrupts.values() for item in items]
-    if thread.status == "interrupted" and interrupts:
-        return {**(thread.values or {}), "__interrupt__": interrupts}
-    return thread.values or {}
+async def _find(services: ServicesDep, thread_id: str, run_id: str) -> Run:
+    run = await services.run_manager.find(thread_id, run_id)
+    if run is None:
+        raise _run_not_found(run_id)
+    return run
 
 
 def _run_not_found(run_id: str) -> NotFound:

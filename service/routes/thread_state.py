@@ -1,33 +1,82 @@
-"""A thread's checkpointed state: the latest, one checkpoint, and the history (newest first)."""
+"""A thread's checkpointed state: the latest, at one checkpoint, the history (newest first);
+and updates to it, written as if a node had returned them (human in the loop, time travel)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Query
+from langgraph.errors import InvalidUpdateError
 
 from service.deps import ExistingThread, ServicesDep
+from service.errors import BadRequest, Conflict, InvalidRequest, NotFound
 from service.json_codec import JsonResponse
-from service.schemas.threads import HistoryRequest
+from service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
 from service.thread_state import thread_state
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["thread state"])
 
 
 @router.get("/state")
-async def get_state(thread: ExistingThread, services: ServicesDep) -> JsonResponse:
-    snapshot = await services.graph.aget_state(_config(thread.thread_id))
-    return JsonResponse(thread_state(snapshot))
+async def get_state(
+    thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
+) -> JsonResponse:
+    return await _state(services, _config(thread.thread_id), subgraphs)
 
 
 @router.get("/state/{checkpoint_id}")
 async def get_state_at(
-    checkpoint_id: str, thread: ExistingThread, services: ServicesDep
+    checkpoint_id: str, thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
 ) -> JsonResponse:
-    snapshot = await services.graph.aget_state(
-        _config(thread.thread_id, {"checkpoint_id": checkpoint_id})
+    config = _config(thread.thread_id, {"checkpoint_id": checkpoint_id})
+    return await _state(services, config, subgraphs)
+
+
+@router.post("/state/checkpoint")
+async def post_state_at(
+    thread: ExistingThread, body: StateAtCheckpoint, services: ServicesDep
+) -> JsonResponse:
+    return await _state(services, _config(thread.thread_id, body.checkpoint), body.subgraphs)
+
+
+@router.post("/state")
+async def update_state(
+    thread: ExistingThread, body: StateUpdate, services: ServicesDep
+) -> JsonResponse:
+    """Write `values` to the thread (at `checkpoint_id`, forking from there) as node `as_node`;
+    refused while a run is going on the thread."""
+    thread_id = thread.thread_id
+    if "graph_id" not in thread.metadata:
+        raise BadRequest(
+            f"Thread '{thread_id}' has no assigned graph ID: run it once (or set its metadata "
+            "'graph_id') before updating its state."
+        )
+    if await services.run_manager.is_busy(thread_id):
+        raise Conflict(
+            f"Thread {thread_id} has a run in flight; wait for it to end (or cancel it) before "
+            "updating the thread's state."
+        )
+    _check_state_keys(services, body.values)
+    checkpoint = {**(body.checkpoint or {})}
+    if body.checkpoint_id:
+        checkpoint["checkpoint_id"] = body.checkpoint_id
+    if "checkpoint_id" in checkpoint:
+        await _check_checkpoint(services, thread_id, checkpoint)
+    try:
+        written = await services.graph.aupdate_state(
+            _config(thread_id, checkpoint), body.values, as_node=body.as_node
+        )
+    except InvalidUpdateError as exc:
+        raise BadRequest(str(exc)) from None
+    await services.run_manager.thread_record.save(thread_id)
+    configurable = written["configurable"]
+    return JsonResponse(
+        {
+            "checkpoint": configurable,
+            "configurable": configurable,  # the older name of the same
+            "checkpoint_id": configurable["checkpoint_id"],
+        }
     )
-    return JsonResponse(thread_state(snapshot))
 
 
 @router.post("/history")
@@ -61,6 +110,36 @@ async def _history(thread_id: str, body: HistoryRequest, services: ServicesDep) 
         )
     ]
     return JsonResponse(states)
+
+
+async def _state(services: ServicesDep, config: dict[str, Any], subgraphs: bool) -> JsonResponse:
+    snapshot = await services.graph.aget_state(config, subgraphs=subgraphs)
+    return JsonResponse(thread_state(snapshot))
+
+
+async def _check_checkpoint(
+    services: ServicesDep, thread_id: str, checkpoint: dict[str, Any]
+) -> None:
+    """Refuse to fork from a checkpoint the thread does not have."""
+    found = await services.checkpointer.aget_tuple(_config(thread_id, checkpoint))
+    if found is None:
+        raise NotFound(
+            f"Thread {thread_id} has no checkpoint {checkpoint['checkpoint_id']!r}; take one "
+            "from its history."
+        )
+
+
+def _check_state_keys(services: ServicesDep, values: Any) -> None:
+    """Refuse keys the graph's state does not have (LangGraph would drop them silently)."""
+    if not isinstance(values, dict):
+        return
+    keys = services.graph.stream_channels_list
+    unknown = sorted(set(values) - set(keys))
+    if unknown:
+        raise InvalidRequest(
+            f"values: the thread's state has no {', '.join(map(repr, unknown))}; "
+            f"its keys are: {', '.join(keys)}."
+        )
 
 
 def _config(thread_id: str, checkpoint: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,14 +1,16 @@
-"""Threads: create, get, search, count, delete."""
+"""Threads: create, get, change metadata, search, count, delete."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
 
 from service.deps import ExistingThread, ServicesDep, canonical_id
 from service.errors import NotSupported, thread_exists
 from service.ids import new_id
 from service.json_codec import JsonResponse
-from service.schemas.threads import ThreadCount, ThreadCreate, ThreadSearch
+from service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
 from service.storage.records import ThreadQuery
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -58,11 +60,25 @@ async def get_thread(thread: ExistingThread) -> JsonResponse:
     return JsonResponse(thread.to_api())
 
 
+@router.patch("/{thread_id}", response_model=None)
+async def patch_thread(
+    thread: ExistingThread,
+    body: ThreadPatch,
+    services: ServicesDep,
+    prefer: Annotated[str | None, Header()] = None,
+) -> JsonResponse | Response:
+    """Merge `metadata` into the thread's; `Prefer: return=minimal` answers 204 without it."""
+    if body.ttl is not None:
+        raise NotSupported("Thread TTLs are not supported yet.")
+    await services.threads.merge_metadata(thread.thread_id, body.metadata or {})
+    if prefer == "return=minimal":
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    updated = await services.threads.get(thread.thread_id)
+    return JsonResponse((updated or thread).to_api())
+
+
 @router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_thread(thread: ExistingThread, services: ServicesDep) -> Response:
     """Delete the thread, its runs and its checkpoints; its active runs are cancelled first."""
-    thread_id = thread.thread_id
-    await services.run_manager.cancel_thread(thread_id)
-    await services.checkpointer.adelete_thread(thread_id)
-    await services.threads.delete(thread_id)
+    await services.run_manager.delete_thread(thread.thread_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
@@ -50,11 +51,18 @@ class RunExecutor:
     def __init__(self, graph: Pregel) -> None:
         self.graph = graph
 
+    @property
+    def checkpointer(self) -> BaseCheckpointSaver:
+        saver = self.graph.checkpointer
+        if not isinstance(saver, BaseCheckpointSaver):
+            raise TypeError("The served graph must be compiled with a checkpointer.")
+        return saver
+
     async def execute(self, spec: RunSpec, log: EventLog) -> RunOutcome:
         """Run the graph to its end, an interrupt or a failure; only cancellation propagates."""
         started = time.perf_counter()
         translator = ChunkTranslator(spec.request.stream_mode)
-        log.append(encode("metadata", {"run_id": spec.run_id, "attempt": 1}))
+        log.append(encode("metadata", {"run_id": spec.run_id, "attempt": spec.attempt}))
         logger.info("run started run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
         try:
             async with aclosing(self._chunks(spec)) as chunks:
@@ -82,6 +90,13 @@ class RunExecutor:
             (time.perf_counter() - started) * 1000,
         )
         return outcome
+
+    async def has_checkpoints_of(self, thread_id: str, run_id: str) -> bool:
+        """Whether the run already wrote a checkpoint on the thread (an earlier attempt did)."""
+        config = {"configurable": {"thread_id": thread_id}}
+        async for _ in self.checkpointer.alist(config, filter={"run_id": run_id}, limit=1):
+            return True
+        return False
 
     async def snapshot(self, thread_id: str) -> StateSnapshot:
         """The thread's latest checkpointed state."""

@@ -1,45 +1,65 @@
-"""Admits runs (one active per thread, by multitask strategy), runs them as tasks, settles them.
+"""Admits runs (one active per thread, by multitask strategy), runs them as tasks, cancels and
+rolls them back, and records how they ended.
 
 A run lives in its own asyncio task, not in the request that started it: a client that drops
-its stream does not stop the run unless it asked for `on_disconnect: cancel`.
+its stream does not stop the run unless it asked for `on_disconnect: cancel`. Cancelling a run
+cancels that task, which reaches the model's generation wherever it is awaiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from service.assistants import Assistants
 from service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
+    BadRequest,
     NotFound,
     NotSupported,
-    RunCancelled,
+    ServerStopped,
     error_event,
     thread_busy,
 )
 from service.ids import new_id
-from service.runs.events import EventLog
-from service.runs.executor import RunExecutor, RunOutcome, failed
-from service.runs.queue import ThreadQueue, Ticket
+from service.runs.checkpoint_removal import delete_run_checkpoints
+from service.runs.events import EventLog, EventLogs
+from service.runs.executor import RunExecutor, RunOutcome, encode, failed
+from service.runs.queue import RunQueue, Ticket
+from service.runs.remote import RemoteRun
+from service.runs.run_rows import delete_run_row
 from service.runs.spec import RunSpec
+from service.runs.thread_record import ThreadRecorder
 from service.schemas.runs import RunCreate
-from service.storage.records import RunRecord, ThreadStatus, utc_now
-from service.storage.runs import SqliteRuns
-from service.storage.threads import SqliteThreads
-from service.thread_state import pending_interrupts
+from service.storage.database import Database
+from service.storage.records import RunRecord, RunStatus, ThreadQuery, utc_now
+from service.storage.runs import Runs
+from service.storage.threads import Threads
 
 logger = logging.getLogger(__name__)
+
+CancelAction = Literal["interrupt", "rollback"]
+UNFINISHED: tuple[RunStatus, ...] = ("pending", "running")
 
 
 @dataclass(frozen=True, eq=False)
 class ActiveRun:
-    """A run admitted in this process and not finished yet: its events and its task."""
+    """A run admitted in this process and not finished yet: its events and its tasks.
+
+    `execution` waits for the run's turn and runs the graph; cancelling it is how the run is
+    stopped. `task` awaits it and records how the run ended, so a cancel that comes late (from
+    a lease renewal, say) cannot cut that record short.
+    """
 
     spec: RunSpec
     log: EventLog
+    execution: asyncio.Task[RunOutcome]
     task: asyncio.Task[RunOutcome]
+    # The run's row as it was admitted (what `POST .../runs` answers with).
+    record: RunRecord
 
     @property
     def run_id(self) -> str:
@@ -54,7 +74,7 @@ class ActiveRun:
         return await asyncio.shield(self.task)
 
     def cancel(self) -> None:
-        self.task.cancel()
+        self.execution.cancel()
 
 
 class RunManager:
@@ -63,52 +83,133 @@ class RunManager:
     def __init__(
         self,
         executor: RunExecutor,
-        threads: SqliteThreads,
-        runs: SqliteRuns,
+        threads: Threads,
+        runs: Runs,
         assistants: Assistants,
+        queue: RunQueue,
+        logs: EventLogs,
+        *,
+        database: Database,
+        retry_recovered: bool = False,
     ) -> None:
         self._executor = executor
         self._threads = threads
         self._runs = runs
-        self._assistants = assistants
-        self._queue = ThreadQueue()
+        self._queue = queue
+        self._logs = logs
+        self._db = database
+        self._retry_recovered = retry_recovered
+        self.assistants = assistants
+        # Where runs leave their threads; routes that change a thread record it here too.
+        self.thread_record = ThreadRecorder(executor, threads, queue)
         self._active: dict[str, ActiveRun] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
-    async def submit(self, thread_id: str, request: RunCreate) -> ActiveRun:
-        """Validate and admit a run on `thread_id`, then start it; raises before writing anything
-        if the assistant, the thread or the multitask strategy does not allow it."""
-        assistant = self._assistants.resolve(request.assistant_id)
+    async def submit(self, thread_id: str | None, request: RunCreate) -> ActiveRun:
+        """Validate and admit a run on `thread_id` (None: a stateless run on a new thread),
+        then start it; raises before writing anything if the assistant, the thread or the
+        multitask strategy does not allow it."""
+        assistant = await self.assistants.resolve(request.assistant_id)
         _refuse_unsupported(request)
+        temporary = False
+        if thread_id is None:
+            if request.command is not None and request.command.resume is not None:
+                raise BadRequest("You must provide a thread_id when resuming.")
+            thread_id, temporary = new_id(), request.on_completion != "keep"
+            request = request.model_copy(update={"if_not_exists": "create"})
+        spec = RunSpec(new_id(), thread_id, assistant, request, temporary)
         thread = await self._threads.get(thread_id)
         if thread is None and request.if_not_exists == "reject":
             raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
-        if thread is None:
-            await self._threads.create(thread_id, {})
-        # From the busy check to `admit` nothing awaits, so no other request can slip between.
-        if self._queue.admitted(thread_id):
+        superseded: list[str] = []
+        if thread is not None and await self._queue.busy(thread_id):
             if request.multitask_strategy == "reject":
                 raise thread_busy()
-            if request.multitask_strategy == "interrupt":
-                self._cancel_thread_runs(thread_id)
-        ticket = self._queue.admit(thread_id)
-        spec = RunSpec(new_id(), thread_id, assistant, request)
+            if request.multitask_strategy in ("interrupt", "rollback"):
+                superseded = await self._unfinished(thread_id)
+        # From the busy check to `admit` nothing awaits, so no other request slips between.
+        ticket = self._queue.admit(thread_id, spec.run_id)
         try:
-            await self._record_admission(spec)
+            spec, record = await self._record_admission(spec, create_thread=thread is None)
         except BaseException:
             ticket.release()
             raise
-        log = EventLog()
-        task = asyncio.create_task(self._lifecycle(spec, log, ticket), name=f"run-{spec.run_id}")
-        run = self._active[spec.run_id] = ActiveRun(spec, log, task)
-        return run
+        if superseded:
+            await self._stop(thread_id, superseded)
+        rollback = superseded if request.multitask_strategy == "rollback" else []
+        return self._start(spec, record, ticket, rollback)
 
     def get(self, run_id: str) -> ActiveRun | None:
         return self._active.get(run_id)
 
-    async def cancel_thread(self, thread_id: str) -> None:
-        """Cancel the thread's active and waiting runs, and wait until they have settled."""
-        runs = self._cancel_thread_runs(thread_id)
-        await asyncio.gather(*(run.outcome() for run in runs), return_exceptions=True)
+    async def find(self, thread_id: str, run_id: str) -> ActiveRun | RemoteRun | None:
+        """The run as executed here, or as stored (another replica runs it, or it ended)."""
+        if (active := self._active.get(run_id)) and active.thread_id == thread_id:
+            return active
+        if await self._runs.get(thread_id, run_id) is None:
+            return None
+        return RemoteRun(thread_id, run_id, self._logs.stored(run_id), self._queue, self._threads)
+
+    async def wait_ended(self, thread_id: str, run_id: str) -> RunRecord | None:
+        """Wait until the run (here or on another replica) has ended; its record, or None."""
+        if (active := self._active.get(run_id)) and active.thread_id == thread_id:
+            await asyncio.gather(active.outcome(), return_exceptions=True)
+        return await self._queue.wait_ended(thread_id, run_id)
+
+    async def cancel(
+        self, thread_id: str, run_id: str, *, action: CancelAction = "interrupt", wait: bool
+    ) -> None:
+        """Stop a pending or running run; `rollback` also deletes it and what it wrote, so the
+        thread is as it was before. With `wait`, return once that is done."""
+        record = await self._runs.get(thread_id, run_id)
+        if record is None or record.status not in UNFINISHED:
+            raise NotFound(
+                "No matching runs to cancel. Check the thread and run IDs; the run may have "
+                "finished or been deleted already."
+            )
+        await self._stop(thread_id, [run_id])
+        settle = (
+            self._roll_back_when_ended(thread_id, run_id)
+            if action == "rollback"
+            else self.wait_ended(thread_id, run_id)
+        )
+        if wait:
+            await settle
+        else:
+            self._in_background(settle)
+
+    async def delete_run(self, thread_id: str, run_id: str) -> None:
+        """Delete a run and the checkpoints it wrote; an unfinished run is rolled back."""
+        record = await self._runs.get(thread_id, run_id)
+        if record is None:
+            raise NotFound(f"Run with ID {run_id} not found")
+        if record.status in UNFINISHED:
+            await self._stop(thread_id, [run_id])
+            await self.wait_ended(thread_id, run_id)
+        await self._roll_back(thread_id, run_id)
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread, its runs and its checkpoints; its active runs are cancelled first."""
+        unfinished = await self._unfinished(thread_id)
+        if unfinished:
+            await self._stop(thread_id, unfinished)
+            for run_id in unfinished:
+                await self.wait_ended(thread_id, run_id)
+        await self._executor.checkpointer.adelete_thread(thread_id)
+        await self._threads.delete(thread_id)
+
+    async def forget_assistant(self, assistant_id: str, *, delete_threads: bool) -> None:
+        """After an assistant is deleted: stop its runs here, and delete its threads if asked."""
+        for run in list(self._active.values()):
+            if run.spec.assistant.assistant_id == assistant_id:
+                run.cancel()
+        if delete_threads:
+            query = ThreadQuery(metadata={"assistant_id": assistant_id}, limit=10_000)
+            for thread in await self._threads.search(query):
+                await self.delete_thread(thread.thread_id)
+
+    async def is_busy(self, thread_id: str) -> bool:
+        return await self._queue.busy(thread_id)
 
     async def shutdown(self) -> None:
         """Cancel every run of this process and wait until each has recorded how it ended."""
@@ -116,51 +217,147 @@ class RunManager:
         for run in runs:
             run.cancel()
         await asyncio.gather(*(run.outcome() for run in runs), return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def recover(self) -> None:
-        """Settle threads and runs that a stopped process left busy or running."""
-        abandoned = await self._runs.abandon_unfinished()
-        for thread_id in await self._threads.ids_with_status("busy"):
-            await self._save_thread(thread_id, failure=None, next_in_line=False)
-        if abandoned:
-            logger.warning("recovered runs a previous process left unfinished count=%d", abandoned)
-
-    def _cancel_thread_runs(self, thread_id: str) -> list[ActiveRun]:
-        runs = [run for run in self._active.values() if run.thread_id == thread_id]
-        for run in runs:
-            run.cancel()
-        return runs
-
-    async def _record_admission(self, spec: RunSpec) -> None:
-        now = utc_now()
-        assistant = spec.assistant
-        await self._runs.create(
-            RunRecord(
-                run_id=spec.run_id,
-                thread_id=spec.thread_id,
-                assistant_id=assistant.assistant_id,
-                created_at=now,
-                updated_at=now,
-                status="pending",
-                metadata=spec.request.metadata or {},
-                kwargs=spec.record_kwargs(),
-                multitask_strategy=spec.request.multitask_strategy,
+    async def recover(self, at_start_up: bool = False) -> None:
+        """Settle the runs whose replica stopped (at start-up: also those this replica's id left
+        in an earlier process): run them again here, or end them as interrupted."""
+        recovered = await self._runs.recover_expired(retry=self._retry_recovered, own=at_start_up)
+        for record in recovered:
+            if self._retry_recovered:
+                await self._restart(record)
+            else:
+                stopped = error_event(ServerStopped())
+                await self._logs.close_with(record.run_id, encode("error", stopped))
+        for thread_id in await self._threads.stale_busy_ids():
+            await self.thread_record.save(thread_id)
+        if recovered:
+            logger.warning(
+                "settled runs of a stopped server count=%d retried=%s",
+                len(recovered),
+                self._retry_recovered,
             )
-        )
-        await self._threads.merge_metadata(
-            spec.thread_id,
-            {"graph_id": assistant.graph_id, "assistant_id": assistant.assistant_id},
-        )
-        await self._threads.set_status(spec.thread_id, "busy")
 
-    async def _lifecycle(self, spec: RunSpec, log: EventLog, ticket: Ticket) -> RunOutcome:
+    async def _restart(self, record: RunRecord) -> None:
+        """Run a recovered run again, numbering its events after those its first attempt
+        logged; if that attempt got as far as a checkpoint, from there rather than from its
+        input again."""
+        ticket = self._queue.admit(record.thread_id, record.run_id)
+        log = self._logs.create(record.run_id, await self._logs.count(record.run_id))
         try:
-            outcome = await self._run_in_turn(spec, log, ticket)
+            assistant = await self.assistants.resolve(record.assistant_id)
+            request = RunCreate.from_record(record)
+            if await self._executor.has_checkpoints_of(record.thread_id, record.run_id):
+                request = request.model_copy(update={"input": None, "command": None})
+        except Exception as exc:
+            failed(log, exc)
+            log.close()
+            ticket.release()
+            await self._runs.set_status(record.run_id, "error")
+            return
+        spec = RunSpec(
+            record.run_id,
+            record.thread_id,
+            assistant,
+            request,
+            temporary=record.kwargs.get("temporary", False),
+            metadata=record.metadata,
+            attempt=2,
+        )
+        self._start(spec, record, ticket, [], log)
+
+    async def _unfinished(self, thread_id: str) -> list[str]:
+        found: list[str] = []
+        for status in UNFINISHED:
+            runs = await self._runs.list(thread_id, limit=1000, offset=0, status=status)
+            found += [run.run_id for run in runs]
+        return found
+
+    async def _stop(self, thread_id: str, run_ids: list[str]) -> None:
+        """Cancel the runs: at once if they run here, through the run table if elsewhere."""
+        for run_id in run_ids:
+            if (active := self._active.get(run_id)) is not None:
+                active.cancel()
+        await self._queue.cancel(thread_id, run_ids)
+
+    async def _roll_back_when_ended(self, thread_id: str, run_id: str) -> None:
+        record = await self.wait_ended(thread_id, run_id)
+        # A run that finished before the cancel reached it keeps its results.
+        if record is not None and record.status == "interrupted":
+            await self._roll_back(thread_id, run_id)
+
+    async def _roll_back(self, thread_id: str, run_id: str) -> None:
+        """Delete the ended run and its checkpoints, and record the thread's state without it."""
+        await delete_run_checkpoints(self._executor.checkpointer, thread_id, run_id)
+        await delete_run_row(self._db, thread_id, run_id)
+        await self.thread_record.save(thread_id)
+
+    async def _record_admission(
+        self, spec: RunSpec, *, create_thread: bool
+    ) -> tuple[RunSpec, RunRecord]:
+        """Write the run (pending) and mark its thread busy, creating the thread if asked;
+        returns the spec with the run's merged metadata, and the run's row."""
+        request, assistant = spec.request, spec.assistant
+        ids = {"graph_id": assistant.graph_id, "assistant_id": assistant.assistant_id}
+        config_metadata = (request.config or {}).get("metadata") or {}
+        if create_thread:
+            await self._threads.create(
+                spec.thread_id, {**ids, **config_metadata, **(request.metadata or {})}
+            )
+        else:
+            await self._threads.merge_metadata(spec.thread_id, ids)
+        thread = await self._threads.get(spec.thread_id)
+        metadata = {
+            **assistant.metadata,
+            **(thread.metadata if thread else {}),
+            **config_metadata,
+            **(request.metadata or {}),
+            "assistant_id": assistant.assistant_id,
+        }
+        spec = replace(spec, metadata=metadata)
+        now = utc_now()
+        record = RunRecord(
+            run_id=spec.run_id,
+            thread_id=spec.thread_id,
+            assistant_id=assistant.assistant_id,
+            created_at=now,
+            updated_at=now,
+            status="pending",
+            metadata=metadata,
+            kwargs=spec.record_kwargs(),
+            multitask_strategy=request.multitask_strategy,
+        )
+        await self._runs.create(record)
+        await self._threads.set_status(spec.thread_id, "busy")
+        return spec, record
+
+    def _start(
+        self,
+        spec: RunSpec,
+        record: RunRecord,
+        ticket: Ticket,
+        roll_back: list[str],
+        log: EventLog | None = None,
+    ) -> ActiveRun:
+        log = log or self._logs.create(spec.run_id)
+        name = f"run-{spec.run_id}"
+        execution = asyncio.create_task(self._run_in_turn(spec, log, ticket, roll_back), name=name)
+        task = asyncio.create_task(self._lifecycle(spec, log, ticket, execution), name=name)
+        run = self._active[spec.run_id] = ActiveRun(spec, log, execution, task, record)
+        return run
+
+    async def _lifecycle(
+        self, spec: RunSpec, log: EventLog, ticket: Ticket, execution: asyncio.Task[RunOutcome]
+    ) -> RunOutcome:
+        try:
+            await asyncio.wait({execution})
+            if execution.cancelled():
+                logger.info("run cancelled run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
+                outcome = RunOutcome("interrupted", await self._values(spec.thread_id))
+            else:
+                outcome = execution.result()
             try:
-                failure = outcome.error if outcome.status == "error" else None
-                next_in_line = self._queue.admitted(spec.thread_id) > 1
-                await self._save_thread(spec.thread_id, failure, next_in_line)
-                await self._runs.set_status(spec.run_id, outcome.status)
+                await self._settle(spec, outcome)
             except Exception:
                 logger.exception("run outcome not recorded run_id=%s", spec.run_id)
             return outcome
@@ -169,55 +366,49 @@ class RunManager:
             ticket.release()
             self._active.pop(spec.run_id, None)
 
-    async def _run_in_turn(self, spec: RunSpec, log: EventLog, ticket: Ticket) -> RunOutcome:
+    async def _run_in_turn(
+        self, spec: RunSpec, log: EventLog, ticket: Ticket, roll_back: list[str]
+    ) -> RunOutcome:
         try:
+            if spec.request.after_seconds:
+                await asyncio.sleep(spec.request.after_seconds)
+            # Runs this one replaces with "rollback" must be gone before it starts from the
+            # thread's state.
+            for run_id in roll_back:
+                await self._roll_back_when_ended(spec.thread_id, run_id)
             await ticket.wait_turn()
-            await self._runs.set_status(spec.run_id, "running")
             return await self._executor.execute(spec, log)
-        except asyncio.CancelledError:
-            # Cancelling is how a run is stopped; the task goes on to record that it was.
-            if task := asyncio.current_task():
-                task.uncancel()
-            cancelled = RunCancelled("The run was cancelled before it finished.")
-            return failed(log, cancelled, status="interrupted")
         except Exception as exc:
             logger.exception("run could not start run_id=%s", spec.run_id)
             return failed(log, exc)
 
-    async def _save_thread(
-        self, thread_id: str, failure: BaseException | None, next_in_line: bool
-    ) -> None:
-        """Record where the last run left the thread: status, error, values, interrupts."""
+    async def _settle(self, spec: RunSpec, outcome: RunOutcome) -> None:
+        if spec.temporary:
+            await self._executor.checkpointer.adelete_thread(spec.thread_id)
+            await self._threads.delete(spec.thread_id)
+            return
+        failure = outcome.error if outcome.status == "error" else None
+        await self.thread_record.save(spec.thread_id, failure, besides=spec.run_id)
+        await self._runs.set_status(spec.run_id, outcome.status)
+
+    async def _values(self, thread_id: str) -> Any:
         try:
-            snapshot = await self._executor.snapshot(thread_id)
+            return (await self._executor.snapshot(thread_id)).values
         except Exception:
-            # A failed run can leave writes LangGraph cannot read back (capture E's input);
-            # the thread still records the failure, and keeps its last readable values.
-            logger.warning("thread state unreadable thread_id=%s", thread_id)
-            snapshot = None
-        status: ThreadStatus
-        if next_in_line:
-            status = "busy"  # the next run on the thread is about to start
-        elif failure is not None:
-            status = "error"
-        else:
-            status = "interrupted" if snapshot is not None and snapshot.next else "idle"
-        await self._threads.save_state(
-            thread_id,
-            status=status,
-            error=error_event(failure) if failure else None,
-            values=snapshot.values if snapshot else None,
-            interrupts=pending_interrupts(snapshot) if snapshot else None,
-        )
+            return {}
+
+    def _in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Finish `work` after the request that asked for it has been answered."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("cancelling a run failed error=%s", type(exc).__name__, exc_info=exc)
 
 
 def _refuse_unsupported(request: RunCreate) -> None:
-    if request.multitask_strategy == "rollback":
-        raise NotSupported(
-            'multitask_strategy "rollback" is not supported yet; use "interrupt", "reject" or '
-            '"enqueue".'
-        )
     if request.webhook:
         raise NotSupported("Webhooks are not supported yet; poll or join the run instead.")
-    if request.after_seconds:
-        raise NotSupported("Delayed runs (after_seconds) are not supported yet.")

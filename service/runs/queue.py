@@ -1,59 +1,165 @@
-"""One active run per thread, the others waiting their turn in arrival order.
+"""One active run per thread across every replica on the database; the others wait in order.
 
-This is the in-process form of the rule; with several replicas (PostgreSQL) a lease row in the
-database takes its place behind the same `admit` / `wait_turn` / `release` calls.
+The run rows are the queue (see `service.storage.runs`): a run is admitted as a pending row
+leased to this replica, takes its turn by becoming its thread's one running row, and gives the
+turn back by ending. A waiting ticket re-checks when its thread's wake-up comes (from this
+process at once; from other replicas by NOTIFY on Postgres) or after the poll interval.
+
+While a ticket is held, this replica renews the run's lease (`renew_leases`), and a cancel
+request stored by any replica, or the run being taken over by another, cancels the run's task.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import logging
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from service.errors import server_draining
+from service.storage.records import RunRecord
+from service.storage.runs import Runs
+from service.storage.wakeups import CANCEL_TOPIC, Wakeups, run_topic, thread_topic
+
+logger = logging.getLogger(__name__)
 
 
-class ThreadQueue:
-    """Counts the runs admitted per thread and hands out turns one at a time."""
+class RunQueue:
+    """Admits runs on threads and hands out turns, one running run per thread."""
 
-    def __init__(self) -> None:
-        self._turns: dict[str, asyncio.Lock] = {}
-        self._admitted: Counter[str] = Counter()
+    def __init__(self, runs: Runs, wakeups: Wakeups) -> None:
+        self._runs = runs
+        self._wakeups = wakeups
+        self._tickets: dict[str, Ticket] = {}
+        self._admitting = True
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._background: set[asyncio.Task[None]] = set()
 
-    def admitted(self, thread_id: str) -> int:
-        """Runs admitted on the thread and not yet released (running or waiting)."""
-        return self._admitted[thread_id]
+    async def busy(self, thread_id: str, besides: str | None = None) -> bool:
+        """Whether a run on the thread (other than `besides`) is admitted and not finished,
+        on any replica."""
+        if await self._runs.has_unfinished(thread_id, besides):
+            return True
+        # Checked after the await, with no await before the caller's `admit`: a run admitted
+        # here meanwhile (whose row may not be written yet) counts too.
+        return any(
+            ticket.thread_id == thread_id and ticket.run_id != besides
+            for ticket in self._tickets.values()
+        )
 
-    def admit(self, thread_id: str) -> Ticket:
-        """Register a run; synchronous, so a check of `admitted` just before cannot go stale."""
-        self._admitted[thread_id] += 1
-        return Ticket(self, thread_id, self._turns.setdefault(thread_id, asyncio.Lock()))
+    def admit(self, thread_id: str, run_id: str) -> Ticket:
+        """Register the run (its row is written next, pending); 503 once the server drains."""
+        if not self._admitting:
+            raise server_draining()
+        ticket = self._tickets[run_id] = Ticket(self, thread_id, run_id)
+        self._idle.clear()
+        return ticket
 
-    def _release(self, thread_id: str) -> None:
-        self._admitted[thread_id] -= 1
-        if self._admitted[thread_id] <= 0:
-            del self._admitted[thread_id]
-            self._turns.pop(thread_id, None)
+    async def cancel(self, thread_id: str, run_ids: Sequence[str] | None = None) -> None:
+        """Ask the replicas holding the thread's unfinished runs (all, or `run_ids`) to cancel
+        them; the owners' `renew_leases` acts on it."""
+        if await self._runs.request_cancel(thread_id, run_ids):
+            await self._wakeups.publish(CANCEL_TOPIC)
+
+    def cancel_soon(self, thread_id: str, run_ids: Sequence[str] | None = None) -> None:
+        """`cancel`, from code that cannot wait for the database."""
+        self._in_background(self.cancel(thread_id, run_ids))
+
+    async def wait_ended(self, thread_id: str, run_id: str) -> RunRecord | None:
+        """Wait until the run (executed here or elsewhere) is no longer pending or running;
+        returns its record, or None if it does not exist."""
+        with self._wakeups.subscribe(run_topic(run_id)) as woken:
+            while True:
+                record = await self._runs.get(thread_id, run_id)
+                if record is None or record.status not in ("pending", "running"):
+                    return record
+                await woken.wait()
+
+    async def renew_leases(self) -> None:
+        """Extend the leases of the runs held here; cancel those that were asked to stop, or that
+        another replica settled because this one looked stopped."""
+        for lease in await self._runs.renew(list(self._tickets)):
+            ticket = self._tickets.get(lease.run_id)
+            if ticket is None:
+                continue
+            if lease.lost(self._runs.owner):
+                logger.warning("run lease lost run_id=%s; cancelling it here", lease.run_id)
+                ticket.cancel_run()
+            elif lease.cancel_requested and lease.status in ("pending", "running"):
+                ticket.cancel_run()
+
+    @property
+    def admitting(self) -> bool:
+        return self._admitting
+
+    def stop_admitting(self) -> None:
+        """Refuse new runs from now on (the server is draining)."""
+        self._admitting = False
+
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until every run admitted here has ended; False if some remain after
+        `timeout_s`."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        """Finish sending wake-ups and cancel requests."""
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _take_turn(self, ticket: Ticket) -> None:
+        with self._wakeups.subscribe(thread_topic(ticket.thread_id)) as woken:
+            while not await self._runs.claim_turn(ticket.run_id):
+                await woken.wait()
+
+    def _release(self, ticket: Ticket) -> None:
+        self._tickets.pop(ticket.run_id, None)
+        if not self._tickets:
+            self._idle.set()
+        # The next run on the thread, here or elsewhere, may take its turn now.
+        topic = thread_topic(ticket.thread_id)
+        self._wakeups.wake_local(topic)
+        self._in_background(self._wakeups.notify_others(topic))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
 
 class Ticket:
     """A run's place in its thread's queue."""
 
-    def __init__(self, queue: ThreadQueue, thread_id: str, turn: asyncio.Lock) -> None:
+    def __init__(self, queue: RunQueue, thread_id: str, run_id: str) -> None:
         self._queue = queue
-        self._thread_id = thread_id
-        self._turn = turn
-        self._holding = False
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self._task: asyncio.Task | None = None
         self._released = False
+        self._cancelled = False
 
     async def wait_turn(self) -> None:
-        """Wait until every run admitted before this one on the thread has been released."""
-        await self._turn.acquire()
-        self._holding = True
+        """Wait until the run is its thread's running run (every run admitted before it on the
+        thread, on any replica, has ended).
+
+        Await it in the task that executes the run: a cancel request for the run, from any
+        replica, cancels that task.
+        """
+        self._task = asyncio.current_task()
+        await self._queue._take_turn(self)
 
     def release(self) -> None:
-        """Give up the turn (or the place in line); safe to call more than once."""
-        if self._released:
-            return
-        self._released = True
-        if self._holding:
-            self._holding = False
-            self._turn.release()
-        self._queue._release(self._thread_id)
+        """Give up the turn (or the place in line) once the run's end is recorded; safe to call
+        more than once."""
+        if not self._released:
+            self._released = True
+            self._queue._release(self)
+
+    def cancel_run(self) -> None:
+        """Cancel the run's task (once: a cancel request stays stored until the run ends)."""
+        if self._task is not None and not self._task.done() and not self._cancelled:
+            self._cancelled = True
+            self._task.cancel()

@@ -1,8 +1,13 @@
-"""A validated run request turned into what `graph.astream` needs: input, config, options."""
+"""A validated run request turned into what `graph.astream` needs: input, config, options.
+
+The assistant's configuration comes first and the request's on top of it, as LangGraph Server
+merges them: `configurable` (or the newer name, `context`) carries the system prompt, tools
+and approvals that the graph reads (see `graphs.run_options`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +15,8 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Send
 from langgraph.version import __version__ as langgraph_version
 
-from service.assistants import Assistant
+from service.assistant_store import Assistant
+from service.errors import BadRequest
 from service.schemas.runs import RunCommand, RunCreate
 
 
@@ -22,37 +28,59 @@ class RunSpec:
     thread_id: str
     assistant: Assistant
     request: RunCreate
+    # The run's own thread, deleted when the run ends (a stateless run).
+    temporary: bool = False
+    # Merged from the assistant's, the thread's and the request's metadata.
+    metadata: dict[str, Any] = field(default_factory=dict)
+    # 2 and up when a run a stopped server left is run again.
+    attempt: int = 1
+
+    def __post_init__(self) -> None:
+        configurable = (self.request.config or {}).get("configurable")
+        if configurable and self.request.context:
+            raise BadRequest(
+                "Cannot specify both configurable and context. Prefer setting context alone. "
+                "Context was introduced in LangGraph 0.6.0 and is the long term planned "
+                "replacement for configurable."
+            )
 
     def graph_input(self) -> Any:
         command = self.request.command
         return _command(command) if command is not None else self.request.input
 
-    def config(self) -> RunnableConfig:
-        """The request's config with the ids of this run, thread and assistant added."""
+    def configurable(self) -> dict[str, Any]:
+        """The assistant's configurable, the request's over it, then the run's ids."""
         request = self.request
-        config = dict(request.config or {})
+        asked = request.context or (request.config or {}).get("configurable") or {}
         configurable = {
-            **(config.get("configurable") or {}),
+            **(self.assistant.config.get("configurable") or {}),
+            **asked,
             **(request.checkpoint or {}),
-            "thread_id": self.thread_id,
             "run_id": self.run_id,
+            "thread_id": self.thread_id,
             "graph_id": self.assistant.graph_id,
             "assistant_id": self.assistant.assistant_id,
         }
         if request.checkpoint_id:
             configurable["checkpoint_id"] = request.checkpoint_id
+        return configurable
+
+    def context(self) -> dict[str, Any]:
+        return {**self.assistant.context, **(self.request.context or {})}
+
+    def config(self) -> RunnableConfig:
+        """The assistant's config with the request's over it, and this run's ids added."""
+        merged = {**self.assistant.config, **(self.request.config or {})}
         metadata = {
-            **(config.get("metadata") or {}),
-            **(request.metadata or {}),
-            "graph_id": self.assistant.graph_id,
-            "assistant_id": self.assistant.assistant_id,
-            "run_attempt": 1,
+            **(merged.get("metadata") or {}),
+            **self.metadata,
+            "run_attempt": self.attempt,
             "langgraph_version": langgraph_version,
         }
         return RunnableConfig(
             **{
-                **config,
-                "configurable": configurable,
+                **merged,
+                "configurable": self.configurable(),
                 "metadata": metadata,
                 "run_id": UUID(self.run_id),
             }
@@ -61,23 +89,45 @@ class RunSpec:
     def stream_options(self) -> dict[str, Any]:
         """Keyword arguments of `astream` / `astream_events` besides input, config and modes."""
         request = self.request
-        durability = request.durability
-        if durability is None and request.checkpoint_during is False:
-            durability = "exit"
         options: dict[str, Any] = {
             "subgraphs": request.stream_subgraphs,
             "interrupt_before": request.interrupt_before,
             "interrupt_after": request.interrupt_after,
+            "durability": self.durability(),
         }
-        if durability is not None:
-            options["durability"] = durability
-        if request.context is not None:
-            options["context"] = request.context
+        if context := self.context():
+            options["context"] = context
         return options
 
+    def durability(self) -> str:
+        if self.request.durability is not None:
+            return self.request.durability
+        return "exit" if self.request.checkpoint_during is False else "async"
+
     def record_kwargs(self) -> dict[str, Any]:
-        """The request as stored with the run (for `GET /threads/{t}/runs/{r}`)."""
-        return self.request.model_dump(mode="json", exclude_none=True)
+        """The run's request as `GET /threads/{t}/runs/{r}` shows it (LangGraph Server's shape);
+        `RunCreate.from_kwargs` reads it back to run it again."""
+        request = self.request
+        config = self.config()
+        return {
+            "input": request.input,
+            "command": request.command.model_dump(exclude_unset=True) if request.command else None,
+            "config": {
+                **{key: value for key, value in config.items() if key != "run_id"},
+                "configurable": self.configurable(),
+            },
+            "context": self.context(),
+            "stream_mode": request.stream_mode,
+            "interrupt_before": request.interrupt_before,
+            "interrupt_after": request.interrupt_after,
+            "webhook": request.webhook,
+            "feedback_keys": request.feedback_keys,
+            "temporary": self.temporary,
+            "subgraphs": request.stream_subgraphs,
+            "resumable": request.stream_resumable,
+            "checkpoint_during": request.checkpoint_during is not False,
+            "durability": self.durability(),
+        }
 
 
 def _command(command: RunCommand) -> Command:

@@ -13,6 +13,7 @@ The API differs from `graph.astream` in a few ways the clients rely on:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -34,6 +35,32 @@ def graph_stream_modes(requested: Iterable[str]) -> list[str]:
         elif mode != "events":  # events come from astream_events, not a stream mode
             modes.add(mode)
     return sorted(modes)
+
+
+def parse_stream_modes(param: str | None) -> list[str]:
+    """The `stream_mode` query parameter of a join: one mode, or a JSON list of modes."""
+    if not param:
+        return []
+    if param.startswith("["):
+        try:
+            modes = json.loads(param)
+        except ValueError:
+            modes = None
+        if isinstance(modes, list) and all(isinstance(mode, str) for mode in modes):
+            return modes
+    return [param]
+
+
+def joined(event_name: str, modes: Iterable[str]) -> bool:
+    """Whether a client that joins a run's stream asking for `modes` (none: all) gets the
+    event: by its mode, any `messages*` event for `messages` / `messages-tuple`, and a
+    subgraph's `mode|ns` event for its mode."""
+    wanted = set(modes)
+    if not wanted or event_name in wanted:
+        return True
+    if wanted & {"messages", "messages-tuple"} and event_name.startswith("messages"):
+        return True
+    return event_name.partition("|")[0] in wanted
 
 
 class ChunkTranslator:

@@ -1,8 +1,10 @@
-"""Body of the run routes (`/threads/{id}/runs/stream`, `/wait`): the LangGraph run request."""
+"""Body of the run routes (`/threads/{id}/runs`, `/stream`, `/wait`, and the stateless `/runs`
+routes): the LangGraph run request."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import (
     BaseModel,
@@ -13,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from service.storage.records import MultitaskStrategy
+from service.storage.records import MultitaskStrategy, RunRecord
 
 STREAM_MODES = (
     "values",
@@ -27,6 +29,18 @@ STREAM_MODES = (
     "checkpoints",
 )
 DEFAULT_STREAM_MODES = ["values"]
+# Request fields a run's stored kwargs keep under their own names.
+_STORED_AS_IS = (
+    "input",
+    "command",
+    "config",  # its configurable holds the context too
+    "stream_mode",
+    "interrupt_before",
+    "interrupt_after",
+    "webhook",
+    "feedback_keys",
+    "durability",
+)
 
 
 class RunSend(BaseModel):
@@ -77,6 +91,21 @@ class RunCreate(BaseModel):
     feedback_keys: list[str] | None = None
     durability: Literal["sync", "async", "exit"] | None = None
 
+    @classmethod
+    def from_record(cls, record: RunRecord) -> RunCreate:
+        """The request of a stored run, from its `kwargs` (see `RunSpec.record_kwargs`)."""
+        kwargs = record.kwargs
+        return cls.model_validate(
+            {
+                "assistant_id": record.assistant_id,
+                "metadata": record.metadata,
+                "multitask_strategy": record.multitask_strategy,
+                "stream_subgraphs": kwargs.get("subgraphs", False),
+                "stream_resumable": kwargs.get("resumable", False),
+                **{key: kwargs.get(key) for key in _STORED_AS_IS},
+            }
+        )
+
     @field_validator("stream_mode", mode="before")
     @classmethod
     def _known_stream_modes(cls, value: object) -> object:
@@ -98,6 +127,19 @@ class RunCreate(BaseModel):
     def _null_means_default(cls, value: object, info: ValidationInfo) -> object:
         # The SDK drops None fields, but other clients send explicit nulls for "default".
         return cls.model_fields[info.field_name].default if value is None else value
+
+    @field_validator("checkpoint_id")
+    @classmethod
+    def _checkpoint_id_is_a_uuid(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                UUID(value)
+            except ValueError:
+                raise ValueError(
+                    f"Invalid checkpoint ID {value!r}: use the checkpoint_id of a state in the "
+                    "thread's history."
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _input_or_command(self) -> RunCreate:

@@ -22,6 +22,11 @@ class ThreadCreate(_Body):
     supersteps: list[dict[str, Any]] | None = None
 
 
+class ThreadPatch(_Body):
+    metadata: dict[str, Any] | None = None
+    ttl: dict[str, Any] | None = None
+
+
 class ThreadSearch(_Body):
     ids: list[str] | None = None
     metadata: dict[str, Any] | None = None
@@ -44,3 +49,19 @@ class HistoryRequest(_Body):
     before: str | dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
     checkpoint: dict[str, Any] | None = None
+
+
+class StateUpdate(_Body):
+    """`POST /threads/{id}/state`: write `values` as if node `as_node` had returned them."""
+
+    values: dict[str, Any] | list[Any] | None = None
+    as_node: str | None = None
+    checkpoint_id: str | None = None
+    checkpoint: dict[str, Any] | None = None
+
+
+class StateAtCheckpoint(_Body):
+    """`POST /threads/{id}/state/checkpoint`: the state at `checkpoint`."""
+
+    checkpoint: dict[str, Any]
+    subgraphs: bool = False

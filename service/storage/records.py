@@ -1,4 +1,4 @@
-"""Rows of the thread and run tables as immutable records, and their API JSON shape."""
+"""Rows of the thread, run and run event tables as immutable records, and their API JSON shape."""
 
 from __future__ import annotations
 
@@ -86,3 +86,11 @@ class RunRecord:
             "kwargs": self.kwargs,
             "multitask_strategy": self.multitask_strategy,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """One SSE event of a run: its name (`values`, `messages`, `updates|ns`, ...) and JSON data."""
+
+    name: str
+    data: bytes

@@ -1,45 +1,77 @@
-"""The run table: each run's request, status and timestamps."""
+"""The run table: each run's request and status, and the lease that makes it the thread's one
+active run across replicas.
+
+A run row is also a lease: `owner` is the replica that queues or runs it, and renews
+`lease_expires_at` while it does. A unique index allows one `running` run per thread, so taking
+the turn (`claim_turn`) is a single guarded UPDATE; a replica that stops renewing (it crashed)
+lets its leases expire, and another replica settles those runs (`recover_expired`).
+"""
 
 from __future__ import annotations
 
-import aiosqlite
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
 
-from service.json_codec import dumps, loads
+from service.storage.database import Database, Row
 from service.storage.records import RunRecord, RunStatus, utc_now
-from service.storage.sqlite import Database, from_text, to_text
 
 _COLUMNS = (
     "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, "
     "multitask_strategy"
 )
+UNFINISHED = "('pending', 'running')"
 
 
-class SqliteRuns:
-    """Run rows in the service's SQLite database."""
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """What the owner of a run learns when it renews the run's lease."""
 
-    def __init__(self, db: Database) -> None:
+    run_id: str
+    status: RunStatus
+    owner: str | None
+    cancel_requested: bool
+
+    def lost(self, owner: str) -> bool:
+        """The run was taken over by another replica (or deleted) while `owner` held it."""
+        return self.owner != owner
+
+
+class Runs:
+    """Run rows, in SQLite or PostgreSQL, created and renewed on behalf of replica `owner`."""
+
+    def __init__(self, db: Database, *, owner: str, lease_ttl_s: float) -> None:
         self._db = db
+        self._sql = db.dialect
+        self.owner = owner
+        self._ttl = timedelta(seconds=lease_ttl_s)
 
     async def create(self, run: RunRecord) -> None:
-        await self._db.write(
-            f"INSERT INTO runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """Insert the run, leased to this replica."""
+        sql, json = self._sql, self._sql.json
+        await self._db.execute(
+            f"INSERT INTO runs ({_COLUMNS}, owner, lease_expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run.run_id,
                 run.thread_id,
                 run.assistant_id,
-                to_text(run.created_at),
-                to_text(run.updated_at),
+                sql.time(run.created_at),
+                sql.time(run.updated_at),
                 run.status,
-                dumps(run.metadata).decode(),
-                dumps(run.kwargs).decode(),
+                json(run.metadata),
+                json(run.kwargs),
                 run.multitask_strategy,
+                self.owner,
+                self._expiry(),
             ),
         )
 
     async def set_status(self, run_id: str, status: RunStatus) -> None:
-        await self._db.write(
+        await self._db.execute(
             "UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?",
-            (status, to_text(utc_now()), run_id),
+            (status, self._sql.time(utc_now()), run_id),
         )
 
     async def get(self, thread_id: str, run_id: str) -> RunRecord | None:
@@ -47,7 +79,7 @@ class SqliteRuns:
             f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ? AND run_id = ?",
             (thread_id, run_id),
         )
-        return _record(row) if row else None
+        return self._record(row) if row else None
 
     async def list(
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
@@ -60,26 +92,110 @@ class SqliteRuns:
             "ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return [_record(row) for row in rows]
+        return [self._record(row) for row in rows]
 
-    async def abandon_unfinished(self) -> int:
-        """Mark runs left pending or running by a stopped process as interrupted."""
-        return await self._db.write(
-            "UPDATE runs SET status = 'interrupted', updated_at = ? "
-            "WHERE status IN ('pending', 'running')",
-            (to_text(utc_now()),),
+    async def delete(self, thread_id: str, run_id: str) -> bool:
+        """Delete the run (its events go with it); False if the thread has no such run."""
+        deleted = await self._db.execute(
+            "DELETE FROM runs WHERE thread_id = ? AND run_id = ?", (thread_id, run_id)
+        )
+        return deleted > 0
+
+    async def has_unfinished(self, thread_id: str, besides: str | None = None) -> bool:
+        """Whether a run on the thread, other than `besides`, is pending or running anywhere."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM runs "
+            f"WHERE thread_id = ? AND status IN {UNFINISHED} AND run_id <> ?",
+            (thread_id, besides or ""),
+        )
+        return bool(row and row["n"])
+
+    async def claim_turn(self, run_id: str) -> bool:
+        """Make the pending run `run_id` its thread's running run, if no run is running there
+        and no pending run was created before it; False if it must wait."""
+        try:
+            changed = await self._db.execute(
+                "UPDATE runs SET status = 'running', updated_at = ? "
+                "WHERE run_id = ? AND status = 'pending' AND NOT EXISTS ("
+                "SELECT 1 FROM runs AS other WHERE other.thread_id = runs.thread_id "
+                "AND other.run_id <> runs.run_id AND (other.status = 'running' OR ("
+                "other.status = 'pending' AND (other.created_at < runs.created_at OR ("
+                "other.created_at = runs.created_at AND other.run_id < runs.run_id)))))",
+                (self._sql.time(utc_now()), run_id),
+            )
+        except Exception as exc:
+            # Another replica claimed the thread between our check and our write.
+            if self._sql.is_unique_violation(exc):
+                return False
+            raise
+        return changed > 0
+
+    async def renew(self, run_ids: Sequence[str]) -> list[Lease]:
+        """Extend this replica's leases on `run_ids`; returns each run's lease as now stored."""
+        if not run_ids:
+            return []
+        marks = ", ".join("?" * len(run_ids))
+        await self._db.execute(
+            f"UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND run_id IN ({marks}) "
+            f"AND status IN {UNFINISHED}",
+            (self._expiry(), self.owner, *run_ids),
+        )
+        rows = await self._db.fetch_all(
+            f"SELECT run_id, status, owner, cancel_requested FROM runs WHERE run_id IN ({marks})",
+            tuple(run_ids),
+        )
+        found = {row["run_id"]: row for row in rows}
+        return [
+            Lease(run_id, "interrupted", None, False)  # deleted with its thread
+            if (row := found.get(run_id)) is None
+            else Lease(run_id, row["status"], row["owner"], bool(row["cancel_requested"]))
+            for run_id in run_ids
+        ]
+
+    async def request_cancel(self, thread_id: str, run_ids: Sequence[str] | None = None) -> int:
+        """Ask the owners of the thread's unfinished runs (or of `run_ids` among them) to cancel
+        them; returns how many were asked."""
+        marks = ", ".join("?" * len(run_ids)) if run_ids else ""
+        return await self._db.execute(
+            "UPDATE runs SET cancel_requested = ? "
+            f"WHERE thread_id = ? AND status IN {UNFINISHED}"
+            + (f" AND run_id IN ({marks})" if run_ids else ""),
+            (True, thread_id, *(run_ids or ())),
         )
 
+    async def recover_expired(self, *, retry: bool, own: bool = False) -> list[RunRecord]:
+        """Settle the unfinished runs whose owner stopped renewing them (and, with `own`, those
+        this replica's id owned in an earlier process): with `retry` they become pending runs
+        of this replica, to run again; otherwise they are interrupted. Returns them."""
+        now = utc_now()
+        status = "pending" if retry else "interrupted"
+        async with self._db.transaction() as tx:
+            rows = await tx.fetch_all(
+                f"SELECT {_COLUMNS} FROM runs WHERE status IN {UNFINISHED} "
+                f"AND (lease_expires_at < ? OR owner = ?){self._sql.for_update}",
+                (self._sql.time(now), self.owner if own else None),
+            )
+            for row in rows:
+                await tx.execute(
+                    "UPDATE runs SET status = ?, owner = ?, lease_expires_at = ?, updated_at = ? "
+                    "WHERE run_id = ?",
+                    (status, self.owner, self._expiry(), self._sql.time(now), row["run_id"]),
+                )
+        return [replace(self._record(row), status=status) for row in rows]
 
-def _record(row: aiosqlite.Row) -> RunRecord:
-    return RunRecord(
-        run_id=row["run_id"],
-        thread_id=row["thread_id"],
-        assistant_id=row["assistant_id"],
-        created_at=from_text(row["created_at"]),
-        updated_at=from_text(row["updated_at"]),
-        status=row["status"],
-        metadata=loads(row["metadata"]),
-        kwargs=loads(row["kwargs"]),
-        multitask_strategy=row["multitask_strategy"],
-    )
+    def _expiry(self) -> Any:
+        return self._sql.time(utc_now() + self._ttl)
+
+    def _record(self, row: Row) -> RunRecord:
+        read_json, read_time = self._sql.read_json, self._sql.read_time
+        return RunRecord(
+            run_id=row["run_id"],
+            thread_id=row["thread_id"],
+            assistant_id=row["assistant_id"],
+            created_at=read_time(row["created_at"]),
+            updated_at=read_time(row["updated_at"]),
+            status=row["status"],
+            metadata=read_json(row["metadata"]),
+            kwargs=read_json(row["kwargs"]),
+            multitask_strategy=row["multitask_strategy"],
+        )

@@ -1,14 +1,15 @@
-"""The service's own tables in the SQLite file the checkpointer also uses.
+"""The service's tables in the SQLite file the checkpointer also uses (the embedded default).
 
 Both share one file so that a thread and its checkpoints live and go together. WAL mode lets
-the checkpointer's connection and this one read while the other writes. Schema changes are
-numbered migrations tracked with `PRAGMA user_version`.
+the checkpointer's connection and this one read while the other writes. The schema version is
+`PRAGMA user_version`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -16,88 +17,124 @@ from typing import Any
 
 import aiosqlite
 
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE threads (
-        thread_id TEXT PRIMARY KEY,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        state_updated_at TEXT NOT NULL,
-        metadata TEXT NOT NULL DEFAULT '{}',
-        status TEXT NOT NULL DEFAULT 'idle'
-            CHECK (status IN ('idle', 'busy', 'interrupted', 'error')),
-        state_values TEXT,
-        interrupts TEXT NOT NULL DEFAULT '{}',
-        error TEXT
-    );
-    CREATE INDEX threads_created_at ON threads (created_at);
-    CREATE INDEX threads_status ON threads (status);
-    CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        thread_id TEXT NOT NULL REFERENCES threads (thread_id) ON DELETE CASCADE,
-        assistant_id TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        status TEXT NOT NULL
-            CHECK (status IN ('pending', 'running', 'error', 'success', 'timeout', 'interrupted')),
-        metadata TEXT NOT NULL DEFAULT '{}',
-        kwargs TEXT NOT NULL DEFAULT '{}',
-        multitask_strategy TEXT NOT NULL
-    );
-    CREATE INDEX runs_thread_created_at ON runs (thread_id, created_at);
-    CREATE INDEX runs_status ON runs (status);
-    """,
+from service.json_codec import dumps, loads
+from service.storage.database import Dialect, Queries, Row
+from service.storage.migrations import MIGRATIONS
+
+
+def _json_path(key: str) -> str:
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'$."{escaped}"'
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    # Fixed-width ISO text, so that text order is time order.
+    time=lambda moment: moment.isoformat(timespec="microseconds"),
+    read_time=datetime.fromisoformat,
+    json=lambda value: dumps(value).decode(),
+    read_json=loads,
+    # json_extract on both sides compares scalars as SQL values and objects as JSON text.
+    json_field_equals=lambda column: f"json_extract({column}, ?) IS json_extract(?, '$')",
+    json_key=_json_path,
+    for_update="",
+    is_unique_violation=lambda exc: isinstance(exc, sqlite3.IntegrityError)
+    and "UNIQUE" in str(exc),
 )
 
 
-class Database:
-    """One aiosqlite connection; each write is its own committed transaction, one at a time."""
+class _Connection:
+    """Statements on the one connection; the caller holds the lock."""
+
+    dialect = SQLITE
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
-        self._write_lock = asyncio.Lock()
 
-    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement and commit it; returns the number of rows it changed."""
-        async with self._write_lock:
-            cursor = await self._conn.execute(sql, params)
-            await self._conn.commit()
-        return cursor.rowcount
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._conn.execute(sql, params) as cursor:
+            return cursor.rowcount
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         async with self._conn.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         async with self._conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
 
+class SqliteDatabase:
+    """One aiosqlite connection in autocommit mode; a lock keeps each statement, or each
+    transaction, from interleaving with another coroutine's."""
+
+    dialect = SQLITE
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._connection = _Connection(conn)
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._lock:
+            return await self._connection.execute(sql, params)
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as tx:
+            await tx.execute_many(sql, rows)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self._lock:
+            return await self._connection.fetch_one(sql, params)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._lock:
+            return await self._connection.fetch_all(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queries]:
+        async with self._lock:
+            # IMMEDIATE takes the write lock now, so a read-then-write cannot deadlock later.
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+
+    async def migrate(self) -> None:
+        """Apply the migrations this file has not had yet."""
+        async with self._lock, self._conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = row[0] if row else 0
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            async with self._lock:
+                # One script, so the version bump commits with the schema change.
+                try:
+                    await self._conn.executescript(
+                        f"BEGIN;\n{migration.sqlite}\nPRAGMA user_version = {number};\nCOMMIT;"
+                    )
+                except BaseException:
+                    await self._conn.rollback()
+                    raise
+
+
 @asynccontextmanager
-async def open_database(path: Path) -> AsyncIterator[Database]:
+async def open_sqlite(path: Path) -> AsyncIterator[SqliteDatabase]:
     """Open (creating if needed) the SQLite file at `path` with the service's tables migrated."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(path) as conn:
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
         conn.row_factory = aiosqlite.Row
         await conn.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode a commit survives a crash of the process without an fsync each time.
+        await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute("PRAGMA foreign_keys=ON")
-        await _migrate(conn)
-        yield Database(conn)
-
-
-async def _migrate(conn: aiosqlite.Connection) -> None:
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = row[0] if row else 0
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        # executescript commits first; the version bump rides in the same script.
-        await conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
-
-
-def to_text(moment: datetime) -> str:
-    """Timestamps as fixed-width ISO text, so that text order is time order."""
-    return moment.isoformat(timespec="microseconds")
-
-
-def from_text(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+        # The checkpointer writes through its own connection: wait for it rather than fail.
+        await conn.execute("PRAGMA busy_timeout=10000")
+        db = SqliteDatabase(conn)
+        await db.migrate()
+        yield db

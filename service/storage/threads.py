@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
-
-from service.json_codec import dumps, loads
+from service.storage.database import Database, Row
 from service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
-from service.storage.sqlite import Database, from_text, to_text
 
 _COLUMNS = (
     "thread_id, created_at, updated_at, state_updated_at, metadata, status, state_values, "
@@ -24,19 +21,20 @@ _SORT_COLUMNS = {
 }
 
 
-class SqliteThreads:
-    """Thread rows in the service's SQLite database."""
+class Threads:
+    """Thread rows, in SQLite or PostgreSQL."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._sql = db.dialect
 
     async def create(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
         """Insert a new idle thread; None if the id is taken."""
-        now = to_text(utc_now())
-        inserted = await self._db.write(
+        now = self._sql.time(utc_now())
+        inserted = await self._db.execute(
             "INSERT INTO threads (thread_id, created_at, updated_at, state_updated_at, metadata) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
-            (thread_id, now, now, now, _json(metadata)),
+            (thread_id, now, now, now, self._sql.json(metadata)),
         )
         return await self.get(thread_id) if inserted else None
 
@@ -44,10 +42,10 @@ class SqliteThreads:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM threads WHERE thread_id = ?", (thread_id,)
         )
-        return _record(row) if row else None
+        return self._record(row) if row else None
 
     async def search(self, query: ThreadQuery) -> list[ThreadRecord]:
-        where, params = _where(query)
+        where, params = self._where(query)
         order = "DESC" if query.sort_order == "desc" else "ASC"
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM threads {where} "
@@ -55,29 +53,40 @@ class SqliteThreads:
             "LIMIT ? OFFSET ?",
             (*params, query.limit, query.offset),
         )
-        return [_record(row) for row in rows]
+        return [self._record(row) for row in rows]
 
     async def count(self, query: ThreadQuery) -> int:
-        where, params = _where(query)
-        row = await self._db.fetch_one(f"SELECT COUNT(*) FROM threads {where}", params)
-        return int(row[0]) if row else 0
+        where, params = self._where(query)
+        row = await self._db.fetch_one(f"SELECT COUNT(*) AS n FROM threads {where}", params)
+        return int(row["n"]) if row else 0
 
     async def delete(self, thread_id: str) -> bool:
         """Delete the thread and (by cascade) its runs; False if there was none."""
-        return await self._db.write("DELETE FROM threads WHERE thread_id = ?", (thread_id,)) > 0
+        return await self._db.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,)) > 0
 
     async def merge_metadata(self, thread_id: str, patch: dict[str, Any]) -> None:
-        """Merge `patch` into the thread's metadata (keys set to null are removed)."""
-        await self._db.write(
-            "UPDATE threads SET metadata = json_patch(metadata, ?), updated_at = ? "
-            "WHERE thread_id = ?",
-            (_json(patch), to_text(utc_now()), thread_id),
-        )
+        """Set the keys of `patch` in the thread's metadata (keys set to None are removed)."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetch_one(
+                f"SELECT metadata FROM threads WHERE thread_id = ?{self._sql.for_update}",
+                (thread_id,),
+            )
+            if row is None:
+                return
+            merged = {**self._sql.read_json(row["metadata"]), **patch}
+            await tx.execute(
+                "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
+                (
+                    self._sql.json({k: v for k, v in merged.items() if v is not None}),
+                    self._sql.time(utc_now()),
+                    thread_id,
+                ),
+            )
 
     async def set_status(self, thread_id: str, status: ThreadStatus) -> None:
-        await self._db.write(
+        await self._db.execute(
             "UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?",
-            (status, to_text(utc_now()), thread_id),
+            (status, self._sql.time(utc_now()), thread_id),
         )
 
     async def save_state(
@@ -91,62 +100,66 @@ class SqliteThreads:
     ) -> None:
         """Record where a run left the thread: its status and error, and (unless None, which
         keeps the stored ones) its latest values and pending interrupts."""
-        now = to_text(utc_now())
-        await self._db.write(
+        now = self._sql.time(utc_now())
+        json = self._sql.json
+        await self._db.execute(
             "UPDATE threads SET status = ?, error = ?, "
             "state_values = COALESCE(?, state_values), interrupts = COALESCE(?, interrupts), "
             "updated_at = ?, state_updated_at = ? WHERE thread_id = ?",
             (
                 status,
-                None if error is None else _json(error),
-                None if values is None else _json(values),
-                None if interrupts is None else _json(interrupts),
+                None if error is None else json(error),
+                None if values is None else json(values),
+                None if interrupts is None else json(interrupts),
                 now,
                 now,
                 thread_id,
             ),
         )
 
-    async def ids_with_status(self, status: ThreadStatus) -> list[str]:
-        rows = await self._db.fetch_all("SELECT thread_id FROM threads WHERE status = ?", (status,))
-        return [row[0] for row in rows]
+    async def ids_with_metadata(self, key: str, value: Any) -> list[str]:
+        """The threads whose metadata has `key` set to `value`."""
+        rows = await self._db.fetch_all(
+            f"SELECT thread_id FROM threads WHERE {self._sql.json_field_equals('metadata')}",
+            (self._sql.json_key(key), self._sql.json(value)),
+        )
+        return [row["thread_id"] for row in rows]
 
+    async def stale_busy_ids(self) -> list[str]:
+        """Threads marked busy although none of their runs is pending or running any more (the
+        process that ran them stopped before it could record how they ended)."""
+        rows = await self._db.fetch_all(
+            "SELECT thread_id FROM threads WHERE status = 'busy' AND NOT EXISTS ("
+            "SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id "
+            "AND runs.status IN ('pending', 'running'))"
+        )
+        return [row["thread_id"] for row in rows]
 
-def _json(value: Any) -> str:
-    return dumps(value).decode()
+    def _where(self, query: ThreadQuery) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.ids:
+            clauses.append(f"thread_id IN ({', '.join('?' * len(query.ids))})")
+            params.extend(query.ids)
+        if query.status:
+            clauses.append("status = ?")
+            params.append(query.status)
+        for column, wanted in (("metadata", query.metadata), ("state_values", query.values)):
+            for key, value in (wanted or {}).items():
+                clauses.append(self._sql.json_field_equals(column))
+                params.extend([self._sql.json_key(key), self._sql.json(value)])
+        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
-
-def _where(query: ThreadQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if query.ids:
-        clauses.append(f"thread_id IN ({', '.join('?' * len(query.ids))})")
-        params.extend(query.ids)
-    if query.status:
-        clauses.append("status = ?")
-        params.append(query.status)
-    for column, wanted in (("metadata", query.metadata), ("state_values", query.values)):
-        for key, value in (wanted or {}).items():
-            # json_extract on both sides compares scalars as SQL values and objects as JSON text.
-            clauses.append(f"json_extract({column}, ?) IS json_extract(?, '$')")
-            params.extend([_json_path(key), _json(value)])
-    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
-
-
-def _json_path(key: str) -> str:
-    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
-    return f'$."{escaped}"'
-
-
-def _record(row: aiosqlite.Row) -> ThreadRecord:
-    return ThreadRecord(
-        thread_id=row["thread_id"],
-        created_at=from_text(row["created_at"]),
-        updated_at=from_text(row["updated_at"]),
-        state_updated_at=from_text(row["state_updated_at"]),
-        metadata=loads(row["metadata"]),
-        status=row["status"],
-        values=None if row["state_values"] is None else loads(row["state_values"]),
-        interrupts=loads(row["interrupts"]),
-        error=None if row["error"] is None else loads(row["error"]),
-    )
+    def _record(self, row: Row) -> ThreadRecord:
+        read_json, read_time = self._sql.read_json, self._sql.read_time
+        return ThreadRecord(
+            thread_id=row["thread_id"],
+            created_at=read_time(row["created_at"]),
+            updated_at=read_time(row["updated_at"]),
+            state_updated_at=read_time(row["state_updated_at"]),
+            metadata=read_json(row["metadata"]),
+            status=row["status"],
+            values=None if row["state_values"] is None else read_json(row["state_values"]),
+            interrupts=read_json(row["interrupts"]),
+            error=None if row["error"] is None else read_json(row["error"]),
+        )

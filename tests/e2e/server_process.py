@@ -16,19 +16,30 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class ServerProcess:
-    """A `threadloom serve` child; `start()` returns once uvicorn reports its address."""
+    """A `threadloom serve` child; `start()` returns once uvicorn reports its address.
 
-    def __init__(self, db: Path, extra_args: Sequence[str] = (), env: dict[str, str] | None = None):
+    `module` is the entry point run with `python -m` (tests use one with a fake model).
+    """
+
+    def __init__(
+        self,
+        db: Path,
+        extra_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        module: str = "service.cli",
+    ):
         self.db = db
         self.extra_args = list(extra_args)
         self.env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+        self.module = module
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
         self.log: list[str] = []
+        self._logged = threading.Condition()
 
     def start(self, timeout_s: float = 120.0) -> str:
         command = [
-            sys.executable, "-m", "service.cli", "serve",
+            sys.executable, "-m", self.module, "serve",
             "--host", "127.0.0.1", "--port", "0", "--db", str(self.db), *self.extra_args,
         ]
         self.process = subprocess.Popen(
@@ -47,12 +58,24 @@ class ServerProcess:
     def _read(self, found: threading.Event) -> None:
         assert self.process is not None and self.process.stdout is not None
         for line in self.process.stdout:
-            self.log.append(line)
+            with self._logged:
+                self.log.append(line)
+                self._logged.notify_all()
             match = READY.search(line)
             if match and not self.url:
                 self.url = match.group(1)
                 found.set()
         found.set()
+
+    def wait_for_log(self, text: str, timeout_s: float = 60.0) -> str:
+        """Wait until the server logs a line containing `text`; returns that line."""
+        with self._logged:
+            found = self._logged.wait_for(
+                lambda: any(text in line for line in self.log), timeout_s
+            )
+            if not found:
+                raise TimeoutError(f"the server did not log {text!r}:\n" + "".join(self.log[-40:]))
+            return next(line for line in self.log if text in line)
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process is None:

@@ -30,10 +30,16 @@ async def test_opens_one_sqlite_file_for_checkpoints_threads_and_runs(tmp_path: 
     assert journal == "wal"
 
 
-async def test_postgres_url_is_refused_until_supported(tmp_path: Path) -> None:
-    settings = Settings(db=tmp_path / "t.sqlite", database_url="postgresql://localhost/test")
+async def test_an_unreachable_postgres_is_a_clear_configuration_error(tmp_path: Path) -> None:
+    # Nothing listens on port 1: the pool gives up after the connect timeout.
+    settings = Settings(
+        db=tmp_path / "t.sqlite",
+        database_url="postgresql://user:secret@127.0.0.1:1/test",
+        db_connect_timeout_s=0.5,
+    )
     factory = partial(make_agent_graph, model=FakeToolCallingModel())
 
-    with pytest.raises(ConfigurationError, match="THREADLOOM_DATABASE_URL"):
+    with pytest.raises(ConfigurationError, match="THREADLOOM_DATABASE_URL") as refused:
         async with open_services(settings, factory):
             pass
+    assert "127.0.0.1:1/test" in str(refused.value) and "secret" not in str(refused.value)

@@ -123,8 +123,8 @@ async def test_run_on_an_unknown_thread_is_404_and_creates_nothing(
 async def test_unsupported_options_say_so(client: httpx.AsyncClient, thread_id: str) -> None:
     response = await client.post(
         f"/threads/{thread_id}/runs/wait",
-        json={"assistant_id": "agent", "input": QUESTION, "multitask_strategy": "rollback"},
+        json={"assistant_id": "agent", "input": QUESTION, "webhook": "http://127.0.0.1:9/done"},
     )
 
     assert response.status_code == 501
-    assert "rollback" in response.json()["detail"]
+    assert "Webhooks" in response.json()["detail"]

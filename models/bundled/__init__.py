@@ -1,0 +1,11 @@
+"""The bundled model: a tiny Llama trained here to run the agent's ReAct loop offline.
+
+`python -m models.bundled.build` (or `make tiny-model`) rebuilds it into `BUNDLED_MODEL_DIR`;
+`python -m models.bundled.evaluate` measures what it can do with the real tools.
+"""
+
+from pathlib import Path
+
+BUNDLED_MODEL_DIR = Path(__file__).parent / "tiny-agent"
+
+__all__ = ["BUNDLED_MODEL_DIR"]

@@ -1,0 +1,57 @@
+"""`load_chat_model(spec)`: the one place that decides between a local model and an endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+
+from models.loading import Device, Dtype, Quantization, load_local_model
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to run and how; the model half of the service settings.
+
+    `model` is "bundled", a hub id or a local folder. With `endpoint_url` set, the model is
+    served remotely (TGI, vLLM, an HF endpoint) and the local-loading fields are unused.
+    """
+
+    model: str = "bundled"
+    endpoint_url: str | None = None
+    hf_token: str | None = None
+    dtype: Dtype = "auto"
+    device: Device = "auto"
+    quantization: Quantization = "none"
+    trust_remote_code: bool = False
+    tool_call_format: str = "auto"
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    max_concurrent: int = 1
+
+
+def load_chat_model(spec: ModelSpec) -> BaseChatModel:
+    """Build the chat model `spec` describes: an endpoint client, or a model loaded here.
+
+    Example:
+        >>> model = load_chat_model(ModelSpec())  # the bundled model, offline
+        >>> remote = load_chat_model(ModelSpec(model="Qwen/Qwen2.5-7B-Instruct",
+        ...                                    endpoint_url="http://tgi:8080"))
+    """
+    if spec.endpoint_url:
+        # Imported here: the remote client stack is not needed to run a local model.
+        from models.remote import make_endpoint_chat_model
+
+        return make_endpoint_chat_model(spec)
+    return load_local_model(
+        spec.model,
+        dtype=spec.dtype,
+        device=spec.device,
+        quantization=spec.quantization,
+        trust_remote_code=spec.trust_remote_code,
+        tool_call_format=spec.tool_call_format,
+        hf_token=spec.hf_token,
+        max_new_tokens=spec.max_new_tokens,
+        temperature=spec.temperature,
+        max_concurrent=spec.max_concurrent,
+    )

@@ -1,0 +1,199 @@
+"""`LocalChatModel`: any transformers causal LM as a LangChain chat model that can run an agent.
+
+The prompt is the model's own chat template with the tools passed in; decoding runs on a bounded
+pool of worker threads and streams token by token; tool-call markup is parsed out of the text in
+the format the template teaches (or ReAct prompting where the template has no tool support).
+Build one with `models.loading.load_local_model`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from models.generation import Generator, SamplingParams
+from models.generation_pool import GenerationPool
+from models.prompt import PromptBuilder
+from models.reply_chunks import ReplyChunks
+
+logger = logging.getLogger(__name__)
+
+_SAMPLING_FIELDS = ("max_new_tokens", "temperature", "top_p", "repetition_penalty", "seed")
+
+
+class LocalChatModel(BaseChatModel):
+    """A chat model over a local causal LM, its tokenizer and chat template.
+
+    Sampling fields can be overridden per call: `model.invoke(messages, temperature=0.7,
+    max_new_tokens=64, seed=1)`. `temperature=0` decodes greedily.
+
+    Example:
+        >>> model = load_local_model("bundled")
+        >>> agent_model = model.bind_tools([calculator])
+        >>> async for chunk in agent_model.astream("What is 25^0.43?"):
+        ...     print(chunk.content, chunk.tool_call_chunks)
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, protected_namespaces=())
+
+    model_name: str = "local"
+    tokenizer: Any = Field(exclude=True, repr=False)
+    generator: Generator = Field(exclude=True, repr=False)
+    tool_call_format: str = "auto"
+    # Extra chat-template variables, e.g. {"enable_thinking": False} for Qwen3.
+    chat_template_kwargs: dict[str, Any] = Field(default_factory=dict)
+    max_new_tokens: int = Field(256, ge=1)
+    temperature: float = Field(0.0, ge=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.0, gt=0.0)
+    seed: int | None = None
+    max_concurrent: int = Field(1, ge=1, description="generations decoding at the same time")
+
+    _pool: GenerationPool = PrivateAttr()
+    _prompts: PromptBuilder = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        self._prompts = PromptBuilder(
+            self.tokenizer, self.tool_call_format, self.chat_template_kwargs
+        )
+        self._pool = GenerationPool(self.generator, self.max_concurrent)
+
+    @property
+    def _llm_type(self) -> str:
+        return "threadloom-local"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "tool_call_format": self._prompts.fmt,
+            **{name: getattr(self, name) for name in _SAMPLING_FIELDS},
+        }
+
+    @property
+    def resolved_tool_call_format(self) -> str:
+        """The format in use: the override, or what the chat template teaches."""
+        return self._prompts.fmt
+
+    def render_prompt(
+        self, messages: Sequence[BaseMessage], tools: Sequence[Any] = ()
+    ) -> str:
+        """The prompt text a request with these messages and tools decodes from (for debugging)."""
+        schemas = [convert_to_openai_tool(t) for t in tools]
+        return self.tokenizer.decode(self._prompts.build(messages, schemas).input_ids)
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | dict[str, Any] | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer `tools` to the model: their schemas go into the chat template's tool section.
+
+        `tool_choice="none"` offers no tools. Any other choice is left to the model: local
+        decoding does not force a call.
+        """
+        schemas = [] if tool_choice == "none" else [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=schemas, **kwargs)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, kwargs)
+        events = self._pool.stream(request.input_ids, request.params)
+        try:
+            for event in events:
+                yield from _generation_chunks(request.reply.add(event))
+                if request.reply.done:
+                    break
+        finally:
+            events.close()  # stops the worker when the consumer leaves early
+        yield from _generation_chunks(request.reply.finish())
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, kwargs)
+        events = self._pool.astream(request.input_ids, request.params)
+        try:
+            async for event in events:
+                for chunk in _generation_chunks(request.reply.add(event)):
+                    yield chunk
+                if request.reply.done:
+                    break
+        finally:
+            await events.aclose()  # stops the worker when the task is cancelled
+        for chunk in _generation_chunks(request.reply.finish()):
+            yield chunk
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
+
+    def _request(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> _Request:
+        prompt = self._prompts.build(messages, kwargs.get("tools") or [])
+        sampling = {name: kwargs.get(name, getattr(self, name)) for name in _SAMPLING_FIELDS}
+        params = SamplingParams(**sampling, stop_token_ids=self._prompts.stop_token_ids)
+        reply = ReplyChunks(
+            self.tokenizer,
+            prompt.input_ids,
+            prompt.fmt,
+            stop=[*(stop or ()), *prompt.stop],
+            model_name=self.model_name,
+            in_reasoning=prompt.in_reasoning,
+        )
+        logger.debug(
+            "generate model=%s prompt_tokens=%d fmt=%s", self.model_name, len(prompt.input_ids),
+            prompt.fmt,
+        )
+        return _Request(prompt.input_ids, params, reply)
+
+
+@dataclass
+class _Request:
+    input_ids: list[int]
+    params: SamplingParams
+    reply: ReplyChunks
+
+
+def _generation_chunks(chunks: list[AIMessageChunk]) -> Iterator[ChatGenerationChunk]:
+    for chunk in chunks:
+        yield ChatGenerationChunk(message=chunk)

@@ -1,0 +1,142 @@
+"""Assistants: create, get, change, delete, search, count, versions; the graph they run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response, status
+
+from service.assistant_store import Assistant
+from service.assistants import Assistants
+from service.deps import ServicesDep
+from service.errors import InvalidRequest
+from service.graph_description import graph_drawing, graph_schemas, subgraph_schemas
+from service.json_codec import JsonResponse
+from service.schemas.assistants import (
+    AssistantCount,
+    AssistantCreate,
+    AssistantPatch,
+    AssistantSearch,
+    AssistantVersionChange,
+    AssistantVersionsSearch,
+)
+
+router = APIRouter(prefix="/assistants", tags=["assistants"])
+
+
+def _assistants(services: ServicesDep) -> Assistants:
+    return services.run_manager.assistants
+
+
+AssistantsDep = Annotated[Assistants, Depends(_assistants)]
+
+
+@router.post("")
+async def create_assistant(body: AssistantCreate, assistants: AssistantsDep) -> JsonResponse:
+    return JsonResponse((await assistants.create(body)).to_api())
+
+
+@router.post("/search")
+async def search_assistants(
+    assistants: AssistantsDep, body: AssistantSearch | None = None
+) -> JsonResponse:
+    body = body or AssistantSearch()
+    # One more than asked tells whether there is a next page, as the SDK's cursor expects.
+    page = body.model_copy(update={"limit": body.limit + 1})
+    found = await assistants.search(page)
+    items = [_select(assistant, body.select) for assistant in found[: body.limit]]
+    headers = {"X-Pagination-Total": str(body.offset + len(items))}
+    if len(found) > body.limit:
+        headers = {
+            "X-Pagination-Total": str(body.offset + body.limit + 1),
+            "X-Pagination-Next": str(body.offset + body.limit),
+        }
+    return JsonResponse(items, headers=headers)
+
+
+@router.post("/count")
+async def count_assistants(
+    assistants: AssistantsDep, body: AssistantCount | None = None
+) -> JsonResponse:
+    return JsonResponse(await assistants.count(body or AssistantCount()))
+
+
+@router.get("/{assistant_id}")
+async def get_assistant(assistant_id: str, assistants: AssistantsDep) -> JsonResponse:
+    return JsonResponse((await assistants.get(assistant_id)).to_api())
+
+
+@router.patch("/{assistant_id}")
+async def patch_assistant(
+    assistant_id: str, body: AssistantPatch, assistants: AssistantsDep
+) -> JsonResponse:
+    return JsonResponse((await assistants.patch(assistant_id, body)).to_api())
+
+
+@router.delete("/{assistant_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_assistant(
+    assistant_id: str, services: ServicesDep, delete_threads: bool = False
+) -> Response:
+    """Delete the assistant and stop its runs; with `delete_threads`, also its threads."""
+    manager = services.run_manager
+    deleted = await manager.assistants.delete(assistant_id)
+    await manager.forget_assistant(deleted.assistant_id, delete_threads=delete_threads)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{assistant_id}/versions")
+async def assistant_versions(
+    assistant_id: str, assistants: AssistantsDep, body: AssistantVersionsSearch | None = None
+) -> JsonResponse:
+    versions = await assistants.versions(assistant_id, body or AssistantVersionsSearch())
+    return JsonResponse([version.version_to_api() for version in versions])
+
+
+@router.post("/{assistant_id}/latest")
+async def set_latest_version(
+    assistant_id: str, body: AssistantVersionChange, assistants: AssistantsDep
+) -> JsonResponse:
+    return JsonResponse((await assistants.set_latest(assistant_id, body.version)).to_api())
+
+
+@router.get("/{assistant_id}/graph")
+async def get_graph(
+    assistant_id: str, services: ServicesDep, xray: str | None = None
+) -> JsonResponse:
+    """The drawing of the assistant's graph: `xray=true` (or a depth) draws subgraphs too."""
+    await services.run_manager.assistants.get(assistant_id)
+    return JsonResponse(graph_drawing(services.graph, _xray(xray)))
+
+
+@router.get("/{assistant_id}/schemas")
+async def get_schemas(assistant_id: str, services: ServicesDep) -> JsonResponse:
+    assistant = await services.run_manager.assistants.get(assistant_id)
+    return JsonResponse({"graph_id": assistant.graph_id, **graph_schemas(services.graph)})
+
+
+@router.get("/{assistant_id}/subgraphs")
+@router.get("/{assistant_id}/subgraphs/{namespace}")
+async def get_subgraphs(
+    assistant_id: str, services: ServicesDep, namespace: str | None = None, recurse: bool = False
+) -> JsonResponse:
+    await services.run_manager.assistants.get(assistant_id)
+    return JsonResponse(subgraph_schemas(services.graph, namespace, recurse))
+
+
+def _xray(value: str | None) -> bool | int:
+    if value in (None, "", "false", "False"):
+        return False
+    if value in ("true", "True"):
+        return True
+    try:
+        depth = int(value)
+    except ValueError:
+        depth = 0
+    if depth <= 0:
+        raise InvalidRequest("Invalid xray value: use true, false or a depth of 1 or more.")
+    return depth
+
+
+def _select(assistant: Assistant, fields: list[str] | None) -> dict[str, Any]:
+    data = assistant.to_api()
+    return {key: data[key] for key in fields} if fields else data

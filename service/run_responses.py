@@ -1,0 +1,80 @@
+"""How a run is answered over HTTP: its event stream, or its result once it ends.
+
+Shared by the thread-bound run routes and the stateless ones; a run here is one this process
+executes (`ActiveRun`) or one it follows through the database (`RemoteRun`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from sse_starlette import EventSourceResponse
+from starlette.responses import StreamingResponse
+
+from service.errors import InvalidRequest
+from service.runs.events import RunEvent
+from service.runs.manager import ActiveRun
+from service.runs.remote import RemoteRun
+from service.runs.stream_modes import joined
+from service.sse import event_stream_response, run_result_response
+
+Run = ActiveRun | RemoteRun
+
+
+def thread_run_path(run: Run) -> str:
+    return f"/threads/{run.thread_id}/runs/{run.run_id}"
+
+
+def stream_response(
+    run: Run,
+    *,
+    heartbeat_s: float,
+    resumable: bool,
+    cancel_on_disconnect: bool,
+    path: str | None = None,
+    start: int | None = 0,
+    modes: Iterable[str] = (),
+) -> EventSourceResponse:
+    """The run's events from number `start` (None: from the next one) as SSE, only those of
+    `modes` if given; a client that leaves cancels the run if it asked to."""
+    wanted = tuple(modes)
+
+    async def events() -> AsyncIterator[tuple[int, RunEvent]]:
+        async for index, event in run.log.follow(start):
+            if joined(event.name, wanted):
+                yield index, event
+
+    return event_stream_response(
+        events(),
+        run_path=path or thread_run_path(run),
+        resumable=resumable,
+        heartbeat_s=heartbeat_s,
+        on_disconnect=run.cancel if cancel_on_disconnect else None,
+    )
+
+
+def result_response(
+    run: Run, *, heartbeat_s: float, cancel_on_disconnect: bool
+) -> StreamingResponse:
+    """The run's final values (or `__error__` / `__interrupt__`) once it ends."""
+
+    async def result() -> Any:
+        return (await run.outcome()).result
+
+    return run_result_response(
+        result(),
+        run_path=thread_run_path(run),
+        heartbeat_s=heartbeat_s,
+        on_disconnect=run.cancel if cancel_on_disconnect else None,
+    )
+
+
+def after_event(last_event_id: str) -> int:
+    """The number of the first event to replay after the `Last-Event-ID` a client sends."""
+    try:
+        return int(last_event_id) + 1
+    except ValueError:
+        raise InvalidRequest(
+            f"Invalid Last-Event-ID {last_event_id!r}: use the id of the last event received."
+        ) from None

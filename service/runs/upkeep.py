@@ -1,0 +1,76 @@
+"""The background duties of a serving replica, one beat at a time.
+
+Every beat (a third of the lease time, or at once when a cancel request is published) it renews
+the leases of the runs it holds and cancels those asked to stop, settles the runs of replicas
+that stopped, and, now and then, forgets the event logs of runs that ended long ago. A failing
+beat (the database is away) is logged and tried again at the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from service.runs.queue import RunQueue
+from service.storage.run_events import RunEventStore
+from service.storage.wakeups import CANCEL_TOPIC, Wakeups
+
+logger = logging.getLogger(__name__)
+
+# Old event logs are looked for this many times per retention period.
+_CLEANUPS_PER_RETENTION = 10
+
+
+class Upkeep:
+    """Runs the beats while the replica serves (see the module's docstring)."""
+
+    def __init__(
+        self,
+        queue: RunQueue,
+        recover: Callable[[], Awaitable[None]],
+        events: RunEventStore,
+        wakeups: Wakeups,
+        *,
+        lease_ttl_s: float,
+        retention_s: float,
+    ) -> None:
+        self._queue = queue
+        self._recover = recover
+        self._events = events
+        self._wakeups = wakeups
+        self._beat_s = lease_ttl_s / 3
+        self._retention_s = retention_s
+        self._last_cleanup = -float("inf")
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Beat in the background while the block runs."""
+        task = asyncio.create_task(self._beat_forever(), name="upkeep")
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _beat_forever(self) -> None:
+        with self._wakeups.subscribe(CANCEL_TOPIC) as cancel_requested:
+            while True:
+                await self._beat()
+                await cancel_requested.wait(self._beat_s)
+
+    async def _beat(self) -> None:
+        try:
+            await self._queue.renew_leases()
+            if self._queue.admitting:  # a draining replica takes on no one else's runs
+                await self._recover()
+            if time.monotonic() - self._last_cleanup > self._retention_s / _CLEANUPS_PER_RETENTION:
+                self._last_cleanup = time.monotonic()
+                if forgotten := await self._events.delete_older_than(self._retention_s):
+                    logger.info("old run events deleted count=%d", forgotten)
+        except Exception as exc:
+            logger.warning(
+                "upkeep beat failed error=%s: %s", type(exc).__name__, exc, exc_info=True
+            )

@@ -1,0 +1,106 @@
+"""`open_storage`: the checkpointer and the service's tables, in SQLite or in PostgreSQL.
+
+Example:
+    >>> async with open_storage(Settings(db=Path("data/dev.sqlite"))) as storage:
+    ...     thread = await storage.threads.create(new_id(), {})
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from uuid import uuid4
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from service.settings import Settings
+from service.storage.database import Database
+from service.storage.postgres import PostgresDatabase, describe, open_pool
+from service.storage.postgres_wakeups import PostgresWakeups
+from service.storage.run_events import RunEventStore
+from service.storage.runs import Runs
+from service.storage.sqlite import open_sqlite
+from service.storage.threads import Threads
+from service.storage.wakeups import Wakeups
+
+# The one process that serves a SQLite file always has this id, so after a crash it settles the
+# runs its previous process left at once.
+EMBEDDED_REPLICA = "embedded"
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """The opened database: LangGraph's checkpoints and the service's tables, side by side.
+
+    A new table is a class over `database` (see `Threads`), its schema a `Migration`.
+    """
+
+    database: Database
+    checkpointer: BaseCheckpointSaver
+    threads: Threads
+    runs: Runs
+    events: RunEventStore
+    wakeups: Wakeups
+    location: str  # for logs; never holds credentials
+
+    @property
+    def replica_id(self) -> str:
+        return self.runs.owner
+
+
+@asynccontextmanager
+async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
+    """Open the database the settings name, with every table created or migrated."""
+    if settings.database_url is None:
+        async with _open_sqlite(settings) as storage:
+            yield storage
+    else:
+        async with _open_postgres(settings, settings.database_url.get_secret_value()) as storage:
+            yield storage
+
+
+@asynccontextmanager
+async def _open_sqlite(settings: Settings) -> AsyncIterator[Storage]:
+    async with (
+        open_sqlite(settings.db) as db,
+        AsyncSqliteSaver.from_conn_string(str(settings.db)) as checkpointer,
+    ):
+        await checkpointer.setup()
+        wakeups = Wakeups(settings.poll_interval_s)
+        yield _storage(db, checkpointer, wakeups, settings, str(settings.db), EMBEDDED_REPLICA)
+
+
+@asynccontextmanager
+async def _open_postgres(settings: Settings, url: str) -> AsyncIterator[Storage]:
+    async with open_pool(
+        url, max_size=settings.db_pool_size, connect_timeout_s=settings.db_connect_timeout_s
+    ) as pool:
+        db = PostgresDatabase(pool)
+        checkpointer = AsyncPostgresSaver(pool)
+        async with db.schema_lock():
+            await db.migrate()
+            await checkpointer.setup()
+        wakeups = PostgresWakeups(url, db, settings.poll_interval_s)
+        await wakeups.start()
+        try:
+            replica = f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:8]}"
+            yield _storage(db, checkpointer, wakeups, settings, describe(url), replica)
+        finally:
+            await wakeups.aclose()
+
+
+def _storage(
+    db: Database,
+    checkpointer: BaseCheckpointSaver,
+    wakeups: Wakeups,
+    settings: Settings,
+    location: str,
+    default_replica: str,
+) -> Storage:
+    runs = Runs(db, owner=settings.replica_id or default_replica, lease_ttl_s=settings.lease_ttl_s)
+    return Storage(db, checkpointer, Threads(db), runs, RunEventStore(db), wakeups, location)

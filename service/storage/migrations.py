@@ -1,0 +1,135 @@
+"""The schema of the service's own tables, as numbered migrations for each database.
+
+A database at version N has had the first N migrations applied; start-up applies the rest, in
+order, each in its own transaction (see `SqliteDatabase.migrate`, `PostgresDatabase.migrate`).
+To change the schema, append a `Migration` (never edit a released one):
+
+    MIGRATIONS.append(Migration(
+        "assistants",
+        sqlite="CREATE TABLE assistants (assistant_id TEXT PRIMARY KEY, ...);",
+        postgres="CREATE TABLE assistants (assistant_id TEXT PRIMARY KEY, ...);",
+    ))
+
+Types differ by dialect: timestamps are ISO text in SQLite and TIMESTAMPTZ in Postgres, JSON is
+text / JSONB, booleans INTEGER / BOOLEAN, bytes BLOB / BYTEA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str
+    sqlite: str
+    postgres: str
+
+
+_RUN_STATUSES = "('pending', 'running', 'error', 'success', 'timeout', 'interrupted')"
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        "threads and runs",
+        sqlite=f"""
+        CREATE TABLE threads (
+            thread_id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            state_updated_at TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{{}}',
+            status TEXT NOT NULL DEFAULT 'idle'
+                CHECK (status IN ('idle', 'busy', 'interrupted', 'error')),
+            state_values TEXT,
+            interrupts TEXT NOT NULL DEFAULT '{{}}',
+            error TEXT
+        );
+        CREATE INDEX threads_created_at ON threads (created_at);
+        CREATE INDEX threads_status ON threads (status);
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL REFERENCES threads (thread_id) ON DELETE CASCADE,
+            assistant_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            status TEXT NOT NULL
+                CHECK (status IN {_RUN_STATUSES}),
+            metadata TEXT NOT NULL DEFAULT '{{}}',
+            kwargs TEXT NOT NULL DEFAULT '{{}}',
+            multitask_strategy TEXT NOT NULL
+        );
+        CREATE INDEX runs_thread_created_at ON runs (thread_id, created_at);
+        CREATE INDEX runs_status ON runs (status);
+        """,
+        postgres=f"""
+        CREATE TABLE threads (
+            thread_id TEXT PRIMARY KEY,
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            state_updated_at TIMESTAMPTZ NOT NULL,
+            metadata JSONB NOT NULL DEFAULT '{{}}',
+            status TEXT NOT NULL DEFAULT 'idle'
+                CHECK (status IN ('idle', 'busy', 'interrupted', 'error')),
+            state_values JSONB,
+            interrupts JSONB NOT NULL DEFAULT '{{}}',
+            error JSONB
+        );
+        CREATE INDEX threads_created_at ON threads (created_at);
+        CREATE INDEX threads_status ON threads (status);
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL REFERENCES threads (thread_id) ON DELETE CASCADE,
+            assistant_id TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            status TEXT NOT NULL CHECK (status IN {_RUN_STATUSES}),
+            metadata JSONB NOT NULL DEFAULT '{{}}',
+            kwargs JSONB NOT NULL DEFAULT '{{}}',
+            multitask_strategy TEXT NOT NULL
+        );
+        CREATE INDEX runs_thread_created_at ON runs (thread_id, created_at);
+        CREATE INDEX runs_status ON runs (status);
+        """,
+    ),
+    Migration(
+        # The run row is the thread's lease: its owner renews `lease_expires_at` while it runs
+        # or queues the run, and the unique index lets one run per thread be running at a time.
+        "run leases, cancel requests and the run event log",
+        sqlite="""
+        UPDATE runs SET status = 'interrupted' WHERE status IN ('pending', 'running');
+        ALTER TABLE runs ADD COLUMN owner TEXT;
+        ALTER TABLE runs ADD COLUMN lease_expires_at TEXT;
+        ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN log_closed INTEGER NOT NULL DEFAULT 0;
+        UPDATE runs SET log_closed = 1;
+        CREATE UNIQUE INDEX runs_one_running_per_thread ON runs (thread_id)
+            WHERE status = 'running';
+        CREATE INDEX runs_unfinished ON runs (lease_expires_at)
+            WHERE status IN ('pending', 'running');
+        CREATE TABLE run_events (
+            run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        );
+        """,
+        postgres="""
+        ALTER TABLE runs ADD COLUMN owner TEXT;
+        ALTER TABLE runs ADD COLUMN lease_expires_at TIMESTAMPTZ;
+        ALTER TABLE runs ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT false;
+        ALTER TABLE runs ADD COLUMN log_closed BOOLEAN NOT NULL DEFAULT false;
+        CREATE UNIQUE INDEX runs_one_running_per_thread ON runs (thread_id)
+            WHERE status = 'running';
+        CREATE INDEX runs_unfinished ON runs (lease_expires_at)
+            WHERE status IN ('pending', 'running');
+        CREATE TABLE run_events (
+            run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            data BYTEA NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        );
+        """,
+    ),
+]

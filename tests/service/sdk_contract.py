@@ -1,0 +1,584 @@
+"""What the `langgraph_sdk` client expects of a LangGraph Server, as one function to run against
+any server: ours (`test_sdk_contract.py`) and the real `langgraph dev` (the test marked
+`langgraph_dev`), which proves that these expectations are the real ones.
+
+The server must serve the graph of `tests/service/contract_graph.py` as "agent". Every check
+uses its own threads, so the server may hold other data; nothing here waits by sleeping.
+
+Example:
+    >>> await check_contract("http://127.0.0.1:2024")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+import httpx
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.schema import StreamPart
+
+from tests.service.contract_graph import HANG
+
+GRAPH = "agent"
+# LangGraph Server's system assistant of a graph: uuid5 of the graph id in this namespace.
+SYSTEM_ASSISTANT = str(uuid5(UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), GRAPH))
+ANSWER = "The answer is 42."
+MISSING = str(uuid5(NAMESPACE_URL, "missing"))
+
+Check = Callable[[LangGraphClient], Awaitable[None]]
+
+
+def ask(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}]}
+
+
+def contents(values: dict[str, Any]) -> list[str]:
+    return [message["content"] for message in values.get("messages", [])]
+
+
+async def status_of(call: Awaitable[Any]) -> int:
+    """The HTTP status a call fails with (the test fails if it succeeds)."""
+    try:
+        await call
+    except httpx.HTTPStatusError as exc:  # the SDK's own errors derive from it
+        return exc.response.status_code
+    raise AssertionError("the call succeeded; an error status was expected")
+
+
+async def collect(parts: Any) -> list[StreamPart]:
+    return [part async for part in parts]
+
+
+async def start_hanging_run(client: LangGraphClient, thread_id: str, text: str = HANG) -> str:
+    """Start a run that generates until it is cancelled; returns once it is running, its
+    input checkpointed (the stream is left, and the run goes on)."""
+    created: list[Any] = []
+    parts = client.runs.stream(
+        thread_id, GRAPH, input=ask(text), stream_mode="values", on_run_created=created.append
+    )
+    async for part in parts:
+        if part.event == "values":
+            break
+    await parts.aclose()
+    return created[0]["run_id"]
+
+
+async def new_thread(client: LangGraphClient, **metadata: Any) -> str:
+    return (await client.threads.create(metadata=metadata or None))["thread_id"]
+
+
+async def check_contract(url: str) -> None:
+    """Run every check against the server at `url`; an AssertionError names the first gap."""
+    client = get_client(url=url, timeout=60)
+    for check in CHECKS:
+        try:
+            await check(client)
+        except Exception as exc:
+            exc.add_note(f"contract check: {check.__name__}")
+            raise
+
+
+# Assistants ----------------------------------------------------------------------------------
+
+
+async def assistants_are_versioned_configurations(client: LangGraphClient) -> None:
+    system = await client.assistants.get(SYSTEM_ASSISTANT)
+    assert system["graph_id"] == GRAPH and system["name"] == GRAPH
+    assert system["metadata"] == {"created_by": "system"}
+
+    terse = await client.assistants.create(
+        GRAPH,
+        config={"configurable": {"system_prompt": "Be terse."}},
+        metadata={"contract": "assistants"},
+        name="Terse Helper",
+    )
+    assert terse["version"] == 1 and terse["name"] == "Terse Helper"
+    assert terse["context"] == {"system_prompt": "Be terse."}  # kept in step with configurable
+    assert await client.assistants.get(terse["assistant_id"]) == terse
+
+    changed = await client.assistants.update(
+        terse["assistant_id"], metadata={"round": 2}, config={"configurable": {"tools": ["search"]}}
+    )
+    assert changed["version"] == 2
+    assert changed["metadata"] == {"contract": "assistants", "round": 2}
+    assert changed["config"] == {"configurable": {"tools": ["search"]}}
+    versions = await client.assistants.get_versions(terse["assistant_id"])
+    assert [v["version"] for v in versions] == [2, 1]
+    restored = await client.assistants.set_latest(terse["assistant_id"], 1)
+    assert restored["version"] == 1 and restored["config"] == terse["config"]
+    assert restored["metadata"] == {"contract": "assistants"}
+
+    found = await client.assistants.search(metadata={"contract": "assistants"})
+    assert [a["assistant_id"] for a in found] == [terse["assistant_id"]]
+    assert [a["name"] for a in await client.assistants.search(name="terse h")] == ["Terse Helper"]
+    page = await client.assistants.search(graph_id=GRAPH, limit=1, response_format="object")
+    assert len(page["assistants"]) == 1 and page["next"] == "1"
+    assert await client.assistants.count(metadata={"contract": "assistants"}) == 1
+    assert await client.assistants.count(graph_id=GRAPH) >= 2
+
+    assert await status_of(client.assistants.create("no-such-graph")) == 404
+    assert await status_of(client.assistants.get(MISSING)) == 404
+    assert await status_of(client.assistants.update(MISSING, name="x")) == 404
+    duplicate = client.assistants.create(GRAPH, assistant_id=terse["assistant_id"])
+    assert await status_of(duplicate) == 409
+    same = await client.assistants.create(
+        GRAPH, assistant_id=terse["assistant_id"], if_exists="do_nothing"
+    )
+    assert same["assistant_id"] == terse["assistant_id"] and same["version"] == 1
+
+    await client.assistants.delete(terse["assistant_id"])
+    assert await status_of(client.assistants.get(terse["assistant_id"])) == 404
+    assert await status_of(client.assistants.delete(terse["assistant_id"])) == 404
+
+
+async def assistants_describe_their_graph(client: LangGraphClient) -> None:
+    drawing = await client.assistants.get_graph(GRAPH)
+    assert {node["id"] for node in drawing["nodes"]} == {"__start__", "agent", "tools", "__end__"}
+    edges = {(edge["source"], edge["target"]) for edge in drawing["edges"]}
+    assert edges == {
+        ("__start__", "agent"),
+        ("agent", "tools"),
+        ("agent", "__end__"),
+        ("tools", "agent"),
+    }
+    assert await client.assistants.get_graph(SYSTEM_ASSISTANT) == drawing
+    schemas = await client.assistants.get_schemas(SYSTEM_ASSISTANT)
+    assert schemas["graph_id"] == GRAPH
+    assert "messages" in schemas["input_schema"]["properties"]
+    assert "messages" in schemas["state_schema"]["properties"]
+    assert await client.assistants.get_subgraphs(SYSTEM_ASSISTANT) == {}
+
+
+async def assistant_configuration_reaches_the_graph(client: LangGraphClient) -> None:
+    pirate = await client.assistants.create(
+        GRAPH, config={"configurable": {"system_prompt": "Talk like a pirate."}}
+    )
+    told = await client.runs.wait(None, pirate["assistant_id"], input=ask("your instructions?"))
+    assert contents(told)[-1] == "My instructions: Talk like a pirate."
+    default = await client.runs.wait(None, GRAPH, input=ask("your instructions?"))
+    assert contents(default)[-1] != "My instructions: Talk like a pirate."
+
+    # An assistant offering only `search` cannot use the calculator.
+    searcher = await client.assistants.create(GRAPH, context={"tools": ["search"]})
+    result = await client.runs.wait(None, searcher["assistant_id"], input=ask("what is 6 * 7?"))
+    refusal = result["messages"][2]
+    assert refusal["type"] == "tool" and refusal["status"] == "error"
+    assert "Unknown tool 'calculator'" in refusal["content"]
+    for assistant in (pirate, searcher):
+        await client.assistants.delete(assistant["assistant_id"])
+
+
+# Threads -------------------------------------------------------------------------------------
+
+
+async def threads_are_created_changed_found_and_deleted(client: LangGraphClient) -> None:
+    thread = await client.threads.create(metadata={"contract": "threads", "n": 1})
+    thread_id = thread["thread_id"]
+    assert thread["status"] == "idle" and thread["values"] is None
+    patched = await client.threads.update(thread_id, metadata={"n": 2, "extra": "yes"})
+    assert patched["metadata"] == {"contract": "threads", "n": 2, "extra": "yes"}
+    assert (await client.threads.get(thread_id))["metadata"] == patched["metadata"]
+    found = await client.threads.search(metadata={"contract": "threads"})
+    assert [t["thread_id"] for t in found] == [thread_id]
+    assert await client.threads.count(metadata={"contract": "threads", "n": 2}) == 1
+    assert await status_of(client.threads.update(MISSING, metadata={})) == 404
+    await client.threads.delete(thread_id)
+    assert await status_of(client.threads.get(thread_id)) == 404
+    assert await client.threads.count(metadata={"contract": "threads"}) == 0
+
+
+async def thread_state_history_and_checkpoints(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    await client.runs.wait(thread_id, GRAPH, input=ask("what is 6 * 7?"))
+    state = await client.threads.get_state(thread_id)
+    assert contents(state["values"])[-1] == ANSWER and state["next"] == []
+    history = await client.threads.get_history(thread_id, limit=10)
+    assert [s["metadata"]["step"] for s in history] == [3, 2, 1, 0, -1]
+    assert history[0]["checkpoint"] == state["checkpoint"]
+    earlier = history[2]["checkpoint"]
+    by_id = await client.threads.get_state(thread_id, checkpoint_id=earlier["checkpoint_id"])
+    by_checkpoint = await client.threads.get_state(thread_id, checkpoint=earlier)
+    assert by_id["values"] == by_checkpoint["values"] == history[2]["values"]
+    assert len(by_id["values"]["messages"]) == 2
+    # (`get_history(before=...)` is left out: `langgraph dev` 0.16.7 answers 500 to it.)
+    only_input = await client.threads.get_history(thread_id, metadata={"source": "input"})
+    assert [s["metadata"]["step"] for s in only_input] == [-1]
+
+
+# Streaming -----------------------------------------------------------------------------------
+
+
+async def every_stream_mode(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    created: list[Any] = []
+    parts = await collect(
+        client.runs.stream(
+            thread_id,
+            GRAPH,
+            input=ask("what is 6 * 7?"),
+            stream_mode=[
+                "values",
+                "updates",
+                "messages-tuple",
+                "custom",
+                "debug",
+                "tasks",
+                "checkpoints",
+                "events",
+            ],
+            on_run_created=created.append,
+        )
+    )
+    names = [part.event for part in parts]
+    assert names[0] == "metadata" and parts[0].data["run_id"] == created[0]["run_id"]
+    assert created[0]["thread_id"] == thread_id
+    assert {"values", "updates", "messages", "debug", "tasks", "checkpoints", "events"} <= set(
+        names
+    )
+    assert "custom" not in names  # the graph writes no custom events
+    values = [part.data for part in parts if part.event == "values"]
+    assert contents(values[-1]) == ["what is 6 * 7?", "", "42", ANSWER]
+    updates = [part.data for part in parts if part.event == "updates"]
+    assert [next(iter(update)) for update in updates] == ["agent", "tools", "agent"]
+    tokens = [
+        chunk["content"]
+        for chunk, meta in (part.data for part in parts if part.event == "messages")
+        if chunk["type"] == "AIMessageChunk" and meta["langgraph_node"] == "agent"
+    ]
+    assert "".join(tokens) == ANSWER and len(tokens) > 1
+    checkpoints = [part.data for part in parts if part.event == "checkpoints"]
+    assert checkpoints[-1]["next"] == [] and contents(checkpoints[-1]["values"])[-1] == ANSWER
+    assert {part.data["type"] for part in parts if part.event == "debug"} >= {
+        "checkpoint",
+        "task",
+        "task_result",
+    }
+    assert {part.data["name"] for part in parts if part.event == "tasks"} == {"agent", "tools"}
+    kinds = {part.data["event"] for part in parts if part.event == "events"}
+    assert {"on_chat_model_stream", "on_tool_start", "on_tool_end"} <= kinds
+    run = await client.runs.get(thread_id, created[0]["run_id"])
+    assert run["status"] == "success"
+
+
+async def messages_mode_sends_partial_and_complete_messages(client: LangGraphClient) -> None:
+    parts = await collect(
+        client.runs.stream(None, GRAPH, input=ask("what is 6 * 7?"), stream_mode="messages")
+    )
+    names = [part.event for part in parts]
+    assert set(names) == {
+        "metadata",
+        "messages/metadata",
+        "messages/partial",
+        "messages/complete",
+    }
+    partial = [p.data[0]["content"] for p in parts if p.event == "messages/partial"]
+    assert partial[-1] == ANSWER
+    (complete,) = [p.data[0] for p in parts if p.event == "messages/complete"]
+    assert complete["type"] == "tool" and complete["content"] == "42"
+
+
+async def subgraph_streaming_is_accepted(client: LangGraphClient) -> None:
+    parts = await collect(
+        client.runs.stream(
+            None,
+            GRAPH,
+            input=ask("what is 6 * 7?"),
+            stream_mode=["updates", "values"],
+            stream_subgraphs=True,
+        )
+    )
+    # The agent has no subgraphs: every event is the root graph's, named without `|ns`.
+    assert {part.event for part in parts} == {"metadata", "updates", "values"}
+
+
+async def a_failing_run_is_an_error_event_and_marks_the_thread(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    parts = await collect(
+        client.runs.stream(thread_id, GRAPH, input={"messages": 12345}, stream_mode="updates")
+    )
+    assert [part.event for part in parts] == ["metadata", "error"]
+    assert parts[1].data["error"] == "NotImplementedError"
+    thread = await client.threads.get(thread_id)
+    assert thread["status"] == "error" and thread["error"]["error"] == "NotImplementedError"
+    recovered = await client.runs.wait(thread_id, GRAPH, input=ask("what is 6 * 7?"))
+    assert contents(recovered)[-1] == ANSWER
+    assert (await client.threads.get(thread_id))["status"] == "idle"
+
+
+# Background runs -----------------------------------------------------------------------------
+
+
+async def background_runs_are_listed_joined_and_deleted(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    run = await client.runs.create(thread_id, GRAPH, input=ask("what is 6 * 7?"))
+    assert run["status"] == "pending" and run["thread_id"] == thread_id
+    assert run["assistant_id"] == SYSTEM_ASSISTANT
+    joined = await client.runs.join(thread_id, run["run_id"])
+    assert contents(joined)[-1] == ANSWER
+    second = await client.runs.create(thread_id, GRAPH, input=ask("what is 2 + 3?"))
+    await client.runs.join(thread_id, second["run_id"])
+    listed = await client.runs.list(thread_id)
+    assert [r["run_id"] for r in listed] == [second["run_id"], run["run_id"]]
+    assert [r["status"] for r in listed] == ["success", "success"]
+    assert [r["run_id"] for r in await client.runs.list(thread_id, limit=1, offset=1)] == [
+        run["run_id"]
+    ]
+
+    # Deleting a run deletes the checkpoints it wrote too.
+    await client.runs.delete(thread_id, second["run_id"])
+    assert [r["run_id"] for r in await client.runs.list(thread_id)] == [run["run_id"]]
+    assert contents((await client.threads.get_state(thread_id))["values"])[-1] == ANSWER
+    assert await status_of(client.runs.get(thread_id, second["run_id"])) == 404
+    assert await status_of(client.runs.delete(thread_id, second["run_id"])) == 404
+
+
+async def a_dropped_stream_is_replayed_after_last_event_id(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    created: list[Any] = []
+    parts = await collect(
+        client.runs.stream(
+            thread_id,
+            GRAPH,
+            input=ask("what is 6 * 7?"),
+            stream_mode=["values", "updates"],
+            stream_resumable=True,
+            on_run_created=created.append,
+        )
+    )
+    assert all(part.id for part in parts)
+    run_id = created[0]["run_id"]
+    replayed = await collect(
+        client.runs.join_stream(thread_id, run_id, last_event_id=parts[1].id)
+    )
+    assert [(p.event, p.data) for p in replayed] == [(p.event, p.data) for p in parts[2:]]
+
+
+async def stateless_runs_leave_no_thread_unless_kept(client: LangGraphClient) -> None:
+    before = await client.threads.count()
+    waited = await client.runs.wait(None, GRAPH, input=ask("what is 6 * 7?"))
+    assert contents(waited)[-1] == ANSWER
+    streamed = await collect(
+        client.runs.stream(None, GRAPH, input=ask("what is 2 + 3?"), stream_mode="values")
+    )
+    assert contents(streamed[-1].data)[-1] == "The answer is 5."
+    assert await client.threads.count() == before
+    kept: list[Any] = []
+    await client.runs.wait(
+        None,
+        GRAPH,
+        input=ask("what is 3 + 3?"),
+        on_completion="keep",
+        on_run_created=kept.append,
+    )
+    kept_thread = await client.threads.get(kept[0]["thread_id"])
+    assert contents(kept_thread["values"])[-1] == "The answer is 6."
+    await client.threads.delete(kept[0]["thread_id"])
+    # In the background it runs on a thread of its own, which goes when it ends.
+    background = await client.runs.create(None, GRAPH, input=ask("what is 1 + 1?"))
+    assert background["status"] == "pending" and background["kwargs"]["temporary"] is True
+    resume = client.runs.wait(None, GRAPH, command={"resume": "yes"})
+    assert await status_of(resume) == 400
+
+
+# One run per thread --------------------------------------------------------------------------
+
+
+async def multitask_strategies(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    await client.runs.wait(thread_id, GRAPH, input=ask("what is 6 * 7?"))
+    hanging = await start_hanging_run(client, thread_id)
+    assert (await client.threads.get(thread_id))["status"] == "busy"
+    assert (await client.runs.get(thread_id, hanging))["status"] == "running"
+
+    rejected = client.runs.create(
+        thread_id, GRAPH, input=ask("what is 1 + 1?"), multitask_strategy="reject"
+    )
+    assert await status_of(rejected) == 409
+    queued = await client.runs.create(
+        thread_id, GRAPH, input=ask("what is 2 + 2?"), multitask_strategy="enqueue"
+    )
+    assert (await client.runs.get(thread_id, queued["run_id"]))["status"] == "pending"
+
+    # interrupt: the running and the queued runs stop, keeping what they wrote.
+    interrupting = await client.runs.create(
+        thread_id, GRAPH, input=ask("what is 3 + 3?"), multitask_strategy="interrupt"
+    )
+    result = await client.runs.join(thread_id, interrupting["run_id"])
+    assert contents(result)[-1] == "The answer is 6." and HANG in contents(result)
+    assert "what is 2 + 2?" not in contents(result)
+    for stopped in (hanging, queued["run_id"]):
+        assert (await client.runs.get(thread_id, stopped))["status"] == "interrupted"
+
+    # rollback: the running run is deleted with what it wrote, as if it never ran.
+    hanging = await start_hanging_run(client, thread_id, HANG + " again")
+    rolling = await client.runs.create(
+        thread_id, GRAPH, input=ask("what is 4 + 4?"), multitask_strategy="rollback"
+    )
+    result = await client.runs.join(thread_id, rolling["run_id"])
+    assert contents(result)[-1] == "The answer is 8." and HANG + " again" not in contents(result)
+    assert await status_of(client.runs.get(thread_id, hanging)) == 404
+    assert (await client.threads.get(thread_id))["status"] == "idle"
+
+
+async def cancel_interrupts_or_rolls_back(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    await client.runs.wait(thread_id, GRAPH, input=ask("what is 6 * 7?"))
+
+    # interrupt: the run stops where it was; the thread can go on from there.
+    hanging = await start_hanging_run(client, thread_id)
+    await client.runs.cancel(thread_id, hanging, wait=True)
+    assert (await client.runs.get(thread_id, hanging))["status"] == "interrupted"
+    thread = await client.threads.get(thread_id)
+    assert thread["status"] == "interrupted" and contents(thread["values"])[-1] == HANG
+    assert (await client.threads.get_state(thread_id))["next"] == ["agent"]
+    assert await status_of(client.runs.cancel(thread_id, hanging)) == 404
+
+    # rollback: the run and what it wrote are gone.
+    hanging = await start_hanging_run(client, thread_id, HANG + " too")
+    await client.runs.cancel(thread_id, hanging, wait=True, action="rollback")
+    state = await client.threads.get_state(thread_id)
+    assert contents(state["values"])[-1] == HANG and state["next"] == ["agent"]
+
+    # Without wait the cancel is accepted at once; joining waits for the run to stop.
+    hanging = await start_hanging_run(client, thread_id, HANG + " three")
+    await client.runs.cancel(thread_id, hanging)
+    await client.runs.join(thread_id, hanging)
+    assert (await client.runs.get(thread_id, hanging))["status"] == "interrupted"
+
+
+# Human in the loop ---------------------------------------------------------------------------
+
+
+async def interrupt_before_a_node_then_continue(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    paused = await client.runs.wait(
+        thread_id, GRAPH, input=ask("what is 6 * 7?"), interrupt_before=["tools"]
+    )
+    assert paused["messages"][-1]["tool_calls"][0]["name"] == "calculator"
+    assert (await client.threads.get(thread_id))["status"] == "interrupted"
+    assert (await client.threads.get_state(thread_id))["next"] == ["tools"]
+    done = await client.runs.wait(thread_id, GRAPH, input=None)
+    assert contents(done)[-1] == ANSWER
+    assert (await client.threads.get(thread_id))["status"] == "idle"
+
+    after = await client.runs.wait(
+        thread_id, GRAPH, input=ask("what is 2 + 3?"), interrupt_after="*"
+    )
+    assert after["messages"][-1]["tool_calls"]
+    assert (await client.threads.get_state(thread_id))["next"] == ["tools"]
+
+
+async def tool_approval_pauses_and_resumes(client: LangGraphClient) -> None:
+    careful = await client.assistants.create(
+        GRAPH, config={"configurable": {"approve_tools": ["calculator"]}}
+    )
+    assistant_id = careful["assistant_id"]
+    thread_id = await new_thread(client)
+    parts = await collect(
+        client.runs.stream(
+            thread_id, assistant_id, input=ask("what is 6 * 7?"), stream_mode="values"
+        )
+    )
+    (pending,) = parts[-1].data["__interrupt__"]
+    (call,) = pending["value"]["tool_calls"]
+    assert call["name"] == "calculator" and call["args"] == {"expression": "6 * 7"}
+    thread = await client.threads.get(thread_id)
+    assert thread["status"] == "interrupted"
+    assert [i["id"] for i in next(iter(thread["interrupts"].values()))] == [pending["id"]]
+
+    approved = await client.runs.wait(
+        thread_id, assistant_id, command={"resume": {"approved": True}}
+    )
+    assert contents(approved)[-1] == ANSWER
+
+    await client.runs.wait(thread_id, assistant_id, input=ask("what is 2 + 3?"))
+    refused = await client.runs.wait(
+        thread_id, assistant_id, command={"resume": {"approved": False, "reason": "no"}}
+    )
+    refusal = refused["messages"][-2]
+    assert refusal["type"] == "tool" and refusal["status"] == "error"
+    assert "did not approve" in refusal["content"]
+
+    await client.runs.wait(thread_id, assistant_id, input=ask("what is 1 + 1?"))
+    edited = await client.runs.wait(
+        thread_id,
+        assistant_id,
+        command={"resume": [{"name": "calculator", "args": {"expression": "9 * 9"}}]},
+    )
+    assert contents(edited)[-2:] == ["81", "The answer is 81."]
+    assert (await client.threads.get(thread_id))["status"] == "idle"
+    await client.assistants.delete(assistant_id)
+
+
+async def state_updates_and_time_travel(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    assert await status_of(client.threads.update_state(thread_id, {"messages": []})) == 400
+    await client.runs.wait(thread_id, GRAPH, input=ask("what is 6 * 7?"))
+    history = await client.threads.get_history(thread_id)
+
+    written = await client.threads.update_state(
+        thread_id, {"messages": [{"role": "ai", "content": "edited"}]}, as_node="agent"
+    )
+    state = await client.threads.get_state(thread_id)
+    assert state["checkpoint"]["checkpoint_id"] == written["checkpoint"]["checkpoint_id"]
+    assert written["checkpoint_id"] == written["checkpoint"]["checkpoint_id"]
+    assert contents(state["values"])[-1] == "edited" and state["next"] == []
+    assert state["metadata"]["source"] == "update"
+    bad_node = client.threads.update_state(thread_id, {"messages": []}, as_node="nowhere")
+    assert await status_of(bad_node) == 400
+
+    # Forking: a run from an earlier checkpoint continues from there, not from the latest.
+    first_question = history[-2]["checkpoint"]  # step 0: the question, before any answer
+    forked = await client.runs.wait(
+        thread_id,
+        GRAPH,
+        input=ask("what is 2 + 3?"),
+        checkpoint_id=first_question["checkpoint_id"],
+    )
+    assert contents(forked) == ["what is 6 * 7?", "what is 2 + 3?", "", "5", "The answer is 5."]
+    replayed = await client.runs.wait(thread_id, GRAPH, input=None, checkpoint=first_question)
+    assert contents(replayed) == ["what is 6 * 7?", "", "42", ANSWER]
+
+
+# Bad input -----------------------------------------------------------------------------------
+
+
+async def bad_input_is_refused(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    before = await client.threads.count()
+    assert await status_of(client.runs.wait(thread_id, "nope", input=ask("hi"))) == 422
+    assert await status_of(client.runs.wait(MISSING, GRAPH, input=ask("hi"))) == 404
+    assert await status_of(client.runs.wait(thread_id, MISSING, input=ask("hi"))) == 404
+    bogus_mode = client.runs.stream(thread_id, GRAPH, input=ask("hi"), stream_mode="bogus")
+    assert await status_of(collect(bogus_mode)) == 422
+    bad_checkpoint = client.runs.wait(thread_id, GRAPH, input=ask("hi"), checkpoint_id="nope")
+    assert await status_of(bad_checkpoint) == 422
+    assert await status_of(client.runs.get(thread_id, MISSING)) == 404
+    assert await status_of(client.threads.get_state(MISSING)) == 404
+    assert await client.runs.list(thread_id) == []
+    assert await client.threads.count() == before
+
+
+CHECKS: list[Check] = [
+    assistants_are_versioned_configurations,
+    assistants_describe_their_graph,
+    assistant_configuration_reaches_the_graph,
+    threads_are_created_changed_found_and_deleted,
+    thread_state_history_and_checkpoints,
+    every_stream_mode,
+    messages_mode_sends_partial_and_complete_messages,
+    subgraph_streaming_is_accepted,
+    a_failing_run_is_an_error_event_and_marks_the_thread,
+    background_runs_are_listed_joined_and_deleted,
+    a_dropped_stream_is_replayed_after_last_event_id,
+    stateless_runs_leave_no_thread_unless_kept,
+    multitask_strategies,
+    cancel_interrupts_or_rolls_back,
+    interrupt_before_a_node_then_continue,
+    tool_approval_pauses_and_resumes,
+    state_updates_and_time_travel,
+    bad_input_is_refused,
+]

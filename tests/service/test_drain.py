@@ -1,0 +1,71 @@
+"""SIGTERM drains a real server process: 503 for new runs, a grace period for running ones, then
+they are interrupted (resumable), and the process exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.service.fake_server import Gate, fake_server
+
+pytestmark = pytest.mark.slow
+
+ASK = {"assistant_id": "agent", "input": {"messages": [{"role": "user", "content": "6 * 7?"}]}}
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    gate = Gate()
+    yield gate
+    gate.close()
+
+
+def stored_status(db: Path, table: str, key: str, value: str) -> str:
+    with sqlite3.connect(db) as conn:
+        (status,) = conn.execute(f"SELECT status FROM {table} WHERE {key} = ?", (value,)).fetchone()
+    return status
+
+
+async def test_sigterm_lets_runs_finish_within_the_grace_and_interrupts_the_rest(
+    tmp_path: Path, gate: Gate
+) -> None:
+    db = tmp_path / "threadloom.sqlite"
+    server = fake_server(db, gate, env={"THREADLOOM_DRAIN_GRACE_S": "3"})
+    url = await asyncio.to_thread(server.start)
+    assert server.process is not None
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        finishing, stuck, refused_thread = [
+            (await client.post("/threads", json={})).json()["thread_id"] for _ in range(3)
+        ]
+        runs, held = [], []
+        for thread in (finishing, stuck):
+            gate.hold_next()
+            runs.append(asyncio.create_task(client.post(f"/threads/{thread}/runs/wait", json=ASK)))
+            held.append(await gate.wait_held())
+
+        os.kill(server.process.pid, signal.SIGTERM)
+        await asyncio.to_thread(server.wait_for_log, "draining: no new runs")
+        refused = await client.post(f"/threads/{refused_thread}/runs/wait", json=ASK)
+        readable = await client.get(f"/threads/{stuck}")
+        held[0].release()  # one of the two goes on and finishes; the other outlives the grace
+        finished, interrupted = [(await run).json() for run in runs]
+
+    assert await asyncio.to_thread(server.process.wait, 30) == 0
+    assert refused.status_code == 503
+    assert "shutting down" in refused.json()["detail"]
+    assert readable.status_code == 200  # reading goes on while draining
+    assert finished["messages"][-1]["content"] == "The answer is 42."
+    assert [m["type"] for m in interrupted["messages"]] == ["human"]
+    assert stored_status(db, "threads", "thread_id", finishing) == "idle"
+    # Interrupted mid-step: the last checkpoint still has the agent step to do.
+    assert stored_status(db, "threads", "thread_id", stuck) == "interrupted"
+    with sqlite3.connect(db) as conn:
+        statuses = dict(conn.execute("SELECT thread_id, status FROM runs").fetchall())
+    assert statuses == {finishing: "success", stuck: "interrupted"}
