@@ -16,7 +16,7 @@ from pathlib import Path
 from transformers import GenerationConfig
 
 from models.bundled import BUNDLED_MODEL_DIR
-from models.bundled.dataset import build_conversations
+from models.bundled.dataset import build_conversations, build_copy_drills
 from models.bundled.tokenizer import render, train_tokenizer
 from models.bundled.train import TrainingConfig, encode, make_deterministic, new_model, train
 
@@ -37,9 +37,11 @@ def build(
     make_deterministic(config)
     started = time.monotonic()
     dialogues = build_conversations(conversations, seed=DATA_SEED)
+    drills = build_copy_drills(config.copy_steps * config.batch_size, seed=DATA_SEED)
     rendered = [render(dialogue.messages, dialogue.tools) for dialogue in dialogues]
     tokenizer = train_tokenizer(text for text, _ in rendered[:TOKENIZER_SAMPLE])
     examples = encode(tokenizer, rendered)
+    drill_examples = encode(tokenizer, [render(d.messages, d.tools) for d in drills])
     tokens = sum(len(example.input_ids) for example in examples)
     logger.info(
         "data conversations=%d tokens=%d vocab=%d elapsed_s=%.0f",
@@ -50,7 +52,7 @@ def build(
     )
     model = new_model(tokenizer, config)
     logger.info("model parameters=%d", model.num_parameters())
-    loss = train(model, examples, config)
+    loss = train(model, drill_examples, examples, config)
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

@@ -36,8 +36,9 @@ DEMO_TITLES = frozenset({"Leonardo DiCaprio", "Vittoria Ceretti"})
 HELD_OUT_EVERY = 5
 # How often each kind of exchange is drawn.
 KIND_WEIGHTS = {
-    "arithmetic": 0.34,
-    "small_talk": 0.13,
+    "arithmetic": 0.32,
+    "small_talk": 0.11,
+    "echo": 0.04,
     "relation": 0.07,
     "relation_chain": 0.20,
     "age": 0.05,
@@ -114,6 +115,14 @@ def build_conversations(count: int, seed: int) -> list[Conversation]:
     return conversations
 
 
+def build_copy_drills(count: int, seed: int) -> list[Conversation]:
+    """`count` repeat-after-me conversations: the first lesson, before the main mixture."""
+    rng = random.Random(seed)
+    scripter = Scripter(rng, SearchIndex([]))
+    schemas = tool_schemas()
+    return [Conversation(_with_system(rng, scripter.echo()), schemas) for _ in range(count)]
+
+
 def _with_system(rng: random.Random, messages: list[Message]) -> list[Message]:
     draw = rng.random()
     if draw < 0.2:
@@ -132,6 +141,7 @@ def _unknown(scripter: Scripter, _: Subjects) -> list[Message]:
 _EXCHANGES: dict[str, Callable[[Scripter, Subjects], list[Message]]] = {
     "arithmetic": lambda s, _: s.arithmetic(),
     "small_talk": lambda s, _: s.small_talk(),
+    "echo": lambda s, _: s.echo(),
     "relation": lambda s, subjects: s.relation(*s.rng.choice(subjects.relations), compute=False),
     "relation_chain": lambda s, subjects: s.relation(
         *s.rng.choice(subjects.relations), compute=True

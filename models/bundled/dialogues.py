@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from models.bundled.arithmetic import arithmetic_question, chain_operation
+from models.bundled.echo import echo_request
 from models.bundled.names import nickname
 from models.bundled.reading import Reading, read, relation_pronoun
 from models.bundled.small_talk import small_talk
@@ -68,6 +69,11 @@ class Scripter:
         """A calculation: call the calculator, then state its result."""
         question, expression = arithmetic_question(self.rng)
         return [user(question), *self._calculate(expression, "The answer is {r}.", "")]
+
+    def echo(self) -> list[Message]:
+        """A request to repeat some text: answered by copying it exactly."""
+        request, text = echo_request(self.rng)
+        return [user(request), assistant(text)]
 
     def small_talk(self) -> list[Message]:
         """A greeting, thanks or question about the assistant: answered without tools."""

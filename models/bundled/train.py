@@ -23,13 +23,18 @@ IGNORED = -100  # label of tokens the loss skips: prompts, tool results, padding
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Model size and optimisation settings; the defaults build the committed model."""
+    """Model size and optimisation settings; the defaults build the committed model.
+
+    Training runs `copy_steps` on repeat-after-me drills, then `steps` on the main mixture,
+    under one warm-up and cosine schedule.
+    """
 
     hidden_size: int = 192
     layers: int = 4
     heads: int = 6
     mlp_size: int = 768
     max_positions: int = 4096
+    copy_steps: int = 400
     steps: int = 1800
     batch_size: int = 16
     learning_rate: float = 2e-3
@@ -103,22 +108,37 @@ def encode(
     return examples
 
 
-def train(model: LlamaForCausalLM, examples: Sequence[Example], config: TrainingConfig) -> float:
-    """Trains `model` in place for `config.steps` steps; returns the mean loss of the last 50."""
+def train(
+    model: LlamaForCausalLM,
+    drills: Sequence[Example],
+    examples: Sequence[Example],
+    config: TrainingConfig,
+) -> float:
+    """Trains `model` in place on `drills`, then `examples`; returns the mean of the last 50."""
     optimizer = torch.optim.AdamW(
         model.parameters(),
         lr=config.learning_rate,
         betas=(0.9, 0.95),
         weight_decay=config.weight_decay,
     )
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, config))
-    order = _length_grouped_batches(examples, config)
+    total = config.copy_steps + config.steps
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, total, config)
+    )
+    rng = random.Random(config.seed)
+    batches = [
+        [drills[i] for i in batch]
+        for batch in _length_grouped_batches(drills, config.copy_steps, config.batch_size, rng)
+    ] + [
+        [examples[i] for i in batch]
+        for batch in _length_grouped_batches(examples, config.steps, config.batch_size, rng)
+    ]
     pad_id = model.config.pad_token_id
     model.train()
     recent: list[float] = []
     started = time.monotonic()
-    for step in range(config.steps):
-        input_ids, labels, attention = _collate([examples[i] for i in order[step]], pad_id)
+    for step, batch in enumerate(batches):
+        input_ids, labels, attention = _collate(batch, pad_id)
         # bfloat16 matmuls roughly double CPU throughput; the weights stay float32.
         with torch.autocast("cpu", dtype=torch.bfloat16):
             loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
@@ -128,7 +148,7 @@ def train(model: LlamaForCausalLM, examples: Sequence[Example], config: Training
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
         recent = [*recent[-49:], loss.item()]
-        if step % 50 == 0 or step == config.steps - 1:
+        if step % 50 == 0 or step == total - 1:
             logger.info(
                 "step=%d loss=%.4f lr=%.2e elapsed_s=%.0f",
                 step,
@@ -140,34 +160,31 @@ def train(model: LlamaForCausalLM, examples: Sequence[Example], config: Training
     return sum(recent) / len(recent)
 
 
-def _lr_factor(step: int, config: TrainingConfig) -> float:
+def _lr_factor(step: int, total: int, config: TrainingConfig) -> float:
     if step < config.warmup_steps:
         return (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    progress = (step - config.warmup_steps) / max(1, total - config.warmup_steps)
     floor = config.min_learning_rate_ratio
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def _length_grouped_batches(examples: Sequence[Example], config: TrainingConfig) -> list[list[int]]:
-    """`config.steps` batches of similar lengths (little padding), in a seeded random order."""
-    rng = random.Random(config.seed)
+def _length_grouped_batches(
+    examples: Sequence[Example], steps: int, size: int, rng: random.Random
+) -> list[list[int]]:
+    """`steps` batches of similar lengths (little padding), in a seeded random order."""
     batches: list[list[int]] = []
-    while len(batches) < config.steps:
+    while len(batches) < steps:
         indices = list(range(len(examples)))
         rng.shuffle(indices)
         # Sorting within windows of 50 batches keeps some randomness in what is batched together.
-        window = config.batch_size * 50
+        window = size * 50
         epoch = []
         for start in range(0, len(indices), window):
-            chunk = sorted(
-                indices[start : start + window], key=lambda i: len(examples[i].input_ids)
-            )
-            epoch += [
-                chunk[i : i + config.batch_size] for i in range(0, len(chunk), config.batch_size)
-            ]
+            chunk = sorted(indices[start : start + window], key=lambda i: len(examples[i].labels))
+            epoch += [chunk[i : i + size] for i in range(0, len(chunk), size)]
         rng.shuffle(epoch)
         batches += epoch
-    return batches[: config.steps]
+    return batches[:steps]
 
 
 def _collate(

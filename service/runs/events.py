@@ -150,7 +150,8 @@ class EventLogs:
             if not batch and not closing:
                 await log.changed()
                 continue
-            await self._write_batch(run_id, stored, batch, closing)
+            if not await self._write_batch(run_id, stored, batch, closing):
+                return  # the run was deleted: its events go with it
             stored += len(batch)
             await self._wakeups.publish(run_topic(run_id))
             if closing:
@@ -158,11 +159,10 @@ class EventLogs:
 
     async def _write_batch(
         self, run_id: str, first: int, batch: list[RunEvent], close: bool
-    ) -> None:
+    ) -> bool:
         while True:
             try:
-                await self._store.append(run_id, first, batch, close=close)
-                return
+                return await self._store.append(run_id, first, batch, close=close)
             except Exception as exc:
                 # The database is away (a restart): keep the events and try again; writing them
                 # twice is harmless.

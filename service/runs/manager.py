@@ -9,6 +9,7 @@ cancels that task, which reaches the model's generation wherever it is awaiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
@@ -30,10 +31,10 @@ from service.runs.events import EventLog, EventLogs
 from service.runs.executor import RunExecutor, RunOutcome, encode, failed
 from service.runs.queue import RunQueue, Ticket
 from service.runs.remote import RemoteRun
-from service.runs.run_rows import delete_run_row
+from service.runs.run_rows import delete_run_row, runs_with_status
 from service.runs.spec import RunSpec
 from service.runs.thread_record import ThreadRecorder
-from service.schemas.runs import RunCreate
+from service.schemas.runs import RunCreate, RunsCancel
 from service.storage.database import Database
 from service.storage.records import RunRecord, RunStatus, ThreadQuery, utc_now
 from service.storage.runs import Runs
@@ -177,6 +178,25 @@ class RunManager:
             await settle
         else:
             self._in_background(settle)
+
+    async def cancel_many(
+        self, runs: list[tuple[str, str]] | RunsCancel, *, action: CancelAction
+    ) -> None:
+        """Cancel the given `(thread_id, run_id)` runs, or the runs a `RunsCancel` names; 404 if
+        none of them is pending or running. Returns without waiting for them to stop."""
+        if isinstance(runs, RunsCancel):
+            if runs.status is not None:
+                statuses = UNFINISHED if runs.status == "all" else (runs.status,)
+                runs = await runs_with_status(self._db, statuses)
+            else:
+                runs = [(str(runs.thread_id), run_id) for run_id in runs.run_ids or []]
+        cancelled = 0
+        for thread_id, run_id in runs:
+            with contextlib.suppress(NotFound):
+                await self.cancel(thread_id, run_id, action=action, wait=False)
+                cancelled += 1
+        if not cancelled:
+            raise NotFound("No pending or running runs to cancel.")
 
     async def delete_run(self, thread_id: str, run_id: str) -> None:
         """Delete a run and the checkpoints it wrote; an unfinished run is rolled back."""

@@ -146,3 +146,26 @@ class RunCreate(BaseModel):
         if self.input is not None and self.command is not None:
             raise ValueError("Send either input or command, not both.")
         return self
+
+
+class RunsCancel(BaseModel):
+    """`POST /runs/cancel`: the runs `run_ids` of thread `thread_id`, or every run with `status`
+    (`all`: pending and running)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["pending", "running", "all"] | None = None
+    thread_id: str | None = None
+    run_ids: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _runs_or_status(self) -> RunsCancel:
+        if (self.status is None) == (self.thread_id is None or self.run_ids is None):
+            raise ValueError('Send either "status", or "thread_id" with "run_ids".')
+        for value in [self.thread_id or "", *(self.run_ids or [])]:
+            if value:
+                try:
+                    UUID(value)
+                except ValueError:
+                    raise ValueError(f"Invalid ID {value!r}: must be a UUID.") from None
+        return self

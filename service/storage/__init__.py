@@ -1,1 +1,2 @@
-"""What the service keeps besides checkpoints: threads and runs, in the checkpointer's database."""
+"""The service's storage: threads, runs (with their leases) and run event logs, next to LangGraph's
+checkpoints, in one SQLite file or one PostgreSQL database. Start at `backends.open_storage`."""

@@ -25,10 +25,13 @@ class RunEventStore:
 
     async def append(
         self, run_id: str, first_index: int, events: Sequence[RunEvent], *, close: bool
-    ) -> None:
+    ) -> bool:
         """Store `events` as numbers `first_index`, `first_index + 1`, ...; with `close`, mark
-        the log complete in the same transaction. Storing the same events again changes nothing."""
+        the log complete in the same transaction. Storing the same events again changes nothing.
+        False if the run is gone (deleted with its thread): there is nowhere to store them."""
         async with self._db.transaction() as tx:
+            if not await tx.fetch_one("SELECT 1 AS found FROM runs WHERE run_id = ?", (run_id,)):
+                return False
             if events:
                 await tx.execute_many(
                     "INSERT INTO run_events (run_id, seq, name, data) VALUES (?, ?, ?, ?) "
@@ -40,6 +43,7 @@ class RunEventStore:
                 )
             if close:
                 await tx.execute("UPDATE runs SET log_closed = ? WHERE run_id = ?", (True, run_id))
+        return True
 
     async def close_with(self, run_id: str, event: RunEvent) -> None:
         """Append `event` after whatever is stored and mark the log complete: how a replica ends

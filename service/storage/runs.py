@@ -21,7 +21,7 @@ _COLUMNS = (
     "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, "
     "multitask_strategy"
 )
-UNFINISHED = "('pending', 'running')"
+_UNFINISHED = "('pending', 'running')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +69,11 @@ class Runs:
         )
 
     async def set_status(self, run_id: str, status: RunStatus) -> None:
+        """Record the run's status, if this replica still owns the run (a replica that looked
+        stopped must not overwrite what the replica that took its run over records)."""
         await self._db.execute(
-            "UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?",
-            (status, self._sql.time(utc_now()), run_id),
+            "UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ? AND owner = ?",
+            (status, self._sql.time(utc_now()), run_id, self.owner),
         )
 
     async def get(self, thread_id: str, run_id: str) -> RunRecord | None:
@@ -105,7 +107,7 @@ class Runs:
         """Whether a run on the thread, other than `besides`, is pending or running anywhere."""
         row = await self._db.fetch_one(
             "SELECT COUNT(*) AS n FROM runs "
-            f"WHERE thread_id = ? AND status IN {UNFINISHED} AND run_id <> ?",
+            f"WHERE thread_id = ? AND status IN {_UNFINISHED} AND run_id <> ?",
             (thread_id, besides or ""),
         )
         return bool(row and row["n"])
@@ -116,12 +118,12 @@ class Runs:
         try:
             changed = await self._db.execute(
                 "UPDATE runs SET status = 'running', updated_at = ? "
-                "WHERE run_id = ? AND status = 'pending' AND NOT EXISTS ("
+                "WHERE run_id = ? AND owner = ? AND status = 'pending' AND NOT EXISTS ("
                 "SELECT 1 FROM runs AS other WHERE other.thread_id = runs.thread_id "
                 "AND other.run_id <> runs.run_id AND (other.status = 'running' OR ("
                 "other.status = 'pending' AND (other.created_at < runs.created_at OR ("
                 "other.created_at = runs.created_at AND other.run_id < runs.run_id)))))",
-                (self._sql.time(utc_now()), run_id),
+                (self._sql.time(utc_now()), run_id, self.owner),
             )
         except Exception as exc:
             # Another replica claimed the thread between our check and our write.
@@ -137,7 +139,7 @@ class Runs:
         marks = ", ".join("?" * len(run_ids))
         await self._db.execute(
             f"UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND run_id IN ({marks}) "
-            f"AND status IN {UNFINISHED}",
+            f"AND status IN {_UNFINISHED}",
             (self._expiry(), self.owner, *run_ids),
         )
         rows = await self._db.fetch_all(
@@ -158,7 +160,7 @@ class Runs:
         marks = ", ".join("?" * len(run_ids)) if run_ids else ""
         return await self._db.execute(
             "UPDATE runs SET cancel_requested = ? "
-            f"WHERE thread_id = ? AND status IN {UNFINISHED}"
+            f"WHERE thread_id = ? AND status IN {_UNFINISHED}"
             + (f" AND run_id IN ({marks})" if run_ids else ""),
             (True, thread_id, *(run_ids or ())),
         )
@@ -171,7 +173,7 @@ class Runs:
         status = "pending" if retry else "interrupted"
         async with self._db.transaction() as tx:
             rows = await tx.fetch_all(
-                f"SELECT {_COLUMNS} FROM runs WHERE status IN {UNFINISHED} "
+                f"SELECT {_COLUMNS} FROM runs WHERE status IN {_UNFINISHED} "
                 f"AND (lease_expires_at < ? OR owner = ?){self._sql.for_update}",
                 (self._sql.time(now), self.owner if own else None),
             )

@@ -38,8 +38,9 @@ SQLITE = Dialect(
     json_field_equals=lambda column: f"json_extract({column}, ?) IS json_extract(?, '$')",
     json_key=_json_path,
     for_update="",
-    is_unique_violation=lambda exc: isinstance(exc, sqlite3.IntegrityError)
-    and "UNIQUE" in str(exc),
+    is_unique_violation=lambda exc: (
+        isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+    ),
 )
 
 

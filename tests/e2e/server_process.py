@@ -70,9 +70,7 @@ class ServerProcess:
     def wait_for_log(self, text: str, timeout_s: float = 60.0) -> str:
         """Wait until the server logs a line containing `text`; returns that line."""
         with self._logged:
-            found = self._logged.wait_for(
-                lambda: any(text in line for line in self.log), timeout_s
-            )
+            found = self._logged.wait_for(lambda: any(text in line for line in self.log), timeout_s)
             if not found:
                 raise TimeoutError(f"the server did not log {text!r}:\n" + "".join(self.log[-40:]))
             return next(line for line in self.log if text in line)

@@ -14,6 +14,7 @@ from models.errors import ModelLoadError, QuantizationUnavailableError
 from models.generation import TransformersGenerator
 from models.loading import load_local_model
 from models.local import LocalChatModel
+from tools.calculator import evaluate
 from tools.registry import get_tools
 
 SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."  # the service default
@@ -101,4 +102,5 @@ async def test_bundled_model_calls_the_calculator() -> None:
     reply = await agent_model.ainvoke(question)
     assert isinstance(reply, AIMessage)
     assert [call["name"] for call in reply.tool_calls] == ["calculator"]
-    assert "25" in reply.tool_calls[0]["args"]["expression"]
+    expression = reply.tool_calls[0]["args"]["expression"]
+    assert evaluate(expression) == pytest.approx(evaluate("25^0.43"))

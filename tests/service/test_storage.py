@@ -223,6 +223,23 @@ async def test_retry_recovery_requeues_runs_under_the_recovering_replica(
     assert await storage.runs.claim_turn(run.run_id)
 
 
+async def test_a_replica_that_lost_a_run_can_no_longer_start_or_settle_it(
+    storage: Storage,
+) -> None:
+    thread_id = await new_thread(storage)
+    stopped = Runs(storage.database, owner="stopped", lease_ttl_s=-1)
+    run = run_record(thread_id)
+    await stopped.create(run)
+    assert len(await storage.runs.recover_expired(retry=True)) == 1
+
+    assert not await stopped.claim_turn(run.run_id)
+    await stopped.set_status(run.run_id, "interrupted")  # too late: the run is not its own
+
+    assert await storage.runs.claim_turn(run.run_id)
+    got = await storage.runs.get(thread_id, run.run_id)
+    assert got is not None and got.status == "running"
+
+
 async def test_own_runs_of_an_earlier_process_are_recovered_at_once(open_: OpenStorage) -> None:
     async with open_(replica_id="pod-0") as first:
         thread_id = await new_thread(first)
@@ -253,8 +270,8 @@ async def test_event_log_appends_reads_and_closes(storage: Storage) -> None:
     events = [RunEvent(f"e{n}", b'{"n":%d}' % n) for n in range(3)]
     store = storage.events
 
-    await store.append(run.run_id, 0, events[:2], close=False)
-    await store.append(run.run_id, 0, events[:2], close=False)  # a retried write: no change
+    assert await store.append(run.run_id, 0, events[:2], close=False)
+    assert await store.append(run.run_id, 0, events[:2], close=False)  # retried: no change
     assert not await store.is_complete(run.run_id)
     await store.append(run.run_id, 2, events[2:], close=True)
 
@@ -302,6 +319,8 @@ async def test_deleting_a_thread_deletes_its_runs_and_events(storage: Storage) -
     assert await storage.runs.get(thread_id, run.run_id) is None
     assert await storage.events.count(run.run_id) == 0
     assert not await storage.threads.delete(thread_id)
+    # A writer still holding events of the deleted run learns there is nowhere to put them.
+    assert not await storage.events.append(run.run_id, 1, [RunEvent("x", b"1")], close=True)
 
 
 async def test_old_event_logs_are_forgotten(storage: Storage) -> None:
