@@ -29,6 +29,9 @@ def build_graph(
 ) -> StateGraph:
     """Build the agent graph (not compiled: the caller adds its checkpointer).
 
+    `system_prompt` and `tools` are defaults: an assistant's configuration may replace the
+    prompt, offer fewer tools, or make tool calls wait for approval (`graphs.run_options`).
+
     Example:
         >>> graph = build_graph(model, [calculator]).compile(checkpointer=saver)
         >>> graph.invoke({"messages": [("user", "compute 17*23")]}, config)

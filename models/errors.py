@@ -21,3 +21,7 @@ class GenerationError(ModelError):
 
 class PromptError(ModelError):
     """The chat template could not render the conversation (for example roles out of order)."""
+
+
+class GenerationBusyError(ModelError):
+    """The generation queue is full: every batch slot is decoding and the waiting line is too."""

@@ -27,7 +27,9 @@ class ModelSpec:
     tool_call_format: str = "auto"
     max_new_tokens: int = 256
     temperature: float = 0.0
-    max_concurrent: int = 1
+    max_concurrent: int = 1  # for models the batching scheduler cannot run
+    max_batch_size: int = 8
+    max_queue: int = 64
 
 
 def load_chat_model(spec: ModelSpec) -> BaseChatModel:
@@ -54,4 +56,6 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
         max_new_tokens=spec.max_new_tokens,
         temperature=spec.temperature,
         max_concurrent=spec.max_concurrent,
+        max_batch_size=spec.max_batch_size,
+        max_queue=spec.max_queue,
     )

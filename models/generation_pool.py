@@ -4,6 +4,8 @@ Decoding never runs on the caller's event loop: a worker thread drives the `Gene
 each token over a queue. When the consumer goes away (the sync iterator is closed, the async task
 is cancelled) the shared `threading.Event` is set and the worker stops before its next step.
 At most `max_concurrent` generations decode at once; later ones wait in the pool's queue.
+A `Scheduler` (the batching scheduler) takes requests itself: it needs no worker thread per
+request, so the pool hands requests straight to it and it bounds its own queue.
 """
 
 from __future__ import annotations
@@ -13,12 +15,25 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from typing import Any, Protocol, cast, runtime_checkable
 
 from models.generation import Generator, SamplingParams, TokenEvent
 
 _DONE = object()  # sentinel: the worker has finished (after its last event or error)
 _Item = TokenEvent | BaseException | object
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """Runs requests on its own thread; `hand_over` gets tokens, an error, then None at the end."""
+
+    def submit(
+        self,
+        input_ids: list[int],
+        params: SamplingParams,
+        cancel: threading.Event,
+        hand_over: Callable[[TokenEvent | BaseException | None], None],
+    ) -> Any: ...
 
 
 class GenerationPool:
@@ -42,7 +57,7 @@ class GenerationPool:
         """Yield tokens as the worker makes them; closing the iterator stops the worker."""
         items: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         cancel = threading.Event()
-        self._executor.submit(self._work, input_ids, params, cancel, items.put)
+        self._start(input_ids, params, cancel, items.put)
         try:
             while (item := items.get()) is not _DONE:
                 yield _unwrap(item)
@@ -63,7 +78,7 @@ class GenerationPool:
             except RuntimeError:  # the loop is closed: nobody is listening any more
                 cancel.set()
 
-        self._executor.submit(self._work, input_ids, params, cancel, hand_over)
+        self._start(input_ids, params, cancel, hand_over)
         try:
             while (item := await items.get()) is not _DONE:
                 yield _unwrap(item)
@@ -73,6 +88,21 @@ class GenerationPool:
     def shutdown(self) -> None:
         """Stop accepting work; running generations finish or stop at their cancel event."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _start(
+        self,
+        input_ids: list[int],
+        params: SamplingParams,
+        cancel: threading.Event,
+        hand_over: Callable[[_Item], None],
+    ) -> None:
+        if isinstance(self.generator, Scheduler):
+            # None marks the end for a scheduler; the consumers here wait for _DONE.
+            self.generator.submit(
+                input_ids, params, cancel, lambda item: hand_over(_DONE if item is None else item)
+            )
+        else:
+            self._executor.submit(self._work, input_ids, params, cancel, hand_over)
 
     def _work(
         self,

@@ -18,9 +18,11 @@ from typing import Any, Literal
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from models.batch_cache import batching_supported
+from models.batching import BatchScheduler
 from models.bundled import BUNDLED_MODEL_DIR
 from models.errors import ModelLoadError, QuantizationUnavailableError
-from models.generation import TransformersGenerator
+from models.generation import Generator, TransformersGenerator
 from models.local import LocalChatModel
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ def load_local_model(
     trust_remote_code: bool = False,
     tool_call_format: str = "auto",
     hf_token: str | None = None,
+    max_batch_size: int = 8,
+    max_queue: int = 64,
     **model_fields: Any,
 ) -> LocalChatModel:
     """Load a causal LM and its tokenizer and wrap them as a chat model.
@@ -55,6 +59,8 @@ def load_local_model(
         tool_call_format: "auto" reads it from the chat template; or a name from
             `models.tool_calls.FORMATS`, "react" or "none".
         hf_token: for gated or private hub models.
+        max_batch_size: requests decoded together by the batching scheduler.
+        max_queue: requests that may wait for a batch slot; past that, GenerationBusyError.
         **model_fields: further `LocalChatModel` fields (max_new_tokens, temperature, ...).
 
     Example:
@@ -98,10 +104,18 @@ def load_local_model(
     return LocalChatModel(
         model_name=name_or_path,
         tokenizer=tokenizer,
-        generator=TransformersGenerator(model),
+        generator=_generator(model, name_or_path, max_batch_size, max_queue),
         tool_call_format=tool_call_format,
         **model_fields,
     )
+
+
+def _generator(model: Any, name: str, max_batch_size: int, max_queue: int) -> Generator:
+    """The batching scheduler where the model's cache allows it, else one request at a time."""
+    if batching_supported(model):
+        return BatchScheduler(model, max_batch_size=max_batch_size, max_queue=max_queue)
+    logger.info("batching unsupported model=%s: its cache is not a plain dynamic cache", name)
+    return TransformersGenerator(model)
 
 
 def resolve_source(name_or_path: str) -> str:

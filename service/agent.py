@@ -28,6 +28,8 @@ def model_spec(settings: Settings) -> ModelSpec:
         max_new_tokens=settings.max_new_tokens,
         temperature=settings.temperature,
         max_concurrent=settings.max_batch_size,
+        max_batch_size=settings.max_batch_size,
+        max_queue=settings.max_queue,
     )
 
 

@@ -13,14 +13,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from langgraph.graph import StateGraph
 
 from service.agent import compile_agent, make_agent_graph
 from service.assistant_store import AssistantStore
 from service.assistants import GRAPH_ID, Assistants
+from service.auth import ApiKeyAuth, ApiKeys, is_loopback
 from service.deps import Services
 from service.errors import install_error_handlers
 from service.json_codec import JsonResponse
+from service.limits import BodySizeLimit
 from service.routes import assistants, health, runs, stateless_runs, thread_state, threads
 from service.runs.events import EventLogs
 from service.runs.executor import RunExecutor
@@ -35,12 +38,15 @@ logger = logging.getLogger(__name__)
 GraphFactory = Callable[[Settings], StateGraph]
 # How long shutdown waits for the last run events to reach the database.
 EVENT_FLUSH_TIMEOUT_S = 10.0
+# Response headers a browser page may read, besides the CORS-safelisted ones.
+EXPOSED_HEADERS = ["Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
 
 
 def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_graph) -> FastAPI:
     """The API app; its lifespan opens the database and builds the graph with `graph_factory`.
 
     Tests inject a fake model with `graph_factory=partial(make_agent_graph, model=fake)`.
+    Raises `ConfigurationError` for unusable API key settings.
     """
 
     @asynccontextmanager
@@ -56,9 +62,35 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         default_response_class=JsonResponse,
     )
     install_error_handlers(app)
+    install_access_controls(app, settings)
     for module in (health, assistants, threads, thread_state, runs, stateless_runs):
         app.include_router(module.router)
     return app
+
+
+def install_access_controls(app: FastAPI, settings: Settings) -> None:
+    """Who may call the API, and how much they may send. Outermost first: CORS (so browsers'
+    preflights need no key, and refusals carry CORS headers), then API keys (so no body is read
+    for a request without one), then the body size limit. (The last one added runs first.)"""
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    keys = ApiKeys.from_settings(settings)
+    if keys:
+        app.add_middleware(ApiKeyAuth, keys=keys)
+        logger.info("auth on: API keys required, owners=%d", keys.owner_count)
+    elif not is_loopback(settings.host):
+        logger.warning(
+            "auth is off and the server binds %s: anyone who reaches it can read and change "
+            "every thread. Set THREADLOOM_API_KEYS or THREADLOOM_API_KEYS_FILE to require keys.",
+            settings.host,
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        )
 
 
 @asynccontextmanager

@@ -1,7 +1,9 @@
 """The assistant tables: each assistant's latest version, and every version it has had.
 
-Written against the service's `Database` (SQLite or PostgreSQL); `create_tables` runs at
-start-up and is safe to repeat, and to run from several replicas at once.
+Written against the service's `Database` (SQLite or PostgreSQL); the tables are made by the
+storage's migrations. Each assistant belongs to the owner that created it (see
+`service.storage.owners`), or to nobody: the system assistants, which every owner sees and none
+may change.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from service.errors import Forbidden, NotFound
 from service.storage.database import Database, Queries, Row
+from service.storage.owners import current_owner, visible_to_current_owner
 
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 
@@ -20,42 +24,6 @@ _COLUMNS = (
 _LATEST = f"{_COLUMNS}, updated_at"
 # A version's own time is when it was made.
 _VERSION = f"{_COLUMNS}, created_at AS updated_at"
-
-
-def _tables(json: str, time: str) -> tuple[str, ...]:
-    return (
-        f"""CREATE TABLE IF NOT EXISTS assistants (
-            assistant_id TEXT PRIMARY KEY,
-            version INTEGER NOT NULL,
-            graph_id TEXT NOT NULL,
-            name TEXT NOT NULL,
-            description TEXT,
-            config {json} NOT NULL,
-            context {json} NOT NULL,
-            metadata {json} NOT NULL,
-            created_at {time} NOT NULL,
-            updated_at {time} NOT NULL
-        )""",
-        "CREATE INDEX IF NOT EXISTS assistants_created_at ON assistants (created_at)",
-        f"""CREATE TABLE IF NOT EXISTS assistant_versions (
-            assistant_id TEXT NOT NULL REFERENCES assistants (assistant_id) ON DELETE CASCADE,
-            version INTEGER NOT NULL,
-            graph_id TEXT NOT NULL,
-            name TEXT NOT NULL,
-            description TEXT,
-            config {json} NOT NULL,
-            context {json} NOT NULL,
-            metadata {json} NOT NULL,
-            created_at {time} NOT NULL,
-            PRIMARY KEY (assistant_id, version)
-        )""",
-    )
-
-
-_DDL = {
-    "sqlite": _tables(json="TEXT", time="TEXT"),
-    "postgres": _tables(json="JSONB", time="TIMESTAMPTZ"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,44 +78,41 @@ class AssistantStore:
         self._db = db
         self._sql = db.dialect
 
-    async def create_tables(self) -> None:
-        for statement in _DDL[self._sql.name]:
-            try:
-                await self._db.execute(statement)
-            except Exception as exc:
-                # A replica starting at the same moment created it first.
-                if not self._sql.is_unique_violation(exc):
-                    raise
-
     async def insert(self, row: Assistant, *, if_absent: bool = False) -> bool:
-        """Store a new assistant at version 1; False if its id is taken (and `if_absent`)."""
+        """Store a new assistant of the current owner at version 1; False if its id is taken
+        (and `if_absent`)."""
         async with self._db.transaction() as tx:
             inserted = await tx.execute(
-                f"INSERT INTO assistants ({_COLUMNS}, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO assistants ({_COLUMNS}, updated_at, owned_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 + (" ON CONFLICT (assistant_id) DO NOTHING" if if_absent else ""),
-                (*self._values(row), self._sql.time(row.updated_at)),
+                (*self._values(row), self._sql.time(row.updated_at), current_owner()),
             )
             if inserted:
                 await self._insert_version(tx, row)
         return bool(inserted)
 
     async def get(self, assistant_id: str) -> Assistant | None:
+        visible, visible_args = visible_to_current_owner(shared_unowned=True)
         row = await self._db.fetch_one(
-            f"SELECT {_LATEST} FROM assistants WHERE assistant_id = ?",
-            (assistant_id,),
+            f"SELECT {_LATEST} FROM assistants WHERE assistant_id = ? AND {visible}",
+            (assistant_id, *visible_args),
         )
         return self._row(row) if row else None
 
     async def update(self, row: Assistant) -> None:
         """Store `row` as the assistant's newest version (its `version` must be the next one)."""
         async with self._db.transaction() as tx:
+            if not await self._changeable(tx, row.assistant_id):
+                raise NotFound(f"Assistant {row.assistant_id} not found")
             await self._insert_version(tx, row)
             await self._set_latest(tx, row)
 
     async def restore(self, assistant_id: str, version: int) -> Assistant | None:
         """Make an earlier version the latest again; None if there is no such version."""
         async with self._db.transaction() as tx:
+            if not await self._changeable(tx, assistant_id):
+                return None
             found = await tx.fetch_one(
                 f"SELECT {_VERSION} FROM assistant_versions WHERE assistant_id = ? AND version = ?",
                 (assistant_id, version),
@@ -167,13 +132,16 @@ class AssistantStore:
 
     async def delete(self, assistant_id: str) -> bool:
         async with self._db.transaction() as tx:
+            if not await self._changeable(tx, assistant_id):
+                return False
             # Versions go first: SQLite enforces the cascade only with foreign keys on.
             await tx.execute(
                 "DELETE FROM assistant_versions WHERE assistant_id = ?", (assistant_id,)
             )
-            return await tx.execute(
-                "DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,)
-            ) > 0
+            return (
+                await tx.execute("DELETE FROM assistants WHERE assistant_id = ?", (assistant_id,))
+                > 0
+            )
 
     async def search(
         self,
@@ -205,12 +173,32 @@ class AssistantStore:
     ) -> list[Assistant]:
         """The assistant's versions, newest first."""
         clause, params = self._metadata_clauses(metadata)
+        visible, visible_args = visible_to_current_owner("assistants", shared_unowned=True)
         rows = await self._db.fetch_all(
             f"SELECT {_VERSION} FROM assistant_versions WHERE assistant_id = ? "
-            f"{''.join(' AND ' + c for c in clause)} ORDER BY version DESC LIMIT ? OFFSET ?",
-            (assistant_id, *params, limit, offset),
+            f"{''.join(' AND ' + c for c in clause)} AND EXISTS (SELECT 1 FROM assistants "
+            "WHERE assistants.assistant_id = assistant_versions.assistant_id "
+            f"AND {visible}) ORDER BY version DESC LIMIT ? OFFSET ?",
+            (assistant_id, *params, *visible_args, limit, offset),
         )
         return [self._row(row) for row in rows]
+
+    async def _changeable(self, tx: Queries, assistant_id: str) -> bool:
+        """Whether the current owner may change the assistant: False if it is not one the owner
+        may see; 403 if it is shared by every owner."""
+        owner = current_owner()
+        if owner is None:
+            return True
+        row = await tx.fetch_one(
+            f"SELECT owned_by FROM assistants WHERE assistant_id = ?{self._sql.for_update}",
+            (assistant_id,),
+        )
+        if row is not None and row["owned_by"] is None:
+            raise Forbidden(
+                f"Assistant {assistant_id} is shared by every API key, so no key may change or "
+                "delete it. Create an assistant of your own (POST /assistants) and change that."
+            )
+        return row is not None and row["owned_by"] == owner
 
     async def _insert_version(self, tx: Queries, row: Assistant) -> None:
         await tx.execute(
@@ -252,13 +240,16 @@ class AssistantStore:
 
     def _where(self, where: AssistantFilter) -> tuple[str, list[Any]]:
         clauses, params = self._metadata_clauses(where.metadata)
+        visible, visible_args = visible_to_current_owner(shared_unowned=True)
+        clauses.append(visible)
+        params.extend(visible_args)
         if where.graph_id is not None:
             clauses.append("graph_id = ?")
             params.append(where.graph_id)
         if where.name:
             clauses.append("LOWER(name) LIKE ? ESCAPE '\\'")
             params.append(_like_pattern(where.name.lower()))
-        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+        return f"WHERE {' AND '.join(clauses)}", params
 
     def _metadata_clauses(self, metadata: dict[str, Any]) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []

@@ -55,8 +55,7 @@ class Assistants:
         self.graph_ids = list(graph_ids)
 
     async def install(self) -> None:
-        """Create the tables and each graph's system assistant, unless they exist."""
-        await self._store.create_tables()
+        """Create each graph's system assistant (owned by nobody), unless it exists."""
         now = utc_now()
         for graph_id in self.graph_ids:
             system = Assistant(

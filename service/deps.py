@@ -1,4 +1,8 @@
-"""What routes receive by dependency injection: the app's services and validated path ids."""
+"""What routes receive by dependency injection: the app's services and validated path ids.
+
+A thread id in a path that names another owner's thread answers 404 here, before any route
+code runs (`service.storage.owners`), as if the thread did not exist.
+"""
 
 from __future__ import annotations
 
@@ -47,8 +51,12 @@ def canonical_id(value: str, what: str) -> str:
         raise InvalidRequest(f"Invalid {what} ID: must be a UUID, got {value!r}.") from None
 
 
-def _thread_id(thread_id: str) -> str:
-    return canonical_id(thread_id, "thread")
+async def _thread_id(thread_id: str, services: ServicesDep) -> str:
+    """A thread id that may name no thread yet (a run can create it), but not another owner's."""
+    thread_id = canonical_id(thread_id, "thread")
+    if await services.threads.hidden(thread_id):
+        raise thread_not_found(thread_id)
+    return thread_id
 
 
 def _run_id(run_id: str) -> str:
@@ -59,8 +67,9 @@ ThreadId = Annotated[str, Depends(_thread_id)]
 RunId = Annotated[str, Depends(_run_id)]
 
 
-async def _existing_thread(thread_id: ThreadId, services: ServicesDep) -> ThreadRecord:
-    thread = await services.threads.get(thread_id)
+async def _existing_thread(thread_id: str, services: ServicesDep) -> ThreadRecord:
+    thread_id = canonical_id(thread_id, "thread")
+    thread = await services.threads.get(thread_id)  # only the current owner's
     if thread is None:
         raise thread_not_found(thread_id)
     return thread

@@ -39,6 +39,12 @@ class InvalidRequest(ServiceError):
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
+class Forbidden(ServiceError):
+    """The caller may see the resource but not change it (an assistant shared by every key)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+
+
 class NotFound(ServiceError):
     """A thread, run or assistant that does not exist."""
 

@@ -28,6 +28,18 @@ class Settings(BaseSettings):
     # Seconds between keep-alive bytes on open streams and waits (SSE `: heartbeat` comments).
     heartbeat_s: float = Field(5.0, gt=0, le=300)
 
+    # Who may see what. With API keys configured, every request but /ok and /info must carry
+    # one (`Authorization: Bearer <key>` or `x-api-key: <key>`), and each key's owner sees only
+    # the threads, runs and assistants it created; without keys, auth is off. `api_keys`:
+    # comma-separated `owner:key` pairs or bare keys (each then its own owner); `api_keys_file`:
+    # one `owner:key` per line, `#` starts a comment. Both may be given.
+    api_keys: SecretStr | None = None
+    api_keys_file: Path | None = None
+    # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; none if empty.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    # The largest request body accepted; a larger one is answered 413 and never reaches a route.
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+
     # Storage: SQLite file by default; a PostgreSQL URL (THREADLOOM_DATABASE_URL, or the
     # conventional DATABASE_URL) switches to the shared database that replicas serve together.
     db: Path = Path("data/threadloom.sqlite")
@@ -75,9 +87,9 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(8, ge=1, le=256)
     max_queue: int = Field(64, ge=1)
 
-    @field_validator("tools", mode="before")
+    @field_validator("tools", "cors_origins", mode="before")
     @classmethod
-    def _split_tools(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         # A comma-separated env value ("calculator,search") is friendlier than JSON.
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]

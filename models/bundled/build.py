@@ -37,7 +37,7 @@ def build(
     make_deterministic(config)
     started = time.monotonic()
     dialogues = build_conversations(conversations, seed=DATA_SEED)
-    drills = build_copy_drills(config.copy_steps * config.batch_size, seed=DATA_SEED)
+    drills = build_copy_drills(config.copy_steps * config.copy_batch_size, seed=DATA_SEED)
     rendered = [render(dialogue.messages, dialogue.tools) for dialogue in dialogues]
     tokenizer = train_tokenizer(text for text, _ in rendered[:TOKENIZER_SAMPLE])
     examples = encode(tokenizer, rendered)

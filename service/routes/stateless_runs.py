@@ -1,16 +1,19 @@
 """Stateless runs: each on a thread of its own, deleted when the run ends unless the request
-says `on_completion: "keep"`."""
+says `on_completion: "keep"`; and cancelling runs of any thread at once."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Response, status
+from pydantic import Field
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
 from service.deps import ServicesDep
 from service.json_codec import JsonResponse
 from service.run_responses import result_response, stream_response
-from service.schemas.runs import RunCreate
+from service.schemas.runs import RunCreate, RunsCancel
 
 router = APIRouter(prefix="/runs", tags=["stateless runs"])
 
@@ -43,3 +46,23 @@ async def create_stateless_run(body: RunCreate, services: ServicesDep) -> JsonRe
     """Start a stateless run in the background; answers with the run (pending) at once."""
     run = await services.run_manager.submit(None, body)
     return JsonResponse(run.record.to_api(), headers={"Content-Location": f"/runs/{run.run_id}"})
+
+
+@router.post("/batch")
+async def create_stateless_runs(
+    body: Annotated[list[RunCreate], Field(min_length=1)], services: ServicesDep
+) -> JsonResponse:
+    """Start several stateless runs in the background; answers with them (pending)."""
+    runs = await services.run_manager.submit_stateless_batch(body)
+    return JsonResponse([run.record.to_api() for run in runs])
+
+
+@router.post("/cancel", status_code=status.HTTP_204_NO_CONTENT)
+async def cancel_runs(
+    body: RunsCancel,
+    services: ServicesDep,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+) -> Response:
+    """Cancel runs `run_ids` of thread `thread_id`, or every run with `status`."""
+    await services.run_manager.cancel_many(body, action=action)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -15,6 +15,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from service.assistant_store import Assistant
 from service.assistants import Assistants
 from service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
@@ -110,12 +111,9 @@ class RunManager:
         """Validate and admit a run on `thread_id` (None: a stateless run on a new thread),
         then start it; raises before writing anything if the assistant, the thread or the
         multitask strategy does not allow it."""
-        assistant = await self.assistants.resolve(request.assistant_id)
-        _refuse_unsupported(request)
+        assistant = await self._check(request, stateless=thread_id is None)
         temporary = False
         if thread_id is None:
-            if request.command is not None and request.command.resume is not None:
-                raise BadRequest("You must provide a thread_id when resuming.")
             thread_id, temporary = new_id(), request.on_completion != "keep"
             request = request.model_copy(update={"if_not_exists": "create"})
         spec = RunSpec(new_id(), thread_id, assistant, request, temporary)
@@ -139,6 +137,12 @@ class RunManager:
             await self._stop(thread_id, superseded)
         rollback = superseded if request.multitask_strategy == "rollback" else []
         return self._start(spec, record, ticket, rollback)
+
+    async def submit_stateless_batch(self, requests: list[RunCreate]) -> list[ActiveRun]:
+        """Start stateless runs, once every one of them is known to be valid."""
+        for request in requests:
+            await self._check(request, stateless=True)
+        return [await self.submit(None, request) for request in requests]
 
     def get(self, run_id: str) -> ActiveRun | None:
         return self._active.get(run_id)
@@ -179,17 +183,14 @@ class RunManager:
         else:
             self._in_background(settle)
 
-    async def cancel_many(
-        self, runs: list[tuple[str, str]] | RunsCancel, *, action: CancelAction
-    ) -> None:
-        """Cancel the given `(thread_id, run_id)` runs, or the runs a `RunsCancel` names; 404 if
-        none of them is pending or running. Returns without waiting for them to stop."""
-        if isinstance(runs, RunsCancel):
-            if runs.status is not None:
-                statuses = UNFINISHED if runs.status == "all" else (runs.status,)
-                runs = await runs_with_status(self._db, statuses)
-            else:
-                runs = [(str(runs.thread_id), run_id) for run_id in runs.run_ids or []]
+    async def cancel_many(self, request: RunsCancel, *, action: CancelAction) -> None:
+        """Cancel the runs `request` names, on any thread; 404 if none of them is pending or
+        running. Returns without waiting for them to stop."""
+        if request.status is not None:
+            statuses = UNFINISHED if request.status == "all" else (request.status,)
+            runs = await runs_with_status(self._db, statuses)
+        else:
+            runs = [(str(request.thread_id), run_id) for run_id in request.run_ids or []]
         cancelled = 0
         for thread_id, run_id in runs:
             with contextlib.suppress(NotFound):
@@ -285,6 +286,15 @@ class RunManager:
             attempt=2,
         )
         self._start(spec, record, ticket, [], log)
+
+    async def _check(self, request: RunCreate, *, stateless: bool) -> Assistant:
+        """The request's assistant, if the request is one this server can run."""
+        assistant = await self.assistants.resolve(request.assistant_id)
+        if request.webhook:
+            raise NotSupported("Webhooks are not supported yet; poll or join the run instead.")
+        if stateless and request.command is not None and request.command.resume is not None:
+            raise BadRequest("You must provide a thread_id when resuming.")
+        return assistant
 
     async def _unfinished(self, thread_id: str) -> list[str]:
         found: list[str] = []
@@ -427,8 +437,3 @@ class RunManager:
         self._background.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             logger.error("cancelling a run failed error=%s", type(exc).__name__, exc_info=exc)
-
-
-def _refuse_unsupported(request: RunCreate) -> None:
-    if request.webhook:
-        raise NotSupported("Webhooks are not supported yet; poll or join the run instead.")

@@ -5,9 +5,9 @@ order, each in its own transaction (see `SqliteDatabase.migrate`, `PostgresDatab
 To change the schema, append a `Migration` (never edit a released one):
 
     MIGRATIONS.append(Migration(
-        "assistants",
-        sqlite="CREATE TABLE assistants (assistant_id TEXT PRIMARY KEY, ...);",
-        postgres="CREATE TABLE assistants (assistant_id TEXT PRIMARY KEY, ...);",
+        "crons",
+        sqlite="CREATE TABLE crons (cron_id TEXT PRIMARY KEY, ...);",
+        postgres="CREATE TABLE crons (cron_id TEXT PRIMARY KEY, ...);",
     ))
 
 Types differ by dialect: timestamps are ISO text in SQLite and TIMESTAMPTZ in Postgres, JSON is
@@ -27,6 +27,43 @@ class Migration:
 
 
 _RUN_STATUSES = "('pending', 'running', 'error', 'success', 'timeout', 'interrupted')"
+
+
+def _owners_and_assistants(json: str, time: str) -> str:
+    """Migration 3 in either dialect. Servers before it created the assistant tables at start-up,
+    hence `IF NOT EXISTS`: a database that has them keeps them, and gains the owner column."""
+    return f"""
+        ALTER TABLE threads ADD COLUMN owned_by TEXT;
+        CREATE INDEX threads_owned_by_created_at ON threads (owned_by, created_at);
+        ALTER TABLE runs ADD COLUMN owned_by TEXT;
+        CREATE TABLE IF NOT EXISTS assistants (
+            assistant_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            graph_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT,
+            config {json} NOT NULL,
+            context {json} NOT NULL,
+            metadata {json} NOT NULL,
+            created_at {time} NOT NULL,
+            updated_at {time} NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS assistants_created_at ON assistants (created_at);
+        CREATE TABLE IF NOT EXISTS assistant_versions (
+            assistant_id TEXT NOT NULL REFERENCES assistants (assistant_id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            graph_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT,
+            config {json} NOT NULL,
+            context {json} NOT NULL,
+            metadata {json} NOT NULL,
+            created_at {time} NOT NULL,
+            PRIMARY KEY (assistant_id, version)
+        );
+        ALTER TABLE assistants ADD COLUMN owned_by TEXT;
+        """
+
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -131,5 +168,12 @@ MIGRATIONS: list[Migration] = [
             PRIMARY KEY (run_id, seq)
         );
         """,
+    ),
+    Migration(
+        # Who may see what (see `service.storage.owners`): the owner of each thread, run and
+        # assistant; NULL for rows made with auth off, and for the system assistants.
+        "owners, and the assistant tables",
+        sqlite=_owners_and_assistants(json="TEXT", time="TEXT"),
+        postgres=_owners_and_assistants(json="JSONB", time="TIMESTAMPTZ"),
     ),
 ]

@@ -5,6 +5,10 @@ A run row is also a lease: `owner` is the replica that queues or runs it, and re
 `lease_expires_at` while it does. A unique index allows one `running` run per thread, so taking
 the turn (`claim_turn`) is a single guarded UPDATE; a replica that stops renewing (it crashed)
 lets its leases expire, and another replica settles those runs (`recover_expired`).
+
+Apart from the replica holding it, a run has the API-key owner of its thread (`owned_by`, see
+`service.storage.owners`): reading, listing and deleting see only the current key owner's runs;
+the lease bookkeeping, the same for every key owner's runs, does not look at `owned_by`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from service.errors import thread_not_found
 from service.storage.database import Database, Row
+from service.storage.owners import visible_to_current_owner
 from service.storage.records import RunRecord, RunStatus, utc_now
 
 _COLUMNS = (
@@ -48,11 +54,14 @@ class Runs:
         self._ttl = timedelta(seconds=lease_ttl_s)
 
     async def create(self, run: RunRecord) -> None:
-        """Insert the run, leased to this replica."""
+        """Insert the run, leased to this replica and owned by its thread's owner; 404 if the
+        thread is not one the current owner may see (a run never reaches another's thread)."""
         sql, json = self._sql, self._sql.json
-        await self._db.execute(
-            f"INSERT INTO runs ({_COLUMNS}, owner, lease_expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        visible, visible_args = visible_to_current_owner()
+        inserted = await self._db.execute(
+            f"INSERT INTO runs ({_COLUMNS}, owner, lease_expires_at, owned_by) "
+            "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, owned_by "
+            f"FROM threads WHERE thread_id = ? AND {visible}",
             (
                 run.run_id,
                 run.thread_id,
@@ -65,8 +74,12 @@ class Runs:
                 run.multitask_strategy,
                 self.owner,
                 self._expiry(),
+                run.thread_id,
+                *visible_args,
             ),
         )
+        if not inserted:
+            raise thread_not_found(run.thread_id)
 
     async def set_status(self, run_id: str, status: RunStatus) -> None:
         """Record the run's status, if this replica still owns the run (a replica that looked
@@ -77,9 +90,10 @@ class Runs:
         )
 
     async def get(self, thread_id: str, run_id: str) -> RunRecord | None:
+        visible, visible_args = visible_to_current_owner()
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ? AND run_id = ?",
-            (thread_id, run_id),
+            f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ? AND run_id = ? AND {visible}",
+            (thread_id, run_id, *visible_args),
         )
         return self._record(row) if row else None
 
@@ -87,10 +101,11 @@ class Runs:
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
     ) -> list[RunRecord]:
         """The thread's runs, newest first."""
+        visible, visible_args = visible_to_current_owner()
         status_clause = "AND status = ?" if status else ""
-        params = (thread_id, status) if status else (thread_id,)
+        params = (thread_id, *visible_args, status) if status else (thread_id, *visible_args)
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ? {status_clause} "
+            f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ? AND {visible} {status_clause} "
             "ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
@@ -98,8 +113,10 @@ class Runs:
 
     async def delete(self, thread_id: str, run_id: str) -> bool:
         """Delete the run (its events go with it); False if the thread has no such run."""
+        visible, visible_args = visible_to_current_owner()
         deleted = await self._db.execute(
-            "DELETE FROM runs WHERE thread_id = ? AND run_id = ?", (thread_id, run_id)
+            f"DELETE FROM runs WHERE thread_id = ? AND run_id = ? AND {visible}",
+            (thread_id, run_id, *visible_args),
         )
         return deleted > 0
 

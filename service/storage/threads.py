@@ -1,10 +1,15 @@
-"""The thread table: create, read, search, delete, and record where runs left each thread."""
+"""The thread table: create, read, search, delete, and record where runs left each thread.
+
+Reads, searches, changes of metadata and deletes see only the current owner's threads (see
+`service.storage.owners`); what runs record about a thread they ran on is written as is.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from service.storage.database import Database, Row
+from service.storage.owners import current_owner, visible_to_current_owner
 from service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
 
 _COLUMNS = (
@@ -29,20 +34,33 @@ class Threads:
         self._sql = db.dialect
 
     async def create(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
-        """Insert a new idle thread; None if the id is taken."""
+        """Insert a new idle thread of the current owner; None if the id is taken."""
         now = self._sql.time(utc_now())
         inserted = await self._db.execute(
-            "INSERT INTO threads (thread_id, created_at, updated_at, state_updated_at, metadata) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
-            (thread_id, now, now, now, self._sql.json(metadata)),
+            "INSERT INTO threads "
+            "(thread_id, created_at, updated_at, state_updated_at, metadata, owned_by) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
+            (thread_id, now, now, now, self._sql.json(metadata), current_owner()),
         )
         return await self.get(thread_id) if inserted else None
 
     async def get(self, thread_id: str) -> ThreadRecord | None:
+        visible, visible_args = visible_to_current_owner()
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM threads WHERE thread_id = ?", (thread_id,)
+            f"SELECT {_COLUMNS} FROM threads WHERE thread_id = ? AND {visible}",
+            (thread_id, *visible_args),
         )
         return self._record(row) if row else None
+
+    async def hidden(self, thread_id: str) -> bool:
+        """Whether the thread exists but belongs to an owner other than the current one."""
+        owner = current_owner()
+        if owner is None:
+            return False
+        row = await self._db.fetch_one(
+            "SELECT owned_by FROM threads WHERE thread_id = ?", (thread_id,)
+        )
+        return row is not None and row["owned_by"] != owner
 
     async def search(self, query: ThreadQuery) -> list[ThreadRecord]:
         where, params = self._where(query)
@@ -62,14 +80,20 @@ class Threads:
 
     async def delete(self, thread_id: str) -> bool:
         """Delete the thread and (by cascade) its runs; False if there was none."""
-        return await self._db.execute("DELETE FROM threads WHERE thread_id = ?", (thread_id,)) > 0
+        visible, visible_args = visible_to_current_owner()
+        deleted = await self._db.execute(
+            f"DELETE FROM threads WHERE thread_id = ? AND {visible}", (thread_id, *visible_args)
+        )
+        return deleted > 0
 
     async def merge_metadata(self, thread_id: str, patch: dict[str, Any]) -> None:
         """Set the keys of `patch` in the thread's metadata (keys set to None are removed)."""
+        visible, visible_args = visible_to_current_owner()
         async with self._db.transaction() as tx:
             row = await tx.fetch_one(
-                f"SELECT metadata FROM threads WHERE thread_id = ?{self._sql.for_update}",
-                (thread_id,),
+                f"SELECT metadata FROM threads WHERE thread_id = ? AND {visible}"
+                f"{self._sql.for_update}",
+                (thread_id, *visible_args),
             )
             if row is None:
                 return
@@ -119,9 +143,11 @@ class Threads:
 
     async def ids_with_metadata(self, key: str, value: Any) -> list[str]:
         """The threads whose metadata has `key` set to `value`."""
+        visible, visible_args = visible_to_current_owner()
         rows = await self._db.fetch_all(
-            f"SELECT thread_id FROM threads WHERE {self._sql.json_field_equals('metadata')}",
-            (self._sql.json_key(key), self._sql.json(value)),
+            f"SELECT thread_id FROM threads WHERE {self._sql.json_field_equals('metadata')} "
+            f"AND {visible}",
+            (self._sql.json_key(key), self._sql.json(value), *visible_args),
         )
         return [row["thread_id"] for row in rows]
 
@@ -136,8 +162,9 @@ class Threads:
         return [row["thread_id"] for row in rows]
 
     def _where(self, query: ThreadQuery) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
+        visible, visible_args = visible_to_current_owner()
+        clauses: list[str] = [visible]
+        params: list[Any] = [*visible_args]
         if query.ids:
             clauses.append(f"thread_id IN ({', '.join('?' * len(query.ids))})")
             params.extend(query.ids)
@@ -148,7 +175,7 @@ class Threads:
             for key, value in (wanted or {}).items():
                 clauses.append(self._sql.json_field_equals(column))
                 params.extend([self._sql.json_key(key), self._sql.json(value)])
-        return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+        return f"WHERE {' AND '.join(clauses)}", params
 
     def _record(self, row: Row) -> ThreadRecord:
         read_json, read_time = self._sql.read_json, self._sql.read_time

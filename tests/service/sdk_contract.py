@@ -57,7 +57,12 @@ async def start_hanging_run(client: LangGraphClient, thread_id: str, text: str =
     input checkpointed (the stream is left, and the run goes on)."""
     created: list[Any] = []
     parts = client.runs.stream(
-        thread_id, GRAPH, input=ask(text), stream_mode="values", on_run_created=created.append
+        thread_id,
+        GRAPH,
+        input=ask(text),
+        stream_mode="values",
+        durability="sync",  # its checkpoints are written before the model is called
+        on_run_created=created.append,
     )
     async for part in parts:
         if part.event == "values":
@@ -72,13 +77,13 @@ async def new_thread(client: LangGraphClient, **metadata: Any) -> str:
 
 async def check_contract(url: str) -> None:
     """Run every check against the server at `url`; an AssertionError names the first gap."""
-    client = get_client(url=url, timeout=60)
-    for check in CHECKS:
-        try:
-            await check(client)
-        except Exception as exc:
-            exc.add_note(f"contract check: {check.__name__}")
-            raise
+    async with get_client(url=url, timeout=60) as client:
+        for check in CHECKS:
+            try:
+                await check(client)
+            except Exception as exc:
+                exc.add_note(f"contract check: {check.__name__}")
+                raise
 
 
 # Assistants ----------------------------------------------------------------------------------
@@ -449,6 +454,25 @@ async def cancel_interrupts_or_rolls_back(client: LangGraphClient) -> None:
     assert (await client.runs.get(thread_id, hanging))["status"] == "interrupted"
 
 
+async def batches_and_cancelling_many(client: LangGraphClient) -> None:
+    batch = await client.runs.create_batch(
+        [
+            {"assistant_id": GRAPH, "input": ask("what is 1 + 1?")},
+            {"assistant_id": GRAPH, "input": ask("what is 2 + 2?")},
+        ]
+    )
+    assert [run["status"] for run in batch] == ["pending", "pending"]
+    assert len({run["thread_id"] for run in batch}) == 2
+
+    thread_id = await new_thread(client)
+    hanging = await start_hanging_run(client, thread_id)
+    await client.runs.cancel_many(thread_id=thread_id, run_ids=[hanging])
+    await client.runs.join(thread_id, hanging)
+    assert (await client.runs.get(thread_id, hanging))["status"] == "interrupted"
+    none_left = client.runs.cancel_many(thread_id=thread_id, run_ids=[hanging])
+    assert await status_of(none_left) == 404
+
+
 # Human in the loop ---------------------------------------------------------------------------
 
 
@@ -577,6 +601,7 @@ CHECKS: list[Check] = [
     stateless_runs_leave_no_thread_unless_kept,
     multitask_strategies,
     cancel_interrupts_or_rolls_back,
+    batches_and_cancelling_many,
     interrupt_before_a_node_then_continue,
     tool_approval_pauses_and_resumes,
     state_updates_and_time_travel,

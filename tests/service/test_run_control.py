@@ -57,7 +57,9 @@ async def answered_thread(client: httpx.AsyncClient) -> str:
 async def hanging_run(client: httpx.AsyncClient, model: ContractModel, thread_id: str) -> str:
     """A background run that generates until cancelled; returns once generation began."""
     model.started.clear()  # set by every generation: the next one is this run's
-    created = await client.post(f"/threads/{thread_id}/runs", json=ask("please hang"))
+    # "sync": its checkpoints are all written before the model is called.
+    body = ask("please hang", durability="sync")
+    created = await client.post(f"/threads/{thread_id}/runs", json=body)
     assert created.status_code == 200, created.text
     await until(model.started)
     return created.json()["run_id"]

@@ -100,3 +100,41 @@ async def test_stateless_resume_and_bad_options_are_refused(
     assert resume.json() == {"detail": "You must provide a thread_id when resuming."}
     assert keep_what.status_code == 422
     assert thread_rows(db) == 0
+
+
+async def test_a_batch_with_one_bad_run_starts_none(client: httpx.AsyncClient, db: Path) -> None:
+    good = {"assistant_id": "agent", "input": QUESTION}
+
+    refused = await client.post("/runs/batch", json=[good, {**good, "assistant_id": "nope"}])
+    empty = await client.post("/runs/batch", json=[])
+
+    assert refused.status_code == 422 and empty.status_code == 422
+    assert thread_rows(db) == 0
+
+
+async def test_cancel_by_status_stops_the_runs_of_every_thread(start: StartServer) -> None:
+    model = FakeToolCallingModel(gate=asyncio.Event(), started=asyncio.Event())
+    server = await start(model=model)
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+        threads = [(await client.post("/threads", json={})).json()["thread_id"] for _ in range(2)]
+        runs = [
+            (
+                await client.post(
+                    f"/threads/{t}/runs", json={"assistant_id": "agent", "input": QUESTION}
+                )
+            ).json()
+            for t in threads
+        ]
+
+        cancelled = await client.post("/runs/cancel", json={"status": "all"})
+        for run in runs:
+            await client.get(f"/threads/{run['thread_id']}/runs/{run['run_id']}/join")
+        again = await client.post("/runs/cancel", json={"status": "all"})
+        neither = await client.post("/runs/cancel", json={"thread_id": threads[0]})
+
+        statuses = [
+            (await client.get(f"/threads/{run['thread_id']}/runs/{run['run_id']}")).json()["status"]
+            for run in runs
+        ]
+        assert cancelled.status_code == 204 and statuses == ["interrupted", "interrupted"]
+        assert again.status_code == 404 and neither.status_code == 422

@@ -114,11 +114,9 @@ async def test_a_busy_thread_refuses_state_updates(start: StartServer, db: Path)
     server = await start(model=model)
     async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
         thread_id = (await client.post("/threads", json={})).json()["thread_id"]
-        running = asyncio.create_task(
-            client.post(
-                f"/threads/{thread_id}/runs/wait", json={"assistant_id": "agent", "input": QUESTION}
-            )
-        )
+        # "sync": the run's checkpoints are written before it goes on, so none lands later.
+        body = {"assistant_id": "agent", "input": QUESTION, "durability": "sync"}
+        running = asyncio.create_task(client.post(f"/threads/{thread_id}/runs/wait", json=body))
         async with asyncio.timeout(20):
             await model.started.wait()
         before = checkpoint_rows(db)

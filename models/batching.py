@@ -1,0 +1,349 @@
+"""Continuous batching: one thread owns the model and decodes every running request per step.
+
+Between two decoding steps, waiting requests join (their prompt is prefilled alone, then its KV
+cache becomes a new row of the batch) and finished or cancelled ones leave; the requests still
+running carry on in the same batch. Each step is one forward pass over one new token per row,
+and each row picks its token with its own sampling settings (greedy, temperature, top_p, seed).
+At most `max_batch_size` requests decode together and `max_queue` more wait; past that, `submit`
+raises `GenerationBusyError` at once instead of letting callers queue without bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+
+from models.batch_cache import BatchCache
+from models.errors import GenerationBusyError, GenerationError
+from models.generation import (
+    FinishReason,
+    SamplingParams,
+    TokenEvent,
+    TransformersGenerator,
+    _TokenChooser,
+)
+
+logger = logging.getLogger(__name__)
+
+HandOver = Callable[[TokenEvent | BaseException | None], None]
+"""Receives a request's tokens, then its error if it failed, then None when it has ended."""
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one scheduler step did, for metrics and for tests that follow the batch."""
+
+    step: int
+    batch: tuple[int, ...]  # ids of the requests decoded together in this step
+    joined: tuple[int, ...]
+    left: tuple[int, ...]  # finished, cancelled or failed in this step
+    waiting: int
+
+
+class ScheduledRequest:
+    """A submitted request; `cancel()` makes it leave the batch before the next step."""
+
+    def __init__(self, request_id: int, cancel: threading.Event) -> None:
+        self.id = request_id
+        self._caller_cancel = cancel  # the submitter's event, which it may set at any time
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set() or self._caller_cancel.is_set()
+
+
+class BatchScheduler:
+    """A `Generator` that shares forward passes between concurrent requests.
+
+    Example:
+        >>> scheduler = BatchScheduler(model, max_batch_size=8, max_queue=64)
+        >>> for event in scheduler.stream(prompt_ids, SamplingParams(), threading.Event()):
+        ...     print(event.token_id)
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        max_batch_size: int = 8,
+        max_queue: int = 64,
+        on_step: Callable[[StepReport], None] | None = None,
+    ) -> None:
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
+        if max_queue < 0:
+            raise ValueError(f"max_queue must be 0 or more, got {max_queue}")
+        self._engine = TransformersGenerator(model)
+        self.model = model
+        self.max_positions = self._engine.max_positions
+        self.eos_token_ids = self._engine.eos_token_ids
+        self.max_batch_size = max_batch_size
+        self.max_queue = max_queue
+        self.on_step = on_step
+        self.steps = 0  # scheduler steps taken so far
+        self._ids = itertools.count(1)
+        self._lock = threading.Condition()
+        self._waiting: deque[_Sequence] = deque()
+        self._in_flight = 0  # waiting + decoding, counted under the lock
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        # Owned by the scheduler thread only.
+        self._active: list[_Sequence] = []
+        self._batch = BatchCache()
+
+    def submit(
+        self,
+        input_ids: list[int],
+        params: SamplingParams,
+        cancel: threading.Event,
+        hand_over: HandOver,
+    ) -> ScheduledRequest:
+        """Queue a request; `hand_over` is called from the scheduler thread with its results.
+
+        Raises:
+            GenerationBusyError: every batch slot and queue place is taken.
+            GenerationError: the prompt is empty or longer than the model reads.
+        """
+        budget = self._engine._token_budget(len(input_ids), params.max_new_tokens)
+        with self._lock:
+            if self._stopped:
+                raise GenerationError(
+                    "The generation scheduler has been shut down; load the model again."
+                )
+            if self._in_flight >= self.max_batch_size + self.max_queue:
+                raise GenerationBusyError(
+                    f"The model is busy: {self.max_batch_size} requests are decoding and "
+                    f"{self.max_queue} are queued, the queue limit (max_queue). Retry later."
+                )
+            request = ScheduledRequest(next(self._ids), cancel)
+            self._waiting.append(
+                _Sequence(request, input_ids, params, budget, self.eos_token_ids, hand_over)
+            )
+            self._in_flight += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="threadloom-batch", daemon=True
+                )
+                self._thread.start()
+            self._lock.notify()
+        return request
+
+    def stream(
+        self, input_ids: list[int], params: SamplingParams, cancel: threading.Event
+    ) -> Iterator[TokenEvent]:
+        """The `Generator` protocol: blocks this thread on the request's tokens."""
+        items: queue.SimpleQueue[TokenEvent | BaseException | None] = queue.SimpleQueue()
+        request = self.submit(input_ids, params, cancel, items.put)
+        try:
+            while (item := items.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                if cancel.is_set():
+                    return
+                yield item
+        finally:
+            request.cancel()
+
+    def shutdown(self) -> None:
+        """Stop after the current step; requests still queued or decoding get a GenerationError."""
+        with self._lock:
+            self._stopped = True
+            self._lock.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not (self._waiting or self._active or self._stopped):
+                    self._lock.wait()
+                if self._stopped:
+                    break
+                free = self.max_batch_size - len(self._active)
+                joining = [self._waiting.popleft() for _ in range(min(free, len(self._waiting)))]
+            try:
+                with torch.inference_mode():
+                    self._step(joining)
+            except Exception as exc:  # a batched forward failed: no one row is to blame
+                logger.exception("batch step failed rows=%d", len(self._active))
+                failed = GenerationError(f"Generation failed: {exc}")
+                self._leave([*self._active, *joining], failed)
+        stopped = GenerationError("The generation scheduler was shut down; retry the request.")
+        with self._lock:
+            waiting = list(self._waiting)
+            self._waiting.clear()
+        self._leave([*self._active, *waiting], stopped)
+
+    def _step(self, joining: list[_Sequence]) -> None:
+        left = [seq for seq in self._active if seq.request.cancelled]
+        self._leave(left)
+        joined: list[_Sequence] = []
+        for seq in joining:
+            if seq.request.cancelled:
+                self._leave([seq])
+                left.append(seq)
+            elif (cache := self._prefill(seq)) is not None:
+                self._batch.add(cache)
+                self._active.append(seq)
+                joined.append(seq)
+            else:
+                left.append(seq)
+        batch = list(self._active)
+        if batch:
+            left.extend(self._decode())
+        self.steps += 1
+        if self.on_step is not None:
+            self._report(self.on_step, batch, joined, left)
+
+    def _prefill(self, seq: _Sequence) -> DynamicCache | None:
+        """Run the prompt alone; the first token, and the cache if the request goes on."""
+        try:
+            output = self.model(
+                input_ids=seq.ids[:, : seq.length].to(self.model.device),
+                use_cache=True,
+                **self._engine._forward_options,
+            )
+            token = seq.choose(output.logits[:, -1, :])
+        except Exception as exc:  # this prompt cannot be run; the batch goes on without it
+            logger.warning("prefill failed request=%d error=%s", seq.request.id, exc)
+            self._leave([seq], GenerationError(f"Generation failed: {exc}"))
+            return None
+        if not self._emit(seq, token):
+            self._leave([seq])
+            return None
+        return output.past_key_values
+
+    def _decode(self) -> list[_Sequence]:
+        """One forward pass for every row; returns the rows that ended."""
+        last = [[seq.last_token] for seq in self._active]
+        output = self.model(
+            input_ids=torch.tensor(last, dtype=torch.long, device=self.model.device),
+            use_cache=True,
+            **self._batch.step_inputs(),
+            **self._engine._forward_options,
+        )
+        logits = output.logits[:, -1, :]
+        greedy = logits.float().argmax(dim=-1).tolist()
+        ended: list[_Sequence] = []
+        failed: list[tuple[_Sequence, Exception]] = []
+        for row, seq in enumerate(self._active):
+            try:
+                token = greedy[row] if seq.plain_greedy else seq.choose(logits[row : row + 1])
+            except Exception as exc:  # this request's sampling failed; the others go on
+                failed.append((seq, exc))
+                continue
+            if not self._emit(seq, token):
+                ended.append(seq)
+        self._leave(ended)
+        for seq, exc in failed:
+            self._leave([seq], GenerationError(f"Sampling failed: {exc}"))
+        return [*ended, *(seq for seq, _ in failed)]
+
+    def _emit(self, seq: _Sequence, token: int) -> bool:
+        """Hand `token` over; whether the request goes on decoding."""
+        finish = seq.add(token)
+        try:
+            seq.hand_over(TokenEvent(token, finish))
+        except Exception:  # the consumer is gone: treat it as a cancellation
+            logger.warning("token consumer failed request=%d", seq.request.id, exc_info=True)
+            return False
+        return finish is None
+
+    def _leave(self, seqs: list[_Sequence], error: BaseException | None = None) -> None:
+        """End these requests: drop them from the batch and tell their consumers."""
+        if not seqs:
+            return
+        rows = [row for row, seq in enumerate(self._active) if seq not in seqs]
+        if len(rows) < len(self._active):
+            self._batch.keep(rows)
+            self._active = [self._active[row] for row in rows]
+        closed = sum(seq.close(error) for seq in seqs)
+        with self._lock:
+            self._in_flight -= closed
+
+    def _report(
+        self,
+        hook: Callable[[StepReport], None],
+        batch: list[_Sequence],
+        joined: list[_Sequence],
+        left: list[_Sequence],
+    ) -> None:
+        with self._lock:
+            waiting = len(self._waiting)
+        report = StepReport(
+            step=self.steps,
+            batch=tuple(seq.request.id for seq in batch),
+            joined=tuple(seq.request.id for seq in joined),
+            left=tuple(seq.request.id for seq in left),
+            waiting=waiting,
+        )
+        try:
+            hook(report)
+        except Exception:
+            logger.warning("on_step hook failed step=%d", report.step, exc_info=True)
+
+
+class _Sequence:
+    """One request inside the scheduler: its ids so far, its sampler and where tokens go."""
+
+    def __init__(
+        self,
+        request: ScheduledRequest,
+        input_ids: list[int],
+        params: SamplingParams,
+        budget: int,
+        eos_token_ids: frozenset[int],
+        hand_over: HandOver,
+    ) -> None:
+        self.request = request
+        self.hand_over = hand_over
+        self.budget = budget
+        self.generated = 0
+        self.stop_ids = params.stop_token_ids | eos_token_ids
+        # Prompt and generated ids in one buffer: repetition penalty reads them all.
+        self.ids = torch.empty((1, len(input_ids) + budget), dtype=torch.long)
+        self.ids[0, : len(input_ids)] = torch.tensor(input_ids, dtype=torch.long)
+        self.length = len(input_ids)
+        self.choose_token = _TokenChooser(params, self.ids.device)
+        self.plain_greedy = self.choose_token.greedy and not self.choose_token.processors
+        self._closed = False
+
+    @property
+    def last_token(self) -> int:
+        return int(self.ids[0, self.length - 1])
+
+    def choose(self, logits: torch.Tensor) -> int:
+        return self.choose_token(self.ids[:, : self.length].to(logits.device), logits)
+
+    def add(self, token: int) -> FinishReason | None:
+        """Record `token`; the finish reason if it is the last one."""
+        self.ids[0, self.length] = token
+        self.length += 1
+        self.generated += 1
+        if token in self.stop_ids:
+            return "stop"
+        return "length" if self.generated == self.budget else None
+
+    def close(self, error: BaseException | None) -> bool:
+        """Tell the consumer the request has ended; False if it had been told already."""
+        if self._closed:
+            return False
+        self._closed = True
+        try:
+            if error is not None:
+                self.hand_over(error)
+            self.hand_over(None)
+        except Exception:
+            logger.warning("token consumer failed request=%d", self.request.id, exc_info=True)
+        return True
