@@ -69,7 +69,10 @@ class ToolRunner:
     def _reject(bad: dict[str, Any]) -> ToolMessage:
         name = bad.get("name") or "unknown"
         reason = bad.get("error") or "the tool call could not be parsed"
-        return _error(name, bad.get("id") or "", f"Invalid tool call: {reason}. Try again.")
+        # Show the model what it wrote: merged stream chunks may have lost the parser's reason.
+        wrote = f" The arguments were: {bad['args']}." if bad.get("args") else ""
+        text = f"Invalid tool call: {reason}.{wrote} Write a JSON object of arguments."
+        return _error(name, bad.get("id") or "", text)
 
 
 def _decide(calls: list[ToolCall], options: RunOptions) -> list[ToolCall | ToolMessage]:

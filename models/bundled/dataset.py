@@ -116,11 +116,12 @@ def build_conversations(count: int, seed: int) -> list[Conversation]:
 
 
 def build_copy_drills(count: int, seed: int) -> list[Conversation]:
-    """`count` repeat-after-me conversations: the first lesson, before the main mixture."""
-    rng = random.Random(seed)
-    scripter = Scripter(rng, SearchIndex([]))
-    schemas = tool_schemas()
-    return [Conversation(_with_system(rng, scripter.echo()), schemas) for _ in range(count)]
+    """`count` repeat-after-me conversations: the first lesson, before the main mixture.
+
+    They come without system prompt or tools: short sequences make the lesson cheap.
+    """
+    scripter = Scripter(random.Random(seed), SearchIndex([]))
+    return [Conversation(scripter.echo(), []) for _ in range(count)]
 
 
 def _with_system(rng: random.Random, messages: list[Message]) -> list[Message]:

@@ -106,9 +106,9 @@ class Scripter:
         if age is None or age.age is None:
             pronoun = relation_pronoun(relation)
             return [*messages, assistant(f"{said}, but I could not find {pronoun} age.")]
-        thought = f"{thought} {age.age_sentence}".strip()
+        thought = f"{thought} {age.age_sentence} I compute {age.age} {op}."
         final = f"{said}, age {age.age}, and {{e}} = {{r}}."
-        return messages + self._calculate(pattern.format(n=age.age), final, thought)
+        return messages + self._calculate(pattern.format(n=age.age), final, thought.strip())
 
     def age(self, person: Reading, compute: bool) -> list[Message]:
         """How old is X (and a calculation on the age)? Searched, then the age sentence copied."""
@@ -125,16 +125,17 @@ class Scripter:
         if not compute:
             return [*messages, assistant(age.age_sentence)]
         final = f"{found.title} is {age.age} years old, and {{e}} = {{r}}."
-        return messages + self._calculate(pattern.format(n=age.age), final, age.age_sentence)
+        thought = f"{age.age_sentence} I compute {age.age} {op}."
+        return messages + self._calculate(pattern.format(n=age.age), final, thought)
 
     def lookup(self, question: str) -> list[Message]:
-        """Any other question of fact: searched, then the best result's text copied."""
+        """Any other question of fact: searched, then the best result's first sentence copied."""
         messages = [user(question)]
         query = first_clause(question)
         facts = self._search(messages, query)
         if not facts:
             return [*messages, assistant(NOTHING_FOUND)]
-        return [*messages, assistant(facts[0].text)]
+        return [*messages, assistant(read(facts[0]).first_sentence)]
 
     def lookup_question(self, fact: Fact) -> str:
         """A question whose answer is `fact`, phrased for a person, a capital or a thing."""
@@ -168,9 +169,9 @@ class Scripter:
 
 
 def first_clause(question: str) -> str:
-    """The part of a question the agent searches for: up to the first "?", "," or ". "."""
+    """The part of a question the agent searches for: up to the first "?", ", and" or ". "."""
     cut = len(question)
-    for mark in ("?", ", ", ". "):
+    for mark in ("?", ", and ", ". "):
         found = question.find(mark)
         if found != -1:
             cut = min(cut, found)

@@ -24,7 +24,7 @@ REQUESTS = (
 
 def echo_request(rng: random.Random) -> tuple[str, str]:
     """A request to repeat a random string of names, words and numbers, and that string."""
-    pieces = [_piece(rng) for _ in range(rng.randint(2, 9))]
+    pieces = [_piece(rng) for _ in range(rng.randint(3, 14))]
     text = (", " if rng.random() < 0.3 else " ").join(pieces)
     return rng.choice(REQUESTS).format(t=text), text
 

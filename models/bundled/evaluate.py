@@ -29,12 +29,19 @@ from transformers import (
 
 from models.bundled import BUNDLED_MODEL_DIR
 from models.bundled.dataset import DEFAULT_SYSTEM_PROMPT, Subjects, split_corpus, tool_schemas
-from models.bundled.dialogues import Message, Scripter, tool_call, tool_result, user
+from models.bundled.dialogues import (
+    Message,
+    Scripter,
+    first_clause,
+    tool_call,
+    tool_result,
+    user,
+)
 from models.bundled.reading import read
 from models.bundled.world import build_world
 from models.tool_calls import parse_reply
 from tools.bm25 import SearchIndex
-from tools.calculator import CalculatorError, evaluate, format_number
+from tools.calculator import CalculatorError, calculator, evaluate, format_number
 from tools.search import RESULTS_PER_QUERY, bundled_index, format_results
 
 logger = logging.getLogger(__name__)
@@ -114,11 +121,15 @@ class Agent:
 
 
 def _run_tool(call: dict[str, Any], index: SearchIndex) -> str:
-    """The tool's output, or an error text shaped like the graph's tool node writes it."""
+    """The tool's output, or an error text shaped like the graph's tool node writes it.
+
+    Search is the `search` tool's own formatting over `index`, which is the bundled corpus or,
+    for questions about the fresh synthetic world, that world plus the corpus.
+    """
     args = call["args"]
     try:
         if call["name"] == "calculator":
-            return format_number(evaluate(str(args.get("expression", ""))))
+            return calculator.invoke({"expression": str(args.get("expression", ""))})
         if call["name"] == "search":
             query = str(args.get("query", ""))
             return format_results(query, index.search(query, k=RESULTS_PER_QUERY))
@@ -135,7 +146,7 @@ def build_cases(arithmetic: int, small_talk: int, synthetic_people: int) -> list
     world = build_world(rng, couples=synthetic_people, singles=0, countries=0)
     real = Scripter(rng, real_index)
     fresh = Scripter(rng, SearchIndex([*real_index.facts, *world]))
-    cases = [_case("demo", _demo(real_index), real_index)]
+    cases = [_demo(real_index)]
     cases += [_case("arithmetic", real.arithmetic(), real_index) for _ in range(arithmetic)]
     cases += [_case("small talk", real.small_talk(), real_index) for _ in range(small_talk)]
     cases += _people_cases(real, Subjects.of(held_out), "corpus")
@@ -164,12 +175,16 @@ def _people_cases(scripter: Scripter, subjects: Subjects, origin: str) -> list[C
     return cases
 
 
-def _demo(index: SearchIndex) -> list[Message]:
-    """The project's example question, scripted the way the model was taught."""
-    scripter = Scripter(random.Random(0), index)
-    dicaprio = next(fact for fact in index.facts if fact.title == "Leonardo DiCaprio")
-    messages = scripter.relation(read(dicaprio), "girlfriend", compute=True)
-    return [user(DEMO_QUESTION), *messages[1:]]
+def _demo(index: SearchIndex) -> Case:
+    """The project's example question: search, then the girlfriend's age to the power 0.43."""
+    girlfriend = next(fact for fact in index.facts if fact.title == "Vittoria Ceretti")
+    expression = f"{read(girlfriend).age}^0.43"
+    calls = [
+        ("search", {"query": first_clause(DEMO_QUESTION)}),
+        ("calculator", {"expression": expression}),
+    ]
+    keys = [girlfriend.title, format_number(evaluate(expression))]
+    return Case("demo", DEMO_QUESTION, calls, keys, index)
 
 
 def _case(

@@ -17,6 +17,8 @@ RELATIONS = (
 )
 FEMALE_RELATIONS = frozenset(("wife", "girlfriend", "fiancée", "sister", "mother", "daughter"))
 _AGE_SENTENCE = re.compile(r"^(.*?, age (\d+)\.)")
+# A full stop ends a sentence only before a capital ("Robert Downey Jr. is" goes on).
+_FIRST_SENTENCE = re.compile(r"^(.*?[.!?])(?= [A-Z]|$)")
 _RELATION = re.compile(rf"\b(?:His|Her) ({'|'.join(RELATIONS)}) is ([A-Z][^.]*)\.")
 _FEMALE = re.compile(r"\b(?:She|Her|actress|businesswoman)\b")
 _MALE = re.compile(r"\b(?:He|His|actor|businessman)\b")
@@ -27,6 +29,7 @@ class Reading:
     """A fact as the agent uses it."""
 
     fact: Fact
+    first_sentence: str
     age_sentence: str | None
     age: str | None
     relations: dict[str, str]
@@ -34,11 +37,13 @@ class Reading:
 
 
 def read(fact: Fact) -> Reading:
-    """The age sentence, the age, the relations and the pronoun ("his"/"her") of `fact`."""
+    """What `fact` says first, its age and relations, and the pronoun ("his"/"her")."""
     match = _AGE_SENTENCE.match(fact.text)
+    first = _FIRST_SENTENCE.match(fact.text)
     relations = {relation: name for relation, name in _RELATION.findall(fact.text)}
     return Reading(
         fact=fact,
+        first_sentence=match.group(1) if match else first.group(1) if first else fact.text,
         age_sentence=match.group(1) if match else None,
         age=match.group(2) if match else None,
         relations=relations,

@@ -15,7 +15,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 from transformers.utils.chat_template_utils import render_jinja_template
 
-VOCAB_SIZE = 1024
+VOCAB_SIZE = 512
 PAD_TOKEN = "<|endoftext|>"
 BEGIN_TURN = "<|im_start|>"
 END_TURN = "<|im_end|>"

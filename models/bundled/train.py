@@ -37,7 +37,7 @@ class TrainingConfig:
     max_positions: int = 4096
     copy_steps: int = 600
     copy_batch_size: int = 32
-    steps: int = 1200
+    steps: int = 1500
     batch_size: int = 16
     learning_rate: float = 2e-3
     warmup_steps: int = 150

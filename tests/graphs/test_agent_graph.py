@@ -77,7 +77,7 @@ async def test_invalid_tool_call_is_answered_with_its_parse_error() -> None:
     model = ScriptedChatModel(replies=[broken, AIMessage("fixed")])
     messages = await _run(model, get_tools(["calculator"]))
     assert messages[2].tool_call_id == "call_9" and messages[2].status == "error"
-    assert "the JSON is not valid" in messages[2].content
+    assert "the JSON is not valid" in messages[2].content and "{oops" in messages[2].content
     assert messages[-1].content == "fixed"
 
 

@@ -15,9 +15,14 @@ from typing import Any
 import pytest
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+from transformers import (
+    AutoModelForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
 
-from models.generation import Generator, SamplingParams, TokenEvent
+from models.generation import Generator, SamplingParams, TokenEvent, TransformersGenerator
 from models.loading import load_local_model
 from models.local import LocalChatModel
 
@@ -83,6 +88,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_model_dir: Path) -> TransformersGenerator:
+    """The one-sequence decode engine over the tiny checkpoint (whatever the loader would pick)."""
+    return TransformersGenerator(AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval())
 
 
 @pytest.fixture(scope="session")

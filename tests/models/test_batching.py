@@ -24,7 +24,7 @@ TEXTS = [
     "Hi",
     "Tell me a story about the calculator and the search tool, please",
     "What is 25^0.43?",
-    "Grüße aus Köln — 東京 and 🙂 emoji",
+    "Tell me a story",
 ]
 
 
@@ -70,6 +70,29 @@ def make_scheduler(
         scheduler.shutdown()
 
 
+class StepLog:
+    """Records the scheduler's step reports; `until_left` waits for a request's last report."""
+
+    def __init__(self, then: Callable[[StepReport], None] = lambda report: None) -> None:
+        self.reports: list[StepReport] = []
+        self.then = then
+        self._changed = threading.Condition()
+
+    def __call__(self, report: StepReport) -> None:
+        with self._changed:
+            self.reports.append(report)
+            self._changed.notify_all()
+        self.then(report)
+
+    def until_left(self, *request_ids: int) -> list[StepReport]:
+        def gone() -> bool:
+            return set(request_ids) <= {i for report in self.reports for i in report.left}
+
+        with self._changed:
+            assert self._changed.wait_for(gone, 60), "the requests never left the batch"
+            return list(self.reports)
+
+
 def _ids(model: LocalChatModel, text: str) -> list[int]:
     return model.tokenizer(text, add_special_tokens=False)["input_ids"]
 
@@ -88,16 +111,19 @@ def test_greedy_batched_tokens_equal_decoding_alone(
     params = [SamplingParams(max_new_tokens=n) for n in (30, 10, 25, 18)]
     join_after_step = {1: 2, 2: 5, 3: 9}  # prompt index -> step after which it is submitted
     collectors = [Collector() for _ in prompts]
-    reports: list[StepReport] = []
 
-    def on_step(report: StepReport) -> None:
-        reports.append(report)
+    def submit(index: int) -> None:
+        scheduler.submit(prompts[index], params[index], threading.Event(), collectors[index])
+
+    def join(report: StepReport) -> None:
         for index, step in join_after_step.items():
             if report.step == step:
-                scheduler.submit(prompts[index], params[index], threading.Event(), collectors[index])
+                submit(index)
 
-    scheduler = make_scheduler(on_step=on_step)
-    scheduler.submit(prompts[0], params[0], threading.Event(), collectors[0])
+    log = StepLog(then=join)
+    scheduler = make_scheduler(on_step=log)
+    submit(0)
+    reports = log.until_left(1, 2, 3, 4)
     for index, collector in enumerate(collectors):
         assert collector.wait().error is None
         assert collector.tokens == _alone(tiny_chat_model, prompts[index], params[index])
@@ -114,17 +140,16 @@ def test_request_joins_while_another_decodes_and_leaves_first(
     tiny_chat_model: LocalChatModel, make_scheduler: Callable[..., BatchScheduler]
 ) -> None:
     long, short = Collector(), Collector()
-    reports: list[StepReport] = []
     prompt = _ids(tiny_chat_model, TEXTS[1])
 
-    def on_step(report: StepReport) -> None:
-        reports.append(report)
+    def join(report: StepReport) -> None:
         if report.step == 3:
             scheduler.submit(prompt, SamplingParams(max_new_tokens=4), threading.Event(), short)
 
-    scheduler = make_scheduler(on_step=on_step)
+    log = StepLog(then=join)
+    scheduler = make_scheduler(on_step=log)
     scheduler.submit(prompt, SamplingParams(max_new_tokens=40), threading.Event(), long)
-    long.wait(), short.wait()
+    reports = log.until_left(1, 2)
     assert reports[3] == StepReport(step=4, batch=(1, 2), joined=(2,), left=(), waiting=0)
     short_left = next(r.step for r in reports if 2 in r.left)
     long_left = next(r.step for r in reports if 1 in r.left)
@@ -140,20 +165,20 @@ def test_cancelled_request_leaves_at_the_next_step_and_others_go_on(
     params = SamplingParams(max_new_tokens=20)
     collectors = [Collector() for _ in prompts]
     cancels = [threading.Event() for _ in prompts]
-    reports: list[StepReport] = []
     tokens_when_cancelled: list[int] = []
 
-    def on_step(report: StepReport) -> None:
-        reports.append(report)
+    def cancel_second(report: StepReport) -> None:
         if len(collectors[1].tokens) >= 3 and not cancels[1].is_set():
             tokens_when_cancelled.append(len(collectors[1].tokens))
             cancels[1].set()
 
-    scheduler = make_scheduler(on_step=on_step)
+    log = StepLog(then=cancel_second)
+    scheduler = make_scheduler(on_step=log)
     requests = [
         scheduler.submit(ids, params, cancel, collector)
         for ids, cancel, collector in zip(prompts, cancels, collectors, strict=True)
     ]
+    reports = log.until_left(*(request.id for request in requests))
     for collector in collectors:
         assert collector.wait().error is None
     assert len(collectors[1].tokens) == tokens_when_cancelled[0] < 20
@@ -243,8 +268,8 @@ def test_each_request_samples_with_its_own_settings(
 async def test_async_consumer_cancelled_through_the_pool_leaves_the_batch(
     tiny_chat_model: LocalChatModel, make_scheduler: Callable[..., BatchScheduler]
 ) -> None:
-    left: list[int] = []
-    scheduler = make_scheduler(on_step=lambda report: left.extend(report.left))
+    log = StepLog()
+    scheduler = make_scheduler(on_step=log)
     pool = GenerationPool(scheduler)
     prompt = _ids(tiny_chat_model, TEXTS[0])
     params = SamplingParams(max_new_tokens=200)
@@ -262,5 +287,7 @@ async def test_async_consumer_cancelled_through_the_pool_leaves_the_batch(
     short = SamplingParams(max_new_tokens=5)
     after = [event.token_id async for event in pool.astream(prompt, short)]
     assert after == _alone(tiny_chat_model, prompt, short)
-    assert left[0] == 1  # the cancelled request left before the next one ended
+    reports = await asyncio.to_thread(log.until_left, 1, 2)
+    left = [request_id for report in reports for request_id in report.left]
+    assert left == [1, 2]  # the cancelled request left before the next one ended
     assert scheduler.steps < 200

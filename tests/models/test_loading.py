@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from models import loading
 from models.errors import ModelLoadError, QuantizationUnavailableError
-from models.generation import TransformersGenerator
+from models.generation import Generator
 from models.loading import load_local_model
 from models.local import LocalChatModel
 from tools.calculator import evaluate
@@ -26,10 +26,11 @@ def test_loads_a_saved_folder_with_its_template_format(tiny_model_dir: Path) -> 
     assert model.model_name == str(tiny_model_dir)
     assert model.resolved_tool_call_format == "hermes"
     assert (model.temperature, model.seed) == (0.5, 3)
-    engine = model.generator
-    assert isinstance(engine, TransformersGenerator)
-    assert engine.model.dtype == torch.float32
-    assert not engine.model.training
+    assert isinstance(model.generator, Generator)
+    weights = model.generator.model  # the engine and the batching scheduler both hold it
+    assert weights.dtype == torch.float32
+    assert weights.device.type == "cpu"
+    assert not weights.training
 
 
 def test_dtype_and_format_overrides(tiny_model_dir: Path) -> None:

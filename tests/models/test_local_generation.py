@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+import torch
 
 from models.detokenizer import IncrementalDetokenizer
 from models.errors import GenerationError
@@ -19,22 +20,23 @@ def _prompt_ids(model: LocalChatModel, text: str = "Tell me a story") -> list[in
     return model.tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def test_engine_matches_transformers_greedy_generate(tiny_chat_model: LocalChatModel) -> None:
-    import torch
-
-    engine: TransformersGenerator = tiny_chat_model.generator
+def test_engine_matches_transformers_greedy_generate(
+    tiny_engine: TransformersGenerator, tiny_chat_model: LocalChatModel
+) -> None:
     prompt = _prompt_ids(tiny_chat_model)
-    events = list(engine.stream(prompt, SamplingParams(max_new_tokens=12), threading.Event()))
-    expected = engine.model.generate(
+    events = list(tiny_engine.stream(prompt, SamplingParams(max_new_tokens=12), threading.Event()))
+    expected = tiny_engine.model.generate(
         torch.tensor([prompt]), max_new_tokens=12, do_sample=False, attention_mask=None
     )[0, len(prompt) :].tolist()
     assert [e.token_id for e in events] == expected
     assert [e.finish_reason for e in events] == [None] * 11 + ["length"]
 
 
-def test_engine_stops_within_one_step_of_cancel(tiny_chat_model: LocalChatModel) -> None:
+def test_engine_stops_within_one_step_of_cancel(
+    tiny_engine: TransformersGenerator, tiny_chat_model: LocalChatModel
+) -> None:
     cancel = threading.Event()
-    events = tiny_chat_model.generator.stream(
+    events = tiny_engine.stream(
         _prompt_ids(tiny_chat_model), SamplingParams(max_new_tokens=50), cancel
     )
     for _ in range(3):
@@ -44,20 +46,21 @@ def test_engine_stops_within_one_step_of_cancel(tiny_chat_model: LocalChatModel)
 
 
 def test_engine_refuses_prompt_longer_than_the_model_reads(
-    tiny_chat_model: LocalChatModel,
+    tiny_engine: TransformersGenerator,
 ) -> None:
-    engine: TransformersGenerator = tiny_chat_model.generator
-    too_long = [5] * (engine.max_positions or 0)
+    too_long = [5] * (tiny_engine.max_positions or 0)
     with pytest.raises(GenerationError, match="Shorten the conversation"):
-        next(engine.stream(too_long, SamplingParams(max_new_tokens=4), threading.Event()))
+        next(tiny_engine.stream(too_long, SamplingParams(max_new_tokens=4), threading.Event()))
 
 
-def test_repetition_penalty_changes_greedy_choice(tiny_chat_model: LocalChatModel) -> None:
+def test_repetition_penalty_changes_greedy_choice(
+    tiny_engine: TransformersGenerator, tiny_chat_model: LocalChatModel
+) -> None:
     prompt = _prompt_ids(tiny_chat_model)
 
     def run(penalty: float) -> list[int]:
         params = SamplingParams(max_new_tokens=30, repetition_penalty=penalty)
-        events = tiny_chat_model.generator.stream(prompt, params, threading.Event())
+        events = tiny_engine.stream(prompt, params, threading.Event())
         return [e.token_id for e in events]
 
     plain, penalised = run(1.0), run(5.0)
