@@ -37,6 +37,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.streaming
 	$(BIN)/python -m bench.concurrency
+	$(BIN)/python -m bench.server_overhead
 
 tiny-model: $(STAMP)
 	$(BIN)/python -m models.bundled.build

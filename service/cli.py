@@ -20,8 +20,10 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from models.errors import ModelError
 from service.agent import make_agent_graph
 from service.app import GraphFactory, create_app, drain
+from service.errors import ConfigurationError
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -116,7 +118,12 @@ def main(argv: Sequence[str] | None = None, graph_factory: GraphFactory = make_a
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    serve(settings, graph_factory)
+    try:
+        serve(settings, graph_factory)
+    except (ConfigurationError, ModelError) as exc:
+        # A setting the user must fix: say what, without a traceback.
+        logger.error("%s", exc)
+        return 2
     return 0
 
 

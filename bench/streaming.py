@@ -1,0 +1,137 @@
+"""Streaming efficiency: tokens/s through the service's SSE over plain `model.generate` (issue 3 §6).
+
+    python -m bench.streaming              # about a minute on 2 shared cores
+    python -m bench.streaming --tokens 128 --rounds 3
+
+Both paths decode the same prompt on the same weights in this one process, taking turns round
+by round so that a busy moment of the shared machine hits both alike:
+
+- plain: `model.generate(prompt_ids, max_new_tokens=N, do_sample=False)`, its first token timed
+  by a streamer;
+- service: the real app (uvicorn on a loopback port, SQLite checkpoints, the batching scheduler)
+  running the agent graph with no tools; `POST /runs/stream` with stream_mode messages-tuple,
+  timed by the client from the request to the last byte, tokens counted from the reply's usage.
+
+Every path decodes exactly N tokens: end-of-turn tokens are masked out of the logits (see
+`bench/local_model.py`), since the bundled model would otherwise end its answer early.
+Goals: service tokens/s / plain tokens/s >= 0.97; service first-token time - plain's <= 15 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from langchain_core.messages import HumanMessage, SystemMessage
+from transformers.generation.streamers import BaseStreamer
+
+from bench.live_service import serve, stream_run
+from bench.local_model import BenchModel, load_bench_model
+from service.settings import Settings
+
+PROMPT = "Tell me a long story about the sea, the ships and the people who sail them."
+THROUGHPUT_GOAL = 0.97
+ADDED_TTFT_GOAL_MS = 15.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    first_token_s: float
+    tokens_per_s: float
+
+
+class _FirstTokenClock(BaseStreamer):
+    """`generate` calls `put` with the prompt, then with each new token: time the first token."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.calls = 0
+        self.first_token_s = 0.0
+
+    def put(self, value: Any) -> None:
+        self.calls += 1
+        if self.calls == 2:
+            self.first_token_s = time.perf_counter() - self.started
+
+    def end(self) -> None:
+        pass
+
+
+def plain_generate(bench: BenchModel, prompt_ids: list[int], tokens: int) -> Timing:
+    input_ids = torch.tensor([prompt_ids])
+    started = time.perf_counter()
+    clock = _FirstTokenClock(started)
+    output = bench.weights.generate(
+        input_ids,
+        attention_mask=torch.ones_like(input_ids),
+        max_new_tokens=tokens,
+        do_sample=False,
+        streamer=clock,
+    )
+    elapsed = time.perf_counter() - started
+    made = output.shape[1] - input_ids.shape[1]
+    if made != tokens:
+        raise RuntimeError(f"generate made {made} tokens, not {tokens}")
+    return Timing(clock.first_token_s, made / elapsed)
+
+
+async def run(tokens: int, rounds: int) -> None:
+    bench = load_bench_model(tokens)
+    prompt_ids = bench.prompt_ids([SystemMessage(Settings().system_prompt), HumanMessage(PROMPT)])
+    print(f"model: {bench.description}")
+    print(f"prompt: {len(prompt_ids)} tokens; {tokens} new tokens per run, end of turn masked")
+    plain: list[Timing] = []
+    served: list[Timing] = []
+    async with serve(bench.chat, tokens) as client:
+        # Warm-up: the first forward passes of a process are several times slower.
+        await asyncio.to_thread(plain_generate, bench, prompt_ids, tokens)
+        await stream_run(client, PROMPT)
+        for _ in range(rounds):
+            plain.append(await asyncio.to_thread(plain_generate, bench, prompt_ids, tokens))
+            result = await stream_run(client, PROMPT)
+            if result.output_tokens != tokens:
+                raise RuntimeError(f"the service made {result.output_tokens} tokens, not {tokens}")
+            served.append(Timing(result.first_token_s, result.output_tokens / result.total_s))
+    bench.chat.generator.shutdown()  # type: ignore[attr-defined]
+    _report(plain, served, rounds)
+
+
+def _report(plain: list[Timing], served: list[Timing], rounds: int) -> None:
+    plain_rate = statistics.median(t.tokens_per_s for t in plain)
+    served_rate = statistics.median(t.tokens_per_s for t in served)
+    plain_first = statistics.median(t.first_token_s for t in plain) * 1000
+    served_first = statistics.median(t.first_token_s for t in served) * 1000
+    ratio = served_rate / plain_rate
+    added = served_first - plain_first
+    print(f"\nmedians of {rounds} interleaved rounds")
+    print(f"{'path':<34}{'tokens/s':>10}{'first token ms':>16}")
+    print(f"{'plain model.generate':<34}{plain_rate:>10.0f}{plain_first:>16.1f}")
+    print(f"{'service SSE (messages-tuple)':<34}{served_rate:>10.0f}{served_first:>16.1f}")
+    print(
+        f"\nstreaming efficiency (service / plain tokens/s): {ratio:.3f} "
+        f"(goal >= {THROUGHPUT_GOAL}: {'met' if ratio >= THROUGHPUT_GOAL else 'NOT met'})"
+    )
+    print(
+        f"first-token time the service adds: {added:.1f} ms "
+        f"(goal <= {ADDED_TTFT_GOAL_MS:.0f} ms: {'met' if added <= ADDED_TTFT_GOAL_MS else 'NOT met'})"
+    )
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=256, help="new tokens per run")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per path")
+    args = parser.parse_args()
+    asyncio.run(run(args.tokens, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
