@@ -1,13 +1,15 @@
 """The model the generation benchmarks run: the bundled one, or an untrained one of its shape.
 
 The bundled model answers in a few dozen tokens and then ends its turn, too short to measure a
-token rate. So every benchmark decodes a fixed number of tokens: end-of-turn tokens are masked
-out of the logits by a hook on the output layer, which every path (plain `generate`, the
-scheduler, the service) runs through alike, and `max_new_tokens` is the only stop.
+token rate, or calls a tool, which makes a run two model calls. So every benchmark decodes a
+fixed number of tokens: end-of-turn and tool-call tokens are masked out of the logits by a hook
+on the output layer, which every path (plain `generate`, the scheduler, the service) runs
+through alike, and `max_new_tokens` is the only stop.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,8 @@ from models.loading import load_local_model
 from models.local import LocalChatModel
 from models.prompt import PromptBuilder
 
+# Tokens that would end a reply early or turn it into a tool call.
+MASKED_TOKENS = ("<tool_call>",)
 # Sample conversations to fit the stand-in model's tokenizer: enough for the bundled vocabulary.
 TOKENIZER_CONVERSATIONS = 300
 
@@ -57,8 +61,8 @@ def load_bench_model(max_new_tokens: int, **fields: Any) -> BenchModel:
         chat = load_local_model(str(folder), device="cpu", max_new_tokens=max_new_tokens, **fields)
         description = "untrained Llama of the bundled shape (the bundled model is not built)"
     model = chat.generator.model  # type: ignore[attr-defined]
-    end_ids = sorted(PromptBuilder(chat.tokenizer).stop_token_ids | _eos_ids(model))
-    _mask_logits(model, end_ids)
+    end_ids = PromptBuilder(chat.tokenizer).stop_token_ids | _eos_ids(model)
+    _mask_logits(model, sorted(end_ids | _token_ids(chat.tokenizer, MASKED_TOKENS)))
     parameters = model.num_parameters()
     return BenchModel(chat, f"{description}, {parameters / 1e6:.1f} M parameters")
 
@@ -79,6 +83,11 @@ def _eos_ids(model: Any) -> set[int]:
     return set() if eos is None else {eos} if isinstance(eos, int) else set(eos)
 
 
+def _token_ids(tokenizer: Any, tokens: tuple[str, ...]) -> set[int]:
+    vocabulary = tokenizer.get_vocab()
+    return {vocabulary[token] for token in tokens if token in vocabulary}
+
+
 def _mask_logits(model: Any, token_ids: list[int]) -> None:
     index = torch.tensor(token_ids, dtype=torch.long)
 
@@ -86,3 +95,12 @@ def _mask_logits(model: Any, token_ids: list[int]) -> None:
         return logits.index_fill(-1, index.to(logits.device), float("-inf"))
 
     model.get_output_embeddings().register_forward_hook(never_end)
+
+
+def machine_load() -> str:
+    """The load the numbers were measured under: other work shares these CPUs."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"machine: {os.cpu_count()} CPUs, load average {load} (1, 5, 15 min), "
+        f"torch threads {torch.get_num_threads()}"
+    )

@@ -10,6 +10,7 @@ raises `GenerationBusyError` at once instead of letting callers queue without bo
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import queue
@@ -138,6 +139,8 @@ class BatchScheduler:
                     target=self._run, name="threadloom-batch", daemon=True
                 )
                 self._thread.start()
+                # A torch thread still alive while the interpreter finalises aborts the process.
+                atexit.register(self._stop_at_exit)
             self._lock.notify()
         return request
 
@@ -162,6 +165,11 @@ class BatchScheduler:
         with self._lock:
             self._stopped = True
             self._lock.notify()
+
+    def _stop_at_exit(self) -> None:
+        self.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while True:
