@@ -10,8 +10,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import time
 from pathlib import Path
+
+# Before torch loads OpenMP: threads that spin while waiting slow everyone on a shared CPU,
+# this build most of all (several times slower when other processes compete for the cores).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from transformers import GenerationConfig
 
