@@ -36,17 +36,17 @@ DEMO_TITLES = frozenset({"Leonardo DiCaprio", "Vittoria Ceretti"})
 HELD_OUT_EVERY = 5
 # How often each kind of exchange is drawn.
 KIND_WEIGHTS = {
-    "arithmetic": 0.32,
-    "small_talk": 0.11,
-    "echo": 0.04,
+    "arithmetic": 0.24,
+    "small_talk": 0.08,
+    "echo": 0.03,
     "relation": 0.07,
-    "relation_chain": 0.20,
+    "relation_chain": 0.28,
     "age": 0.05,
-    "age_chain": 0.08,
+    "age_chain": 0.12,
     "lookup": 0.10,
     "unknown": 0.03,
 }
-REAL_SUBJECT_SHARE = 0.2
+REAL_SUBJECT_SHARE = 0.3
 
 
 def tool_schemas() -> list[dict[str, Any]]:
