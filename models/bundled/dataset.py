@@ -36,17 +36,17 @@ DEMO_TITLES = frozenset({"Leonardo DiCaprio", "Vittoria Ceretti"})
 HELD_OUT_EVERY = 5
 # How often each kind of exchange is drawn.
 KIND_WEIGHTS = {
-    "arithmetic": 0.24,
-    "small_talk": 0.08,
-    "echo": 0.03,
+    "arithmetic": 0.32,
+    "small_talk": 0.11,
+    "echo": 0.04,
     "relation": 0.07,
-    "relation_chain": 0.28,
+    "relation_chain": 0.20,
     "age": 0.05,
-    "age_chain": 0.12,
+    "age_chain": 0.08,
     "lookup": 0.10,
     "unknown": 0.03,
 }
-REAL_SUBJECT_SHARE = 0.3
+REAL_SUBJECT_SHARE = 0.2
 
 
 def tool_schemas() -> list[dict[str, Any]]:

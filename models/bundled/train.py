@@ -37,7 +37,7 @@ class TrainingConfig:
     max_positions: int = 4096
     copy_steps: int = 600
     copy_batch_size: int = 32
-    steps: int = 2000
+    steps: int = 1500
     batch_size: int = 16
     learning_rate: float = 2e-3
     warmup_steps: int = 150
@@ -192,9 +192,7 @@ def _length_grouped_batches(
 def _collate(
     batch: Sequence[Example], pad_id: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    # Widths rounded up to a multiple of 32: far fewer distinct shapes, so the CPU kernels built
-    # for each shape are reused instead of rebuilt and cached by the hundred.
-    width = -(-max(len(example.input_ids) for example in batch) // 32) * 32
+    width = max(len(example.input_ids) for example in batch)
     ids = torch.full((len(batch), width), pad_id)
     labels = torch.full((len(batch), width), IGNORED)
     attention = torch.zeros((len(batch), width), dtype=torch.long)
