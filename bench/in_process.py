@@ -1,7 +1,8 @@
 """The floor a server stands on: the service's compiled graph invoked in this process, no HTTP.
 
-Each checkpointer the service can use is opened the way LangGraph documents it, so that
-"service / in-process" isolates what the service adds around the same graph and storage.
+Each checkpointer the service can use is opened as the service opens it, so that
+"service / in-process" isolates what the service adds around the same graph and storage; and
+LangGraph's own `AsyncSqliteSaver` as its documentation opens it, the floor a library user has.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from bench.fake_graph import TOOLS, build_fake_graph, expect_answer, run_input
 from bench.load import RunOnce
 from service.agent import compile_agent
 from service.settings import Settings
+from service.storage.sqlite import open_sqlite
+from service.storage.sqlite_saver import EmbeddedSqliteSaver
 
-Checkpointer = Literal["memory", "sqlite", "postgres"]
+Checkpointer = Literal["memory", "sqlite", "sqlite-aio", "postgres"]
 CHECKPOINTER_NAMES: dict[Checkpointer, str] = {
     "memory": "InMemorySaver",
-    "sqlite": "AsyncSqliteSaver",
+    "sqlite": "EmbeddedSqliteSaver",
+    "sqlite-aio": "AsyncSqliteSaver",
     "postgres": "AsyncPostgresSaver",
 }
 # Enough connections that 50 concurrent runs rarely wait for one, few enough for a shared server.
@@ -39,11 +43,18 @@ POSTGRES_POOL_SIZE = 10
 async def open_checkpointer(
     kind: Checkpointer, workdir: Path, postgres_url: str
 ) -> AsyncIterator[BaseCheckpointSaver]:
-    """A ready checkpointer of `kind`: in memory, on a new SQLite file, or on `postgres_url`."""
+    """A ready checkpointer of `kind`: in memory, on a new SQLite file (the service's saver or
+    LangGraph's async one), or on `postgres_url`."""
     if kind == "memory":
         yield InMemorySaver()
     elif kind == "sqlite":
-        async with AsyncSqliteSaver.from_conn_string(str(workdir / "in-process.sqlite")) as saver:
+        async with open_sqlite(workdir / "in-process.sqlite") as db:
+            saver = EmbeddedSqliteSaver(db.connection)
+            saver.setup()
+            yield saver
+    elif kind == "sqlite-aio":
+        path = workdir / "in-process-aio.sqlite"
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
             await saver.setup()
             yield saver
     else:

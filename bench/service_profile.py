@@ -1,14 +1,15 @@
 """Where threadloom's time per run goes beyond the bare graph: `python -m bench.service_profile`.
 
 The service app runs in this process behind `httpx.ASGITransport` (no sockets, no uvicorn),
-over the zero-cost model, on a new SQLite file; the floor is the same compiled graph on
-AsyncSqliteSaver. Both do the same sequential runs (a new thread, then a wait run) and print:
+over the zero-cost model, on a new SQLite file; the floor is the same compiled graph on the
+same checkpointer (`EmbeddedSqliteSaver`). Both do the same sequential runs (a new thread, then
+a wait run) and print:
 
 1. wall time per run of each;
 2. the functions whose own CPU time per run (cProfile `tottime`) grows most from floor to
    service, and the service's own time by package;
-3. SQLite work per run by caller: statements and commits, and the wall time awaited on them
-   (aiosqlite runs them on its own thread, where cProfile does not look).
+3. SQLite statements per run by caller, and how many of them write (each lone write outside a
+   transaction commits on its own).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import cProfile
 import pstats
+import sqlite3
 import sys
 import tempfile
 import time
@@ -28,7 +30,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import httpx
 
 from bench.fake_graph import TOOLS, ZeroCostModel
@@ -50,7 +51,6 @@ AREAS = (
     "starlette",
     "httpx",
     "httpcore",
-    "aiosqlite",
     "sqlite3",
     "orjson",
     "asyncio",
@@ -58,27 +58,26 @@ AREAS = (
     "json",
     "logging",
 )
-# Frames skipped to name who asked for an SQLite operation: the driver, the event loop, and
-# the service's SQLite adapter, so that the table or run code above them is named instead.
-_ADAPTER_FRAMES = ("aiosqlite", "asyncio", "contextlib", "service.storage.sqlite")
+# Frames skipped to name who made an SQLite statement: the service's SQLite adapter and the
+# event loop, so that the table or run code above them is named instead.
+_ADAPTER_MODULES = frozenset({"service.storage.sqlite", "contextlib"})
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "COMMIT")
 
 FunctionKey = tuple[str, int, str]
+# What a profiled target gives: one run, and the SQLite connection its storage uses.
+Target = tuple[RunOnce, sqlite3.Connection]
 
 
 @dataclass
 class SqlTally:
-    """SQLite operations by caller: how many (commits among them), and the wall seconds awaited.
-
-    An operation is one hop to aiosqlite's thread: an execute, a fetch, a cursor close, a commit.
-    """
+    """SQLite statements by caller, and how many of them write."""
 
     calls: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    commits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    writes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 @asynccontextmanager
-async def service_target(workdir: Path) -> AsyncIterator[RunOnce]:
+async def service_target(workdir: Path) -> AsyncIterator[Target]:
     """threadloom's app in this process, reached through an ASGI transport."""
     settings = Settings(db=workdir / "profile.sqlite", tools=TOOLS)
     app = create_app(settings, graph_factory=partial(make_agent_graph, model=ZeroCostModel()))
@@ -87,14 +86,14 @@ async def service_target(workdir: Path) -> AsyncIterator[RunOnce]:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://threadloom") as client,
     ):
-        yield http_run(client, [])
+        yield http_run(client, []), app.state.services.checkpointer.conn
 
 
 @asynccontextmanager
-async def floor_target(workdir: Path) -> AsyncIterator[RunOnce]:
-    """The same graph with AsyncSqliteSaver on a file, invoked directly."""
+async def floor_target(workdir: Path) -> AsyncIterator[Target]:
+    """The same graph on the same SQLite saver, invoked directly."""
     async with open_checkpointer("sqlite", workdir, postgres_url="") as checkpointer:
-        yield graph_run(compile_for(checkpointer), [])
+        yield graph_run(compile_for(checkpointer), []), checkpointer.conn
 
 
 async def repeat(run_once: RunOnce, runs: int) -> float:
@@ -116,36 +115,28 @@ async def profile(run_once: RunOnce, runs: int) -> pstats.Stats:
 
 
 @contextmanager
-def tally_sql(tally: SqlTally) -> Iterator[None]:
-    """Time every aiosqlite operation (execute, commit, fetch...) by the code that asked for it.
+def tally_sql(conn: sqlite3.Connection, tally: SqlTally) -> Iterator[None]:
+    """Count every statement `conn` runs, by the code that made it (statements run inline, on
+    this thread, so the caller's frames are still there when SQLite reports the statement)."""
 
-    Wraps aiosqlite's one funnel to its worker thread, `Connection._execute` (a private name:
-    a profiling aid only, never used by the service).
-    """
-    original = aiosqlite.Connection._execute
-
-    async def timed(
-        self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any, **kw: Any
-    ) -> Any:
+    def traced(statement: str) -> None:
         caller = _caller()
-        started = time.perf_counter()
-        try:
-            return await original(self, fn, *args, **kw)
-        finally:
-            tally.calls[caller] += 1
-            tally.commits[caller] += getattr(fn, "__name__", "") == "commit"
-            tally.seconds[caller] += time.perf_counter() - started
+        tally.calls[caller] += 1
+        tally.writes[caller] += statement.lstrip().upper().startswith(_WRITES)
 
-    aiosqlite.Connection._execute = timed  # type: ignore[method-assign]
+    conn.set_trace_callback(traced)
     try:
         yield
     finally:
-        aiosqlite.Connection._execute = original  # type: ignore[method-assign]
+        conn.set_trace_callback(None)
 
 
 def _caller() -> str:
     frame = sys._getframe(2)
-    while frame.f_back and frame.f_globals.get("__name__", "").startswith(_ADAPTER_FRAMES):
+    while frame.f_back and (
+        frame.f_globals.get("__name__", "") in _ADAPTER_MODULES
+        or frame.f_globals.get("__name__", "").startswith("asyncio")
+    ):
         frame = frame.f_back
     return f"{frame.f_globals.get('__name__', '?')}:{frame.f_code.co_name}"
 
@@ -208,21 +199,20 @@ async def measure_target(
     """Wall ms per run, the cProfile stats and the SQLite tally of `runs` runs (separate passes,
     so that neither instrument slows the other)."""
     tally = SqlTally()
-    async with opener(workdir) as run_once:
+    async with opener(workdir) as (run_once, conn):
         await repeat(run_once, warmup)
         wall_ms = await repeat(run_once, runs) * 1000 / runs
         stats = await profile(run_once, runs)
-        with tally_sql(tally):
+        with tally_sql(conn, tally):
             await repeat(run_once, runs)
     return wall_ms, stats, tally
 
 
 def print_sql(name: str, tally: SqlTally, runs: int) -> None:
-    """One line per caller that does at least one operation per run; the rest (background
+    """One line per caller that makes at least one statement per run; the rest (background
     upkeep) summed up as one."""
-    print(f"\nSQLite per run, {name}: operations, explicit commits, ms awaited")
-    print("  (in autocommit mode each lone write statement also commits, with its own sync)")
-    rows = sorted(tally.seconds, key=lambda caller: -tally.seconds[caller])
+    print(f"\nSQLite per run, {name}: statements, writes among them")
+    rows = sorted(tally.calls, key=lambda caller: -tally.calls[caller])
     frequent = [caller for caller in rows if tally.calls[caller] >= runs]
     rare = [caller for caller in rows if tally.calls[caller] < runs]
     for label, callers in [(caller, [caller]) for caller in frequent] + [
@@ -232,9 +222,8 @@ def print_sql(name: str, tally: SqlTally, runs: int) -> None:
         if not callers:
             continue
         calls = sum(tally.calls[caller] for caller in callers) / runs
-        commits = sum(tally.commits[caller] for caller in callers) / runs
-        ms = sum(tally.seconds[caller] for caller in callers) * 1000 / runs
-        print(f"  {label:<64}{calls:>6.1f}{commits:>6.1f}{ms:>9.2f}")
+        writes = sum(tally.writes[caller] for caller in callers) / runs
+        print(f"  {label:<64}{calls:>6.1f}{writes:>6.1f}")
 
 
 async def run(runs: int, warmup: int, top: int) -> None:
@@ -256,7 +245,7 @@ async def run(runs: int, warmup: int, top: int) -> None:
         f"floor {floor_cpu:.2f} ms/run (cProfile inflates both)"
     )
     print(
-        f"  event loop idle, waiting on SQLite's thread: service "
+        f"  event loop idle (waiting for a socket, a timer or a thread): service "
         f"{idle_time(service_stats) * 1000 / runs:.2f} ms/run, "
         f"floor {idle_time(floor_stats) * 1000 / runs:.2f} ms/run"
     )

@@ -24,7 +24,17 @@ from service.deps import Services
 from service.errors import install_error_handlers
 from service.json_codec import JsonResponse
 from service.limits import BodySizeLimit
-from service.routes import assistants, health, runs, stateless_runs, thread_state, threads
+from service.routes import (
+    assistants,
+    health,
+    runs,
+    stateless_runs,
+    store,
+    thread_maintenance,
+    thread_state,
+    thread_stream,
+    threads,
+)
 from service.runs.events import EventLogs
 from service.runs.executor import RunExecutor
 from service.runs.manager import RunManager
@@ -32,6 +42,7 @@ from service.runs.queue import RunQueue
 from service.runs.upkeep import Upkeep
 from service.settings import Settings
 from service.storage.backends import open_storage
+from service.storage.store_items import StoreItems
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +62,9 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings, graph_factory) as services:
+        async with _open_services_and_store(settings, graph_factory) as (services, store_items):
             app.state.services = services
+            app.state.store_items = store_items
             yield
 
     app = FastAPI(
@@ -63,7 +75,17 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     )
     install_error_handlers(app)
     install_access_controls(app, settings)
-    for module in (health, assistants, threads, thread_state, runs, stateless_runs):
+    for module in (
+        health,
+        assistants,
+        thread_maintenance,
+        threads,
+        thread_state,
+        thread_stream,
+        runs,
+        stateless_runs,
+        store,
+    ):
         app.include_router(module.router)
     return app
 
@@ -97,6 +119,15 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
 async def open_services(settings: Settings, graph_factory: GraphFactory) -> AsyncIterator[Services]:
     """Open the storage (SQLite file or PostgreSQL), build the graph, settle the runs a stopped
     server left, and serve until closed; closing interrupts the runs still going."""
+    async with _open_services_and_store(settings, graph_factory) as (services, _):
+        yield services
+
+
+@asynccontextmanager
+async def _open_services_and_store(
+    settings: Settings, graph_factory: GraphFactory
+) -> AsyncIterator[tuple[Services, StoreItems]]:
+    """`open_services`, and the Store API's items in the same database."""
     # Building the graph may load a model from disk: keep it off the event loop.
     graph = await asyncio.to_thread(graph_factory, settings)
     async with open_storage(settings) as storage:
@@ -133,14 +164,17 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
         try:
             async with upkeep.running():
                 try:
-                    yield Services(
-                        settings=settings,
-                        graph=compiled,
-                        checkpointer=storage.checkpointer,
-                        threads=storage.threads,
-                        runs=storage.runs,
-                        run_queue=queue,
-                        run_manager=run_manager,
+                    yield (
+                        Services(
+                            settings=settings,
+                            graph=compiled,
+                            checkpointer=storage.checkpointer,
+                            threads=storage.threads,
+                            runs=storage.runs,
+                            run_queue=queue,
+                            run_manager=run_manager,
+                        ),
+                        StoreItems(storage.database),
                     )
                 finally:
                     # Runs end (interrupted) while their leases are still renewed.

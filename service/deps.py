@@ -36,7 +36,9 @@ class Services:
     run_manager: RunManager
 
 
-def get_services(request: Request) -> Services:
+# Dependencies are `async def` even where they do not await: FastAPI runs a plain `def` in its
+# thread pool, a hand-over that costs more than these functions themselves.
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
@@ -59,7 +61,7 @@ async def _thread_id(thread_id: str, services: ServicesDep) -> str:
     return thread_id
 
 
-def _run_id(run_id: str) -> str:
+async def _run_id(run_id: str) -> str:
     return canonical_id(run_id, "run")
 
 

@@ -2,7 +2,10 @@
 
 Writes synthetic conversations, fits the tokenizer to them, trains the model and saves a folder
 that `AutoTokenizer` / `AutoModelForCausalLM.from_pretrained` load offline. On one machine the
-same seeds give identical weights; expect about ten minutes on two CPU cores.
+same seeds give identical weights; expect about half an hour on two otherwise idle CPU cores.
+
+`--refine-from DIR` runs only the last phase, on the model that the earlier phases left in DIR
+(the same weights a full build reaches, in a few minutes instead).
 """
 
 from __future__ import annotations
@@ -18,18 +21,33 @@ from pathlib import Path
 # this build most of all (several times slower when other processes compete for the cores).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from transformers import GenerationConfig
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GenerationConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
 
 from models.bundled import BUNDLED_MODEL_DIR
-from models.bundled.dataset import build_conversations, build_copy_drills
+from models.bundled.dataset import REFINE_KIND_WEIGHTS, build_conversations, build_copy_drills
 from models.bundled.tokenizer import render, train_tokenizer
-from models.bundled.train import TrainingConfig, encode, make_deterministic, new_model, train
+from models.bundled.train import (
+    TrainingConfig,
+    encode,
+    make_deterministic,
+    new_model,
+    refine,
+    train,
+)
 
 logger = logging.getLogger(__name__)
 
 CONVERSATIONS = 30_000
+REFINE_CONVERSATIONS = 8_000
 TOKENIZER_SAMPLE = 5_000
 DATA_SEED = 20240601
+REFINE_DATA_SEED = 20240602
 
 
 def build(
@@ -57,7 +75,28 @@ def build(
     )
     model = new_model(tokenizer, config)
     logger.info("model parameters=%d", model.num_parameters())
-    loss = train(model, drill_examples, examples, config)
+    train(model, drill_examples, examples, config)
+    loss = refine_model(model, tokenizer, config)
+    save(model, tokenizer, output_dir)
+    logger.info(
+        "saved dir=%s loss=%.4f elapsed_s=%.0f", output_dir, loss, time.monotonic() - started
+    )
+    return loss
+
+
+def refine_model(
+    model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, config: TrainingConfig
+) -> float:
+    """The last phase (see TrainingConfig) on its own conversations; returns its final loss."""
+    dialogues = build_conversations(
+        REFINE_CONVERSATIONS, seed=REFINE_DATA_SEED, kind_weights=REFINE_KIND_WEIGHTS
+    )
+    examples = encode(tokenizer, [render(d.messages, d.tools) for d in dialogues])
+    return refine(model, examples, config)
+
+
+def save(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, output_dir: Path) -> None:
+    """Writes the model folder, replacing what was there."""
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -69,10 +108,6 @@ def build(
         stale.unlink()
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
-    logger.info(
-        "saved dir=%s loss=%.4f elapsed_s=%.0f", output_dir, loss, time.monotonic() - started
-    )
-    return loss
 
 
 def main() -> None:
@@ -80,10 +115,20 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=BUNDLED_MODEL_DIR)
     parser.add_argument("--conversations", type=int, default=CONVERSATIONS)
     parser.add_argument("--steps", type=int, default=TrainingConfig.steps)
+    parser.add_argument("--refine-steps", type=int, default=TrainingConfig.refine_steps)
+    parser.add_argument("--refine-from", type=Path, help="a model the earlier phases trained")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = dataclasses.replace(TrainingConfig(), steps=args.steps)
-    build(args.output, config, args.conversations)
+    config = dataclasses.replace(TrainingConfig(), steps=args.steps, refine_steps=args.refine_steps)
+    if args.refine_from is None:
+        build(args.output, config, args.conversations)
+        return
+    make_deterministic(config)
+    tokenizer = AutoTokenizer.from_pretrained(args.refine_from)
+    model = AutoModelForCausalLM.from_pretrained(args.refine_from)
+    loss = refine_model(model, tokenizer, config)
+    save(model, tokenizer, args.output)
+    logger.info("saved dir=%s loss=%.4f", args.output, loss)
 
 
 if __name__ == "__main__":

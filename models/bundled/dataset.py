@@ -46,6 +46,20 @@ KIND_WEIGHTS = {
     "lookup": 0.10,
     "unknown": 0.03,
 }
+# The refining phase: two-tool chains above all, the rest kept so that nothing is forgotten,
+# and the project's own example among them (it is never held out, see DEMO_TITLES).
+REFINE_KIND_WEIGHTS = {
+    "arithmetic": 0.17,
+    "small_talk": 0.06,
+    "echo": 0.03,
+    "relation": 0.06,
+    "relation_chain": 0.34,
+    "age": 0.04,
+    "age_chain": 0.15,
+    "lookup": 0.08,
+    "unknown": 0.02,
+    "demo_chain": 0.05,
+}
 REAL_SUBJECT_SHARE = 0.2
 
 
@@ -89,20 +103,25 @@ def split_corpus(facts: list[Fact]) -> tuple[list[Fact], list[Fact]]:
     return train, held_out
 
 
-def build_conversations(count: int, seed: int) -> list[Conversation]:
-    """`count` training conversations, the same ones for the same `seed`."""
+def build_conversations(
+    count: int, seed: int, kind_weights: dict[str, float] = KIND_WEIGHTS
+) -> list[Conversation]:
+    """`count` training conversations, the same ones for the same `seed` and weights."""
     rng = random.Random(seed)
     world = build_world(rng, couples=1500, singles=900, countries=150)
     corpus = bundled_index().facts
     real_train, _ = split_corpus(corpus)
     scripter = Scripter(rng, SearchIndex([*corpus, *world]))
     synthetic, real = Subjects.of(world), Subjects.of(real_train)
-    kinds = list(KIND_WEIGHTS)
-    weights = list(KIND_WEIGHTS.values())
+    demo = Subjects.of([fact for fact in corpus if fact.title in DEMO_TITLES])
+    kinds = list(kind_weights)
+    weights = list(kind_weights.values())
     schemas = tool_schemas()
 
     def exchange() -> list[Message]:
         kind = rng.choices(kinds, weights)[0]
+        if kind == "demo_chain":
+            return _EXCHANGES["relation_chain"](scripter, demo)
         subjects = real if rng.random() < REAL_SUBJECT_SHARE else synthetic
         return _EXCHANGES[kind](scripter, subjects)
 

@@ -27,7 +27,9 @@ class TrainingConfig:
 
     Training runs `copy_steps` on repeat-after-me drills, then `steps` on the main mixture,
     under one warm-up and cosine schedule. The drills come in larger batches: copying emerges
-    abruptly after a few hundred steps, sooner the less noisy each step is.
+    abruptly after a few hundred steps, sooner the less noisy each step is. A last, gentler
+    schedule of `refine_steps` on a mixture rich in two-tool chains follows: the long chains
+    are what the main mixture leaves least settled.
     """
 
     hidden_size: int = 192
@@ -43,6 +45,9 @@ class TrainingConfig:
     warmup_steps: int = 150
     min_learning_rate_ratio: float = 0.05
     weight_decay: float = 0.01
+    refine_steps: int = 400
+    refine_learning_rate: float = 5e-4
+    refine_warmup_steps: int = 20
     seed: int = 0
     threads: int = 2
 
@@ -117,16 +122,6 @@ def train(
     config: TrainingConfig,
 ) -> float:
     """Trains `model` in place on `drills`, then `examples`; returns the mean of the last 50."""
-    optimizer = torch.optim.AdamW(
-        model.parameters(),
-        lr=config.learning_rate,
-        betas=(0.9, 0.95),
-        weight_decay=config.weight_decay,
-    )
-    total = config.copy_steps + config.steps
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _lr_factor(step, total, config)
-    )
     rng = random.Random(config.seed)
     batches = [
         [drills[i] for i in batch]
@@ -135,6 +130,40 @@ def train(
         [examples[i] for i in batch]
         for batch in _length_grouped_batches(examples, config.steps, config.batch_size, rng)
     ]
+    return _optimise(model, batches, config.learning_rate, config.warmup_steps, config)
+
+
+def refine(model: LlamaForCausalLM, examples: Sequence[Example], config: TrainingConfig) -> float:
+    """The last phase: `refine_steps` on `examples` under a fresh optimiser and schedule."""
+    # Its own seed: the batches of the earlier phases stay what they were without this one.
+    rng = random.Random(config.seed + 1)
+    batches = [
+        [examples[i] for i in batch]
+        for batch in _length_grouped_batches(examples, config.refine_steps, config.batch_size, rng)
+    ]
+    return _optimise(
+        model, batches, config.refine_learning_rate, config.refine_warmup_steps, config
+    )
+
+
+def _optimise(
+    model: LlamaForCausalLM,
+    batches: Sequence[Sequence[Example]],
+    learning_rate: float,
+    warmup_steps: int,
+    config: TrainingConfig,
+) -> float:
+    """One AdamW run over `batches` under warm-up and cosine decay; the mean of the last 50."""
+    optimizer = torch.optim.AdamW(
+        model.parameters(),
+        lr=learning_rate,
+        betas=(0.9, 0.95),
+        weight_decay=config.weight_decay,
+    )
+    total = len(batches)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, total, warmup_steps, config)
+    )
     pad_id = model.config.pad_token_id
     model.train()
     recent: list[float] = []
@@ -162,10 +191,10 @@ def train(
     return sum(recent) / len(recent)
 
 
-def _lr_factor(step: int, total: int, config: TrainingConfig) -> float:
-    if step < config.warmup_steps:
-        return (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, total - config.warmup_steps)
+def _lr_factor(step: int, total: int, warmup_steps: int, config: TrainingConfig) -> float:
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total - warmup_steps)
     floor = config.min_learning_rate_ratio
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 

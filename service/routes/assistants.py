@@ -24,7 +24,7 @@ from service.schemas.assistants import (
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 
-def _assistants(services: ServicesDep) -> Assistants:
+async def _assistants(services: ServicesDep) -> Assistants:
     return services.run_manager.assistants
 
 

@@ -65,3 +65,11 @@ class StateAtCheckpoint(_Body):
 
     checkpoint: dict[str, Any]
     subgraphs: bool = False
+
+
+class ThreadPrune(_Body):
+    """`POST /threads/prune`: delete the threads, or (`keep_latest`) all but their latest
+    checkpoints."""
+
+    thread_ids: list[str]
+    strategy: Literal["delete", "keep_latest"] = "delete"

@@ -16,7 +16,6 @@ from uuid import uuid4
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from service.settings import Settings
 from service.storage.database import Database
@@ -25,6 +24,7 @@ from service.storage.postgres_wakeups import PostgresWakeups
 from service.storage.run_events import RunEventStore
 from service.storage.runs import Runs
 from service.storage.sqlite import open_sqlite
+from service.storage.sqlite_saver import EmbeddedSqliteSaver
 from service.storage.threads import Threads
 from service.storage.wakeups import Wakeups
 
@@ -66,11 +66,9 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
 
 @asynccontextmanager
 async def _open_sqlite(settings: Settings) -> AsyncIterator[Storage]:
-    async with (
-        open_sqlite(settings.db) as db,
-        AsyncSqliteSaver.from_conn_string(str(settings.db)) as checkpointer,
-    ):
-        await checkpointer.setup()
+    async with open_sqlite(settings.db) as db:
+        checkpointer = EmbeddedSqliteSaver(db.connection)
+        checkpointer.setup()
         wakeups = Wakeups(settings.poll_interval_s)
         yield _storage(db, checkpointer, wakeups, settings, str(settings.db), EMBEDDED_REPLICA)
 

@@ -65,6 +65,26 @@ def _owners_and_assistants(json: str, time: str) -> str:
         """
 
 
+def _store_items(json: str, time: str, number: str) -> str:
+    """Migration 4 in either dialect. `owned_by` is '' for items put with auth off: it is part
+    of the key, which allows no NULL."""
+    return f"""
+        CREATE TABLE store_items (
+            owned_by TEXT NOT NULL DEFAULT '',
+            namespace TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value {json} NOT NULL,
+            created_at {time} NOT NULL,
+            updated_at {time} NOT NULL,
+            ttl_minutes {number},
+            expires_at {time},
+            PRIMARY KEY (owned_by, namespace, key)
+        );
+        CREATE INDEX store_items_expires_at ON store_items (expires_at)
+            WHERE expires_at IS NOT NULL;
+        """
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         "threads and runs",
@@ -175,5 +195,11 @@ MIGRATIONS: list[Migration] = [
         "owners, and the assistant tables",
         sqlite=_owners_and_assistants(json="TEXT", time="TEXT"),
         postgres=_owners_and_assistants(json="JSONB", time="TIMESTAMPTZ"),
+    ),
+    Migration(
+        # The Store API's items (see `service.storage.store_items`).
+        "store items",
+        sqlite=_store_items(json="TEXT", time="TEXT", number="REAL"),
+        postgres=_store_items(json="JSONB", time="TIMESTAMPTZ", number="DOUBLE PRECISION"),
     ),
 ]

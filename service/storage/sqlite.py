@@ -1,8 +1,8 @@
 """The service's tables in the SQLite file the checkpointer also uses (the embedded default).
 
-Both share one file so that a thread and its checkpoints live and go together. WAL mode lets
-the checkpointer's connection and this one read while the other writes. The schema version is
-`PRAGMA user_version`.
+Both share one file, and one connection, so that a thread and its checkpoints live and go
+together. WAL mode lets readers in other processes (backups, `sqlite3` at a prompt) read while
+the service writes. The schema version is `PRAGMA user_version`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from service.json_codec import dumps, loads
 from service.storage.database import Dialect, Queries, Row
@@ -49,35 +47,47 @@ class _Connection:
 
     dialect = SQLITE
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self._conn.execute(sql, params) as cursor:
-            return cursor.rowcount
+        return self._conn.execute(sql, params).rowcount
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, rows)
+        self._conn.executemany(sql, rows)
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        return self._cursor().execute(sql, params).fetchone()
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return self._cursor().execute(sql, params).fetchall()
+
+    def _cursor(self) -> sqlite3.Cursor:
+        # Rows by column name here only: LangGraph's saver on the same connection reads tuples.
+        cursor = self._conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor
 
 
 class SqliteDatabase:
-    """One aiosqlite connection in autocommit mode; a lock keeps each statement, or each
-    transaction, from interleaving with another coroutine's."""
+    """One sqlite3 connection in autocommit mode, used from the event loop's thread.
+
+    Statements run inline rather than on a worker thread: each takes microseconds on the local
+    file, less than the hand-over to a thread would cost. A lock keeps each transaction whole;
+    a transaction's body must await nothing but its own statements, which never suspend here.
+    """
 
     dialect = SQLITE
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._connection = _Connection(conn)
         self._conn = conn
         self._lock = asyncio.Lock()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, which the checkpointer shares (`service.storage.sqlite_saver`)."""
+        return self._conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         async with self._lock:
@@ -99,28 +109,26 @@ class SqliteDatabase:
     async def transaction(self) -> AsyncIterator[Queries]:
         async with self._lock:
             # IMMEDIATE takes the write lock now, so a read-then-write cannot deadlock later.
-            await self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._connection
             except BaseException:
-                await self._conn.rollback()
+                self._conn.rollback()
                 raise
-            await self._conn.commit()
+            self._conn.commit()
 
     async def migrate(self) -> None:
         """Apply the migrations this file has not had yet."""
-        async with self._lock, self._conn.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = row[0] if row else 0
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            async with self._lock:
+        async with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 # One script, so the version bump commits with the schema change.
                 try:
-                    await self._conn.executescript(
+                    self._conn.executescript(
                         f"BEGIN;\n{migration.sqlite}\nPRAGMA user_version = {number};\nCOMMIT;"
                     )
                 except BaseException:
-                    await self._conn.rollback()
+                    self._conn.rollback()
                     raise
 
 
@@ -128,14 +136,18 @@ class SqliteDatabase:
 async def open_sqlite(path: Path) -> AsyncIterator[SqliteDatabase]:
     """Open (creating if needed) the SQLite file at `path` with the service's tables migrated."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
+    # Not tied to one thread: start-up and shutdown may run on another than the requests.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
         # In WAL mode a commit survives a crash of the process without an fsync each time.
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        # The checkpointer writes through its own connection: wait for it rather than fail.
-        await conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        # Another process on the file (a backup, a second server by mistake) holds the write
+        # lock only briefly; wait for it rather than fail, but not long: the loop waits too.
+        conn.execute("PRAGMA busy_timeout=2000")
         db = SqliteDatabase(conn)
         await db.migrate()
         yield db
+    finally:
+        conn.close()

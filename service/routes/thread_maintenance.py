@@ -1,0 +1,53 @@
+"""Copying a thread with its whole checkpoint history, and pruning threads (deleting them, or
+their history but the latest state)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.deps import ExistingThread, ServicesDep, canonical_id
+from service.errors import thread_not_found
+from service.ids import new_id
+from service.json_codec import JsonResponse
+from service.schemas.threads import ThreadPrune
+from service.storage.thread_checkpoints import copy_thread_checkpoints, keep_latest_checkpoints
+
+router = APIRouter(prefix="/threads", tags=["threads"])
+
+
+@router.post("/prune")
+async def prune_threads(body: ThreadPrune, services: ServicesDep) -> JsonResponse:
+    """Prune the threads of the current owner among `thread_ids` (others, and unknown ids, are
+    skipped); answers `{"pruned_count": n}`. `delete` deletes them as `DELETE /threads/{id}`
+    does; `keep_latest` keeps only their latest checkpoints."""
+    # Every id is checked before anything changes.
+    thread_ids = dict.fromkeys(canonical_id(thread_id, "thread") for thread_id in body.thread_ids)
+    found = [
+        thread_id for thread_id in thread_ids if await services.threads.get(thread_id) is not None
+    ]
+    if body.strategy == "delete":
+        for thread_id in found:
+            await services.run_manager.delete_thread(thread_id)
+    elif found:
+        await keep_latest_checkpoints(services.checkpointer, found)
+    return JsonResponse({"pruned_count": len(found)})
+
+
+@router.post("/{thread_id}/copy")
+async def copy_thread(thread: ExistingThread, services: ServicesDep) -> JsonResponse:
+    """A new thread with the thread's metadata and its checkpoints (its state and history);
+    its runs stay with the original."""
+    copy_id = new_id()
+    await services.threads.create(copy_id, thread.metadata)
+    try:
+        await copy_thread_checkpoints(services.checkpointer, thread.thread_id, copy_id)
+    except BaseException:
+        # Nothing of a failed copy stays.
+        await services.checkpointer.adelete_thread(copy_id)
+        await services.threads.delete(copy_id)
+        raise
+    await services.run_manager.thread_record.save(copy_id)
+    copied = await services.threads.get(copy_id)
+    if copied is None:  # deleted in the meantime
+        raise thread_not_found(copy_id)
+    return JsonResponse(copied.to_api())

@@ -1,0 +1,59 @@
+"""Bodies of the Store API routes (`/store/...`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def check_labels(labels: list[str]) -> list[str]:
+    """Namespace labels are non-empty and hold no period (the separator of `GET /store/items`)
+    and no NUL."""
+    for label in labels:
+        if not label or "." in label or "\x00" in label:
+            raise ValueError(
+                f"Namespace label {label!r} must be a non-empty string without periods"
+            )
+    return labels
+
+
+Namespace = Annotated[list[str], AfterValidator(check_labels)]
+
+
+class _Body(BaseModel):
+    # Unknown fields are ignored so that newer clients keep working against this server.
+    model_config = ConfigDict(extra="ignore")
+
+
+class StorePut(_Body):
+    namespace: Namespace
+    key: str
+    value: dict[str, Any]
+    # Fields to index for vector search: accepted, and unused (there is no vector index).
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = Field(None, gt=0, description="Minutes until the item expires.")
+
+
+class StoreDelete(_Body):
+    namespace: Namespace = Field(default_factory=list)
+    key: str
+
+
+class StoreSearch(_Body):
+    namespace_prefix: Namespace | None = None
+    filter: dict[str, Any] | None = None
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+    query: str | None = None
+    refresh_ttl: bool | None = None
+
+
+class StoreListNamespaces(_Body):
+    """Namespaces to list; a `*` label in `prefix` or `suffix` matches any label."""
+
+    prefix: Namespace | None = None
+    suffix: Namespace | None = None
+    max_depth: int | None = Field(None, ge=1)
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
