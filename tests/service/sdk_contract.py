@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -213,6 +214,40 @@ async def thread_state_history_and_checkpoints(client: LangGraphClient) -> None:
     assert [s["metadata"]["step"] for s in only_input] == [-1]
 
 
+async def a_copy_has_the_metadata_and_history_and_goes_its_own_way(
+    client: LangGraphClient,
+) -> None:
+    thread_id = await new_thread(client, contract="copy")
+    await client.runs.wait(thread_id, GRAPH, input=ask("what is 6 * 7?"))
+    copy = await client.threads.copy(thread_id)
+    copy_id = copy["thread_id"]
+    assert copy_id != thread_id and copy["status"] == "idle"
+    assert copy["metadata"] == (await client.threads.get(thread_id))["metadata"]
+    history = await client.threads.get_history(thread_id)
+    copied = await client.threads.get_history(copy_id)
+    assert [s["checkpoint"]["checkpoint_id"] for s in copied] == [
+        s["checkpoint"]["checkpoint_id"] for s in history
+    ]
+    assert [s["values"] for s in copied] == [s["values"] for s in history]
+    assert {s["checkpoint"]["thread_id"] for s in copied} == {copy_id}
+    await client.runs.wait(copy_id, GRAPH, input=ask("what is 2 + 3?"))
+    assert contents((await client.threads.get_state(copy_id))["values"])[-1] == "The answer is 5."
+    assert contents((await client.threads.get_state(thread_id))["values"])[-1] == ANSWER
+
+
+async def threads_are_pruned(client: LangGraphClient) -> None:
+    kept = await new_thread(client, contract="prune")
+    pruned = [await new_thread(client, contract="prune") for _ in range(2)]
+    await client.runs.wait(pruned[0], GRAPH, input=ask("what is 6 * 7?"))
+    assert await client.threads.prune([*pruned, MISSING]) == {"pruned_count": 2}
+    found = await client.threads.search(metadata={"contract": "prune"})
+    assert [t["thread_id"] for t in found] == [kept]
+    assert await status_of(client.threads.get_state(pruned[0])) == 404
+    assert await client.threads.prune([]) == {"pruned_count": 0}
+    assert await status_of(client.threads.prune([kept, "not-a-uuid"])) == 422
+    assert await client.threads.count(metadata={"contract": "prune"}) == 1
+
+
 # Streaming -----------------------------------------------------------------------------------
 
 
@@ -355,10 +390,34 @@ async def a_dropped_stream_is_replayed_after_last_event_id(client: LangGraphClie
     )
     assert all(part.id for part in parts)
     run_id = created[0]["run_id"]
-    replayed = await collect(
-        client.runs.join_stream(thread_id, run_id, last_event_id=parts[1].id)
-    )
+    replayed = await collect(client.runs.join_stream(thread_id, run_id, last_event_id=parts[1].id))
     assert [(p.event, p.data) for p in replayed] == [(p.event, p.data) for p in parts[2:]]
+
+
+async def a_thread_stream_replays_its_runs(client: LangGraphClient) -> None:
+    thread_id = await new_thread(client)
+    created: list[Any] = []
+    parts = await collect(
+        client.runs.stream(
+            thread_id,
+            GRAPH,
+            input=ask("what is 6 * 7?"),
+            stream_mode=["values", "updates"],
+            stream_resumable=True,
+            on_run_created=created.append,
+        )
+    )
+    run_done = {"status": "run_done", "run_id": created[0]["run_id"]}
+    followed: list[StreamPart] = []
+    # "-": from the start; the stream follows the thread until the client leaves.
+    stream = await client.threads.join_stream(thread_id, last_event_id="-")
+    async with aclosing(stream):
+        async for part in stream:
+            followed.append(part)
+            if part.data == run_done:
+                break
+    assert [(p.event, p.data) for p in followed[:-1]] == [(p.event, p.data) for p in parts]
+    assert followed[-1].event == "metadata" and all(part.id for part in followed)
 
 
 async def stateless_runs_leave_no_thread_unless_kept(client: LangGraphClient) -> None:
@@ -567,6 +626,48 @@ async def state_updates_and_time_travel(client: LangGraphClient) -> None:
     assert contents(replayed) == ["what is 6 * 7?", "", "42", ANSWER]
 
 
+# Store ---------------------------------------------------------------------------------------
+
+
+async def the_store_files_items_under_namespaces(client: LangGraphClient) -> None:
+    store, shelf = client.store, ["contract", "store"]
+    await store.put_item(shelf, "a", {"kind": "note", "text": "tea at five"})
+    await store.put_item([*shelf, "deep"], "b", {"kind": "todo", "text": "buy tea"})
+    await store.put_item(shelf, "a", {"kind": "note", "text": "tea at six"})
+    item = await store.get_item(shelf, "a")
+    assert item is not None and {"created_at", "updated_at"} <= set(item)
+    assert (item["namespace"], item["key"]) == (shelf, "a")
+    assert item["value"] == {"kind": "note", "text": "tea at six"}
+    assert await store.get_item(shelf, "missing") is None
+
+    found = (await store.search_items(["contract"]))["items"]
+    assert sorted((tuple(i["namespace"]), i["key"]) for i in found) == [
+        (("contract", "store"), "a"),
+        (("contract", "store", "deep"), "b"),
+    ]
+    assert all(i["score"] is None for i in found)
+    notes = await store.search_items(["contract"], filter={"kind": "note"})
+    assert [i["key"] for i in notes["items"]] == ["a"]
+    todo = await store.search_items(["contract"], filter={"kind": "todo"}, query="tea")
+    assert [i["key"] for i in todo["items"]] == ["b"]
+    pages = [await store.search_items(["contract"], limit=1, offset=n) for n in (0, 1)]
+    assert sorted(page["items"][0]["key"] for page in pages) == ["a", "b"]
+
+    listed = await store.list_namespaces(prefix=["contract"])
+    assert listed == {"namespaces": [["contract", "store"], ["contract", "store", "deep"]]}
+    shallow = await store.list_namespaces(prefix=["contract"], max_depth=2)
+    assert shallow == {"namespaces": [["contract", "store"]]}
+    assert (await store.list_namespaces(suffix=["deep"]))["namespaces"] == [[*shelf, "deep"]]
+
+    assert await status_of(store.put_item([], "k", {})) == 400
+    assert await status_of(store.put_item(["langgraph"], "k", {})) == 400
+    await store.delete_item([*shelf, "deep"], "b")
+    await store.delete_item(shelf, "a")
+    await store.delete_item(shelf, "a")  # gone already: no error
+    assert await store.get_item(shelf, "a") is None
+    assert await store.search_items(["contract"]) == {"items": []}
+
+
 # Bad input -----------------------------------------------------------------------------------
 
 
@@ -592,12 +693,15 @@ CHECKS: list[Check] = [
     assistant_configuration_reaches_the_graph,
     threads_are_created_changed_found_and_deleted,
     thread_state_history_and_checkpoints,
+    a_copy_has_the_metadata_and_history_and_goes_its_own_way,
+    threads_are_pruned,
     every_stream_mode,
     messages_mode_sends_partial_and_complete_messages,
     subgraph_streaming_is_accepted,
     a_failing_run_is_an_error_event_and_marks_the_thread,
     background_runs_are_listed_joined_and_deleted,
     a_dropped_stream_is_replayed_after_last_event_id,
+    a_thread_stream_replays_its_runs,
     stateless_runs_leave_no_thread_unless_kept,
     multitask_strategies,
     cancel_interrupts_or_rolls_back,
@@ -605,5 +709,6 @@ CHECKS: list[Check] = [
     interrupt_before_a_node_then_continue,
     tool_approval_pauses_and_resumes,
     state_updates_and_time_travel,
+    the_store_files_items_under_namespaces,
     bad_input_is_refused,
 ]
