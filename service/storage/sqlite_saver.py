@@ -15,7 +15,9 @@ and pruning threads.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -81,7 +83,7 @@ class EmbeddedSqliteSaver(SqliteSaver):
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         """Delete the checkpoints the runs wrote, in every thread and namespace, and their
         pending writes: the thread's latest remaining checkpoint is its state again."""
-        with self.cursor() as cur:
+        with self._transaction() as cur:
             for run_id in run_ids:
                 cur.execute(
                     f"DELETE FROM writes WHERE ({_KEYS}) IN "
@@ -95,7 +97,7 @@ class EmbeddedSqliteSaver(SqliteSaver):
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint and write of one thread (its whole history) to another."""
-        with self.cursor() as cur:
+        with self._transaction() as cur:
             for table in ("checkpoints", "writes"):
                 columns = self._columns(cur, table)
                 others = ", ".join(column for column in columns if column != "thread_id")
@@ -125,15 +127,38 @@ class EmbeddedSqliteSaver(SqliteSaver):
             "AS latest WHERE latest.thread_id = {t}.thread_id "
             "AND latest.checkpoint_ns = {t}.checkpoint_ns)"
         )
-        with self.cursor() as cur:
+        with self._transaction() as cur:
             for thread_id in thread_ids:
                 cur.execute(f"DELETE FROM writes WHERE {older.format(t='writes')}", (thread_id,))
                 cur.execute(
                     f"DELETE FROM checkpoints WHERE {older.format(t='checkpoints')}", (thread_id,)
                 )
+                # As the Postgres saver leaves it: the kept checkpoint starts the history.
+                cur.execute(
+                    "UPDATE checkpoints SET parent_checkpoint_id = NULL WHERE thread_id = ?",
+                    (thread_id,),
+                )
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         self.prune(thread_ids, strategy=strategy)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """A cursor whose statements commit together or not at all (the upstream `cursor`
+        commits what it did even when it fails half-way)."""
+        with self.lock:
+            self.setup()
+            cur = self.conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                self.conn.rollback()
+                raise
+            else:
+                self.conn.commit()
+            finally:
+                cur.close()
 
     @staticmethod
     def _columns(cur: Any, table: str) -> list[str]:
