@@ -20,12 +20,15 @@ from service.agent import compile_agent, make_agent_graph
 from service.assistant_store import AssistantStore
 from service.assistants import GRAPH_ID, Assistants
 from service.auth import ApiKeyAuth, ApiKeys, is_loopback
+from service.crons.jobs import CronJobs
+from service.crons.scheduler import CronScheduler
 from service.deps import Services
 from service.errors import install_error_handlers
 from service.json_codec import JsonResponse
 from service.limits import BodySizeLimit
 from service.routes import (
     assistants,
+    crons,
     health,
     runs,
     stateless_runs,
@@ -42,6 +45,7 @@ from service.runs.queue import RunQueue
 from service.runs.upkeep import Upkeep
 from service.settings import Settings
 from service.storage.backends import open_storage
+from service.storage.crons import Crons
 from service.storage.store_items import StoreItems
 
 logger = logging.getLogger(__name__)
@@ -62,9 +66,11 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with _open_services_and_store(settings, graph_factory) as (services, store_items):
+        async with _open_services_and_store(settings, graph_factory) as opened:
+            services, store_items, cron_jobs = opened
             app.state.services = services
             app.state.store_items = store_items
+            app.state.cron_jobs = cron_jobs
             yield
 
     app = FastAPI(
@@ -84,6 +90,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         thread_stream,
         runs,
         stateless_runs,
+        crons,
         store,
     ):
         app.include_router(module.router)
@@ -119,15 +126,16 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
 async def open_services(settings: Settings, graph_factory: GraphFactory) -> AsyncIterator[Services]:
     """Open the storage (SQLite file or PostgreSQL), build the graph, settle the runs a stopped
     server left, and serve until closed; closing interrupts the runs still going."""
-    async with _open_services_and_store(settings, graph_factory) as (services, _):
+    async with _open_services_and_store(settings, graph_factory) as (services, _, _):
         yield services
 
 
 @asynccontextmanager
 async def _open_services_and_store(
     settings: Settings, graph_factory: GraphFactory
-) -> AsyncIterator[tuple[Services, StoreItems]]:
-    """`open_services`, and the Store API's items in the same database."""
+) -> AsyncIterator[tuple[Services, StoreItems, CronJobs]]:
+    """`open_services`, and the Store API's items and the crons (with their scheduler running)
+    in the same database."""
     # Building the graph may load a model from disk: keep it off the event loop.
     graph = await asyncio.to_thread(graph_factory, settings)
     async with open_storage(settings) as storage:
@@ -155,6 +163,11 @@ async def _open_services_and_store(
             lease_ttl_s=settings.lease_ttl_s,
             retention_s=settings.event_log_retention_s,
         )
+        cron_table = Crons(storage.database)
+        scheduler = CronScheduler(
+            cron_table, run_manager, queue, poll_interval_s=settings.poll_interval_s
+        )
+        cron_jobs = CronJobs(cron_table, storage.threads, assistant_registry, scheduler)
         logger.info(
             "service ready storage=%s replica=%s model=%s",
             storage.location,
@@ -162,7 +175,8 @@ async def _open_services_and_store(
             settings.model,
         )
         try:
-            async with upkeep.running():
+            # The scheduler stops first, so it starts no run while the others are shut down.
+            async with upkeep.running(), scheduler.running():
                 try:
                     yield (
                         Services(
@@ -175,6 +189,7 @@ async def _open_services_and_store(
                             run_manager=run_manager,
                         ),
                         StoreItems(storage.database),
+                        cron_jobs,
                     )
                 finally:
                     # Runs end (interrupted) while their leases are still renewed.

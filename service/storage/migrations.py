@@ -85,6 +85,33 @@ def _store_items(json: str, time: str, number: str) -> str:
         """
 
 
+def _crons(json: str, time: str, boolean: str) -> str:
+    """The crons migration in either dialect. `next_run_date` is NULL once a schedule can never
+    fire again; the scheduler looks crons up by it."""
+    return f"""
+        CREATE TABLE crons (
+            cron_id TEXT PRIMARY KEY,
+            assistant_id TEXT NOT NULL REFERENCES assistants (assistant_id) ON DELETE CASCADE,
+            thread_id TEXT REFERENCES threads (thread_id) ON DELETE CASCADE,
+            owned_by TEXT,
+            schedule TEXT NOT NULL,
+            timezone TEXT,
+            end_time {time},
+            next_run_date {time},
+            payload {json} NOT NULL,
+            metadata {json} NOT NULL,
+            on_run_completed TEXT CHECK (on_run_completed IN ('delete', 'keep')),
+            enabled {boolean} NOT NULL,
+            created_at {time} NOT NULL,
+            updated_at {time} NOT NULL
+        );
+        CREATE INDEX crons_next_run_date ON crons (next_run_date);
+        CREATE INDEX crons_owned_by_created_at ON crons (owned_by, created_at);
+        CREATE INDEX crons_thread_id ON crons (thread_id);
+        CREATE INDEX crons_assistant_id ON crons (assistant_id);
+        """
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         "threads and runs",
@@ -201,5 +228,11 @@ MIGRATIONS: list[Migration] = [
         "store items",
         sqlite=_store_items(json="TEXT", time="TEXT", number="REAL"),
         postgres=_store_items(json="JSONB", time="TIMESTAMPTZ", number="DOUBLE PRECISION"),
+    ),
+    Migration(
+        # Scheduled runs (see `service.storage.crons`); a cron goes with its thread or assistant.
+        "crons",
+        sqlite=_crons(json="TEXT", time="TEXT", boolean="INTEGER"),
+        postgres=_crons(json="JSONB", time="TIMESTAMPTZ", boolean="BOOLEAN"),
     ),
 ]

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
+from datetime import UTC, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
+from zoneinfo import ZoneInfo
 
 import httpx
 from langgraph_sdk import get_client
@@ -668,6 +670,89 @@ async def the_store_files_items_under_namespaces(client: LangGraphClient) -> Non
     assert await store.search_items(["contract"]) == {"items": []}
 
 
+# Crons ---------------------------------------------------------------------------------------
+
+
+def paris_time(moment: str) -> tuple[int, int, int, int]:
+    local = datetime.fromisoformat(moment).astimezone(ZoneInfo("Europe/Paris"))
+    return (local.month, local.day, local.hour, local.minute)
+
+
+async def crons_are_created_found_changed_and_deleted(client: LangGraphClient) -> None:
+    crons, tag, question = client.crons, {"contract": "crons"}, ask("what is 6 * 7?")
+    thread_id = await new_thread(client)
+    # Yearly schedules: no cron fires while the contract runs.
+    on_thread = await crons.create_for_thread(
+        thread_id,
+        GRAPH,
+        schedule="0 9 1 1 *",
+        timezone="Europe/Paris",
+        input=question,
+        metadata=tag,
+        end_time=datetime(2099, 1, 1, tzinfo=UTC),
+    )
+    stateless = await crons.create(
+        GRAPH,
+        schedule="30 8 1 1 *",
+        metadata={**tag, "kind": "stateless"},
+        on_run_completed="keep",
+        enabled=False,
+    )
+    assert on_thread["assistant_id"] == stateless["assistant_id"] == SYSTEM_ASSISTANT
+    assert (on_thread["thread_id"], stateless["thread_id"]) == (thread_id, None)
+    assert (on_thread["on_run_completed"], stateless["on_run_completed"]) == (None, "keep")
+    assert (on_thread["enabled"], stateless["enabled"]) == (True, False)
+    assert (on_thread["schedule"], on_thread["timezone"]) == ("0 9 1 1 *", "Europe/Paris")
+    assert on_thread["metadata"] == tag
+    assert datetime.fromisoformat(on_thread["end_time"]) == datetime(2099, 1, 1, tzinfo=UTC)
+    assert paris_time(on_thread["next_run_date"]) == (1, 1, 9, 0)
+    payload = on_thread["payload"]
+    assert payload["input"] == question and payload["assistant_id"] == SYSTEM_ASSISTANT
+    assert payload["config"]["configurable"]["cron_id"] == on_thread["cron_id"]
+
+    found = await crons.search(metadata=tag)
+    assert [c["cron_id"] for c in found] == [stateless["cron_id"], on_thread["cron_id"]]
+    assert found[1] == on_thread
+    on_the_thread = await crons.search(thread_id=thread_id)
+    assert [c["cron_id"] for c in on_the_thread] == [on_thread["cron_id"]]
+    disabled = await crons.search(metadata=tag, enabled=False)
+    assert [c["cron_id"] for c in disabled] == [stateless["cron_id"]]
+    oldest = await crons.search(metadata=tag, sort_by="created_at", sort_order="asc", limit=1)
+    assert [c["cron_id"] for c in oldest] == [on_thread["cron_id"]]
+    picked = await crons.search(metadata=tag, select=["cron_id", "schedule"], offset=1)
+    assert picked == [{"cron_id": on_thread["cron_id"], "schedule": "0 9 1 1 *"}]
+    assert await crons.count(metadata=tag) == 2
+    assert await crons.count(thread_id=thread_id) == 1
+    assert await crons.count(assistant_id=SYSTEM_ASSISTANT, metadata={"kind": "stateless"}) == 1
+
+    changed = await crons.update(
+        on_thread["cron_id"],
+        schedule="30 10 1 1 *",
+        enabled=False,
+        metadata={"changed": True},
+        end_time=None,
+    )
+    assert (changed["cron_id"], changed["schedule"]) == (on_thread["cron_id"], "30 10 1 1 *")
+    assert changed["enabled"] is False and changed["end_time"] is None
+    assert changed["metadata"] == {**tag, "changed": True}
+    assert paris_time(changed["next_run_date"]) == (1, 1, 10, 30)
+    assert changed["payload"]["input"] == question
+    assert changed["payload"]["config"]["configurable"]["cron_id"] == on_thread["cron_id"]
+
+    before = await crons.count()
+    assert await status_of(crons.create(GRAPH, schedule="not a schedule")) == 422
+    assert await status_of(crons.create(GRAPH, schedule="0 9 1 1 *", timezone="Mars/X")) == 422
+    assert await status_of(crons.create(MISSING, schedule="0 9 1 1 *")) == 404
+    assert await status_of(crons.create_for_thread(MISSING, GRAPH, schedule="0 9 1 1 *")) == 404
+    assert await status_of(crons.update(MISSING, enabled=True)) == 404
+    assert await status_of(crons.update(on_thread["cron_id"], schedule="61 * * * *")) == 422
+    assert await crons.count() == before
+    for cron in (on_thread, stateless):
+        await crons.delete(cron["cron_id"])
+    assert await status_of(crons.delete(on_thread["cron_id"])) == 404
+    assert await crons.count(metadata=tag) == 0
+
+
 # Bad input -----------------------------------------------------------------------------------
 
 
@@ -710,5 +795,6 @@ CHECKS: list[Check] = [
     tool_approval_pauses_and_resumes,
     state_updates_and_time_travel,
     the_store_files_items_under_namespaces,
+    crons_are_created_found_changed_and_deleted,
     bad_input_is_refused,
 ]

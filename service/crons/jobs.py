@@ -1,0 +1,195 @@
+"""`CronJobs`: what the cron routes do. Create, change, find and delete the current owner's crons,
+checking first everything that would make them fail (so a refused request writes nothing).
+
+A cron names its assistant (a graph name or UUID, stored as the UUID) and, optionally, a thread
+of the same owner. Its schedule and timezone must be valid and fire at least once, and its
+payload must be a run this server can start.
+
+Example:
+    >>> cron = await jobs.create(None, CronCreate(assistant_id="agent", schedule="0 9 * * *"))
+    >>> cron.next_run_date  # the next 9:00 UTC
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from service.assistant_store import Assistant
+from service.assistants import Assistants, system_assistant_id
+from service.crons.payload import created_payload, patched_payload, run_request
+from service.crons.schedule import check_timezone, first_run
+from service.crons.scheduler import CronScheduler
+from service.deps import canonical_id
+from service.errors import (
+    BadRequest,
+    InvalidRequest,
+    NotFound,
+    NotSupported,
+    thread_not_found,
+)
+from service.ids import new_id
+from service.runs.spec import RunSpec
+from service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
+from service.storage.crons import CronQuery, CronRecord, Crons
+from service.storage.owners import current_owner
+from service.storage.records import utc_now
+from service.storage.threads import Threads
+
+
+def cron_not_found(cron_id: str) -> NotFound:
+    return NotFound(f"Cron '{cron_id}' not found")
+
+
+class CronJobs:
+    """The current owner's crons, and the scheduler that fires them (see the module)."""
+
+    def __init__(
+        self, crons: Crons, threads: Threads, assistants: Assistants, scheduler: CronScheduler
+    ) -> None:
+        self._crons = crons
+        self._threads = threads
+        self._assistants = assistants
+        self.scheduler = scheduler
+
+    async def create(self, thread_id: str | None, body: CronCreate) -> CronRecord:
+        """A new cron: on `thread_id`, or (None) on a new thread per run."""
+        assistant = await self._assistant(body.assistant_id)
+        timezone = check_timezone(body.timezone)
+        now = utc_now()
+        next_run_date = first_run(body.schedule, now, timezone)
+        if thread_id is not None and await self._threads.get(thread_id) is None:
+            raise thread_not_found(thread_id)
+        cron_id = new_id()
+        cron = CronRecord(
+            cron_id=cron_id,
+            assistant_id=assistant.assistant_id,
+            thread_id=thread_id,
+            schedule=body.schedule,
+            timezone=timezone,
+            end_time=_utc(body.end_time),
+            next_run_date=next_run_date,
+            payload=created_payload(body, assistant.assistant_id, cron_id),
+            metadata=body.metadata or {},
+            on_run_completed=None if thread_id else body.on_run_completed or "delete",
+            enabled=body.enabled,
+            created_at=now,
+            updated_at=now,
+            owned_by=current_owner(),
+        )
+        _check_runnable(cron, assistant)
+        await self._crons.insert(cron)
+        self.scheduler.wake()
+        return cron
+
+    async def get(self, cron_id: str) -> CronRecord:
+        cron = await self._crons.get(canonical_id(cron_id, "cron"))
+        if cron is None:
+            raise cron_not_found(cron_id)
+        return cron
+
+    async def update(self, cron_id: str, body: CronPatch) -> CronRecord:
+        """Change the fields `body` sets; a new schedule or timezone fires next from now."""
+        if not body.model_fields_set:
+            raise BadRequest(
+                "Request body cannot be empty: send the fields to change, such as schedule, "
+                "enabled, end_time, input or metadata."
+            )
+        current = await self.get(cron_id)
+        check_timezone(body.timezone)
+        assistant = await self._assistants.resolve(current.assistant_id)
+        now = utc_now()
+
+        def edit(cron: CronRecord) -> CronRecord:
+            changed = _patched(cron, body, now)
+            _check_runnable(changed, assistant)
+            return changed
+
+        changed = await self._crons.change(current.cron_id, edit)
+        if changed is None:
+            raise cron_not_found(cron_id)
+        self.scheduler.wake()
+        return changed
+
+    async def delete(self, cron_id: str) -> None:
+        if not await self._crons.delete(canonical_id(cron_id, "cron")):
+            raise cron_not_found(cron_id)
+
+    async def search(self, body: CronSearch) -> list[CronRecord]:
+        query = CronQuery(
+            assistant_id=self._assistant_filter(body.assistant_id),
+            thread_id=canonical_id(body.thread_id, "thread") if body.thread_id else None,
+            enabled=body.enabled,
+            metadata=body.metadata,
+            limit=body.limit,
+            offset=body.offset,
+            sort_by=body.sort_by or "created_at",
+            sort_order=body.sort_order or "desc",
+        )
+        return await self._crons.search(query)
+
+    async def count(self, body: CronCount) -> int:
+        query = CronQuery(
+            assistant_id=self._assistant_filter(body.assistant_id),
+            thread_id=canonical_id(body.thread_id, "thread") if body.thread_id else None,
+            metadata=body.metadata,
+        )
+        return await self._crons.count(query)
+
+    async def _assistant(self, assistant_id: str) -> Assistant:
+        """The assistant a new cron runs; 404 for a name that is neither a graph nor the UUID
+        of an assistant the current owner may use."""
+        try:
+            return await self._assistants.resolve(assistant_id)
+        except (InvalidRequest, NotFound):
+            raise NotFound(
+                f"Assistant '{assistant_id}' not found. Use a graph name "
+                f"({', '.join(self._assistants.graph_ids)}) or an assistant's UUID."
+            ) from None
+
+    def _assistant_filter(self, assistant_id: str | None) -> str | None:
+        if not assistant_id:
+            return None
+        if assistant_id in self._assistants.graph_ids:
+            return system_assistant_id(assistant_id)
+        return canonical_id(assistant_id, "assistant")
+
+
+def _patched(cron: CronRecord, body: CronPatch, now: datetime) -> CronRecord:
+    """`cron` with `body`'s changes; the next run is recomputed when the schedule or timezone
+    changes (422 if the new one is invalid)."""
+    schedule = body.schedule if body.schedule is not None else cron.schedule
+    timezone = body.timezone if body.timezone is not None else cron.timezone
+    next_run_date = cron.next_run_date
+    if body.schedule is not None or body.timezone is not None:
+        next_run_date = first_run(schedule, now, timezone)
+    return replace(
+        cron,
+        schedule=schedule,
+        timezone=timezone,
+        next_run_date=next_run_date,
+        end_time=_utc(body.end_time) if "end_time" in body.model_fields_set else cron.end_time,
+        enabled=body.enabled if body.enabled is not None else cron.enabled,
+        on_run_completed=(
+            (body.on_run_completed or cron.on_run_completed) if cron.thread_id is None else None
+        ),
+        metadata={**cron.metadata, **(body.metadata or {})},
+        payload=patched_payload(cron.payload, body, cron.cron_id),
+        updated_at=now,
+    )
+
+
+def _check_runnable(cron: CronRecord, assistant: Assistant) -> None:
+    """Raise the error the cron's runs would fail with, if any (422, 400 or 501)."""
+    request = run_request(cron)
+    if request.webhook:
+        raise NotSupported("Webhooks are not supported yet; poll the cron's runs instead.")
+    # A run's spec checks the request as it is made (configurable and context together: 400).
+    RunSpec(new_id(), cron.thread_id or new_id(), assistant, request)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time in UTC; one without a zone is taken to be UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

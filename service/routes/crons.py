@@ -1,0 +1,83 @@
+"""Crons: runs started on a schedule, on a thread or on a new thread each time (see
+`service.crons`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from service.crons.jobs import CronJobs
+from service.deps import ThreadId
+from service.json_codec import JsonResponse
+from service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
+from service.storage.crons import CronRecord
+
+router = APIRouter(tags=["crons"])
+
+
+async def _cron_jobs(request: Request) -> CronJobs:
+    return request.app.state.cron_jobs
+
+
+CronJobsDep = Annotated[CronJobs, Depends(_cron_jobs)]
+
+
+@router.post("/runs/crons")
+async def create_cron(body: CronCreate, jobs: CronJobsDep) -> JsonResponse:
+    """A cron whose every run gets a new thread (deleted after, unless `on_run_completed` is
+    `keep`)."""
+    return JsonResponse((await jobs.create(None, body)).to_api())
+
+
+@router.post("/threads/{thread_id}/runs/crons")
+async def create_thread_cron(
+    thread_id: ThreadId, body: CronCreate, jobs: CronJobsDep
+) -> JsonResponse:
+    """A cron that runs on this thread."""
+    return JsonResponse((await jobs.create(thread_id, body)).to_api())
+
+
+@router.post("/runs/crons/search")
+async def search_crons(jobs: CronJobsDep, body: CronSearch | None = None) -> JsonResponse:
+    """The current owner's crons, newest first unless `sort_by` / `sort_order` say otherwise;
+    `select` keeps only the fields it names."""
+    body = body or CronSearch()
+    # One more than asked tells whether there is a next page, as the SDK's cursor expects.
+    found = await jobs.search(body.model_copy(update={"limit": body.limit + 1}))
+    items = [_select(cron, body.select) for cron in found[: body.limit]]
+    headers = {"X-Pagination-Total": str(body.offset + len(items))}
+    if len(found) > body.limit:
+        headers = {
+            "X-Pagination-Total": str(body.offset + body.limit + 1),
+            "X-Pagination-Next": str(body.offset + body.limit),
+        }
+    return JsonResponse(items, headers=headers)
+
+
+@router.post("/runs/crons/count")
+async def count_crons(jobs: CronJobsDep, body: CronCount | None = None) -> JsonResponse:
+    return JsonResponse(await jobs.count(body or CronCount()))
+
+
+@router.get("/runs/crons/{cron_id}")
+async def get_cron(cron_id: str, jobs: CronJobsDep) -> JsonResponse:
+    return JsonResponse((await jobs.get(cron_id)).to_api())
+
+
+@router.patch("/runs/crons/{cron_id}")
+async def patch_cron(cron_id: str, body: CronPatch, jobs: CronJobsDep) -> JsonResponse:
+    """Change the fields given; a new schedule or timezone takes effect from now."""
+    return JsonResponse((await jobs.update(cron_id, body)).to_api())
+
+
+@router.delete("/runs/crons/{cron_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_cron(cron_id: str, jobs: CronJobsDep) -> Response:
+    await jobs.delete(cron_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _select(cron: CronRecord, fields: Sequence[str] | None) -> dict[str, Any]:
+    answer = cron.to_api()
+    return {key: answer[key] for key in fields} if fields else answer
