@@ -66,11 +66,8 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with _open_services_and_store(settings, graph_factory) as opened:
-            services, store_items, cron_jobs = opened
+        async with open_services(settings, graph_factory) as services:
             app.state.services = services
-            app.state.store_items = store_items
-            app.state.cron_jobs = cron_jobs
             yield
 
     app = FastAPI(
@@ -125,17 +122,8 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
 @asynccontextmanager
 async def open_services(settings: Settings, graph_factory: GraphFactory) -> AsyncIterator[Services]:
     """Open the storage (SQLite file or PostgreSQL), build the graph, settle the runs a stopped
-    server left, and serve until closed; closing interrupts the runs still going."""
-    async with _open_services_and_store(settings, graph_factory) as (services, _, _):
-        yield services
-
-
-@asynccontextmanager
-async def _open_services_and_store(
-    settings: Settings, graph_factory: GraphFactory
-) -> AsyncIterator[tuple[Services, StoreItems, CronJobs]]:
-    """`open_services`, and the Store API's items and the crons (with their scheduler running)
-    in the same database."""
+    server left, and serve until closed, with the cron scheduler running; closing interrupts
+    the runs still going."""
     # Building the graph may load a model from disk: keep it off the event loop.
     graph = await asyncio.to_thread(graph_factory, settings)
     async with open_storage(settings) as storage:
@@ -155,11 +143,13 @@ async def _open_services_and_store(
             retry_recovered=settings.recovery == "retry",
         )
         await run_manager.recover(at_start_up=True)
+        store_items = StoreItems(storage.database)
         upkeep = Upkeep(
             queue,
             run_manager.recover,
             storage.events,
             storage.wakeups,
+            store_items,
             lease_ttl_s=settings.lease_ttl_s,
             retention_s=settings.event_log_retention_s,
         )
@@ -178,18 +168,16 @@ async def _open_services_and_store(
             # The scheduler stops first, so it starts no run while the others are shut down.
             async with upkeep.running(), scheduler.running():
                 try:
-                    yield (
-                        Services(
-                            settings=settings,
-                            graph=compiled,
-                            checkpointer=storage.checkpointer,
-                            threads=storage.threads,
-                            runs=storage.runs,
-                            run_queue=queue,
-                            run_manager=run_manager,
-                        ),
-                        StoreItems(storage.database),
-                        cron_jobs,
+                    yield Services(
+                        settings=settings,
+                        graph=compiled,
+                        checkpointer=storage.checkpointer,
+                        threads=storage.threads,
+                        runs=storage.runs,
+                        run_queue=queue,
+                        run_manager=run_manager,
+                        store_items=store_items,
+                        cron_jobs=cron_jobs,
                     )
                 finally:
                     # Runs end (interrupted) while their leases are still renewed.

@@ -7,7 +7,7 @@ code runs (`service.storage.owners`), as if the thread did not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -20,7 +20,11 @@ from service.runs.queue import RunQueue
 from service.settings import Settings
 from service.storage.records import ThreadRecord
 from service.storage.runs import Runs
+from service.storage.store_items import StoreItems
 from service.storage.threads import Threads
+
+if TYPE_CHECKING:  # service.crons uses this module's id checks
+    from service.crons.jobs import CronJobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,8 @@ class Services:
     runs: Runs
     run_queue: RunQueue
     run_manager: RunManager
+    store_items: StoreItems
+    cron_jobs: CronJobs
 
 
 # Dependencies are `async def` even where they do not await: FastAPI runs a plain `def` in its

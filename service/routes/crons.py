@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from service.crons.jobs import CronJobs
-from service.deps import ThreadId
+from service.deps import ServicesDep, ThreadId
 from service.json_codec import JsonResponse
 from service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
 from service.storage.crons import CronRecord
@@ -17,8 +17,8 @@ from service.storage.crons import CronRecord
 router = APIRouter(tags=["crons"])
 
 
-async def _cron_jobs(request: Request) -> CronJobs:
-    return request.app.state.cron_jobs
+async def _cron_jobs(services: ServicesDep) -> CronJobs:
+    return services.cron_jobs
 
 
 CronJobsDep = Annotated[CronJobs, Depends(_cron_jobs)]

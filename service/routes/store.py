@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
+from service.deps import ServicesDep
 from service.errors import BadRequest, InvalidRequest
 from service.json_codec import JsonResponse
 from service.schemas.store import (
@@ -21,8 +22,8 @@ from service.storage.store_items import SEPARATOR, ItemQuery, StoreItems
 router = APIRouter(prefix="/store", tags=["store"])
 
 
-async def _store_items(request: Request) -> StoreItems:
-    return request.app.state.store_items
+async def _store_items(services: ServicesDep) -> StoreItems:
+    return services.store_items
 
 
 StoreDep = Annotated[StoreItems, Depends(_store_items)]

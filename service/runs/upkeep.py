@@ -2,7 +2,8 @@
 
 Every beat (a third of the lease time, or at once when a cancel request is published) it renews
 the leases of the runs it holds and cancels those asked to stop, settles the runs of replicas
-that stopped, and, now and then, forgets the event logs of runs that ended long ago. A failing
+that stopped, and, now and then, forgets the event logs of runs that ended long ago and the
+store items whose time to live ran out. A failing
 beat (the database is away) is logged and tried again at the next.
 """
 
@@ -16,6 +17,7 @@ from contextlib import asynccontextmanager
 
 from service.runs.queue import RunQueue
 from service.storage.run_events import RunEventStore
+from service.storage.store_items import StoreItems
 from service.storage.wakeups import CANCEL_TOPIC, Wakeups
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class Upkeep:
         recover: Callable[[], Awaitable[None]],
         events: RunEventStore,
         wakeups: Wakeups,
+        store_items: StoreItems,
         *,
         lease_ttl_s: float,
         retention_s: float,
@@ -41,6 +44,7 @@ class Upkeep:
         self._recover = recover
         self._events = events
         self._wakeups = wakeups
+        self._store_items = store_items
         self._beat_s = lease_ttl_s / 3
         self._retention_s = retention_s
         self._last_cleanup = -float("inf")
@@ -70,6 +74,8 @@ class Upkeep:
                 self._last_cleanup = time.monotonic()
                 if forgotten := await self._events.delete_older_than(self._retention_s):
                     logger.info("old run events deleted count=%d", forgotten)
+                if expired := await self._store_items.delete_expired():
+                    logger.info("expired store items deleted count=%d", expired)
         except Exception as exc:
             logger.warning(
                 "upkeep beat failed error=%s: %s", type(exc).__name__, exc, exc_info=True

@@ -49,7 +49,7 @@ async def sdk(server: LiveServer) -> AsyncIterator[LangGraphClient]:
 
 
 def scheduler_of(server: LiveServer) -> CronScheduler:
-    return server.app.state.cron_jobs.scheduler
+    return server.app.state.services.cron_jobs.scheduler
 
 
 def due_at(cron: dict[str, Any]) -> datetime:

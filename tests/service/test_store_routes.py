@@ -126,7 +126,7 @@ async def test_an_item_expires_after_its_ttl_and_reading_it_renews_the_ttl(
     later(47)
     assert await sdk.store.get_item(["ttl"], "brief") is not None
     later(100)
-    assert await each_backend.app.state.store_items.delete_expired() == 1
+    assert await each_backend.app.state.services.store_items.delete_expired() == 1
     assert keys(await sdk.store.search_items(["ttl"])) == [(("ttl",), "kept")]
 
 
