@@ -19,8 +19,8 @@ its `run_done`), `state_update` (accepted; no such events are sent).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
@@ -35,6 +35,7 @@ from service.sse import frame
 from service.storage.records import RunRecord
 from service.storage.runs import Runs
 from service.storage.threads import Threads
+from service.storage.wakeups import Subscription
 
 ThreadStreamMode = Literal["run_modes", "lifecycle", "state_update"]
 REPLAY_ALL = "-"
@@ -79,14 +80,14 @@ class ThreadStream:
         runs: Runs,
         find_run: FindRun,
         modes: frozenset[str],
-        poll_interval_s: float,
+        admissions: Callable[[str], AbstractContextManager[Subscription]],
     ) -> None:
         self._thread_id = thread_id
         self._threads = threads
         self._runs = runs
         self._find_run = find_run
         self._modes = modes
-        self._poll_interval_s = poll_interval_s
+        self._admissions = admissions
         self._pending: list[_Start] = []
         self._latest: RunKey = _BEFORE_ALL
 
@@ -124,15 +125,15 @@ class ThreadStream:
             for start in self._pending:
                 async for item in self._run_events(start):
                     yield item
-            newer = await self._created_after(self._latest)
-            self._pending = [_Start(record.run_id, 0) for record in newer]
-            if newer:
-                self._latest = _key(newer[-1])
-            elif await self._threads.get(self._thread_id) is None:
-                return
-            else:
-                # No signal announces a new run: look again after the poll interval.
-                await asyncio.sleep(self._poll_interval_s)
+            with self._admissions(self._thread_id) as admitted:
+                newer = await self._created_after(self._latest)
+                self._pending = [_Start(record.run_id, 0) for record in newer]
+                if newer:
+                    self._latest = _key(newer[-1])
+                elif await self._threads.get(self._thread_id) is None:
+                    return
+                else:
+                    await admitted.wait()
 
     async def _run_events(self, start: _Start) -> AsyncIterator[tuple[str, RunEvent]]:
         run = await self._find_run(self._thread_id, start.run_id)

@@ -30,7 +30,7 @@ async def join_thread_stream(
         runs=services.runs,
         find_run=services.run_manager.find,
         modes=parse_thread_stream_modes([*stream_mode, *stream_modes]),
-        poll_interval_s=services.settings.poll_interval_s,
+        admissions=services.run_queue.admissions,
     )
     await stream.open(last_event_id)
     return thread_stream_response(stream, heartbeat_s=services.settings.heartbeat_s)

@@ -133,6 +133,7 @@ class RunManager:
         except BaseException:
             ticket.release()
             raise
+        self._queue.announce(thread_id)
         if superseded:
             await self._stop(thread_id, superseded)
         rollback = superseded if request.multitask_strategy == "rollback" else []

@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from service.errors import server_draining
 from service.storage.records import RunRecord
 from service.storage.runs import Runs
-from service.storage.wakeups import CANCEL_TOPIC, Wakeups, run_topic, thread_topic
+from service.storage.wakeups import (
+    CANCEL_TOPIC,
+    Subscription,
+    Wakeups,
+    admitted_topic,
+    run_topic,
+    thread_topic,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +63,17 @@ class RunQueue:
         ticket = self._tickets[run_id] = Ticket(self, thread_id, run_id)
         self._idle.clear()
         return ticket
+
+    def announce(self, thread_id: str) -> None:
+        """Tell this process's `admissions` waiters that a run's row on the thread is written."""
+        self._wakeups.wake_local(admitted_topic(thread_id))
+
+    @contextmanager
+    def admissions(self, thread_id: str) -> Iterator[Subscription]:
+        """Wait for runs admitted on the thread: at once for this replica's, by polling for
+        other replicas' (a NOTIFY per run would cost every run a round trip)."""
+        with self._wakeups.subscribe(admitted_topic(thread_id)) as admitted:
+            yield admitted
 
     async def cancel(self, thread_id: str, run_ids: Sequence[str] | None = None) -> None:
         """Ask the replicas holding the thread's unfinished runs (all, or `run_ids`) to cancel

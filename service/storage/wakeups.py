@@ -1,10 +1,11 @@
 """Wake-ups by topic: how a waiter learns that the database has something new for it.
 
 A waiter subscribes to a topic (`thread:<id>`: a run on the thread ended; `run:<id>`: the run
-logged events), checks the database, and waits for a wake-up or `poll_interval_s`, whichever
-comes first, before checking again. Publishing wakes this process's waiters at once; the
-Postgres form (`PostgresWakeups`) also sends the topic to other replicas with NOTIFY. Polling is
-what remains when a notification is lost (a dropped connection, or SQLite, which has none).
+logged events; `admitted:<id>`: a run was admitted on the thread), checks the database, and waits
+for a wake-up or `poll_interval_s`, whichever comes first, before checking again. Publishing
+wakes this process's waiters at once; the Postgres form (`PostgresWakeups`) also sends the
+topic to other replicas with NOTIFY. Polling is what remains when a notification is lost (a
+dropped connection, or SQLite, which has none).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import contextmanager, suppress
 
 THREAD_TOPIC = "thread:"
 RUN_TOPIC = "run:"
+ADMITTED_TOPIC = "admitted:"
 CANCEL_TOPIC = "cancel"
 
 
@@ -24,6 +26,10 @@ def thread_topic(thread_id: str) -> str:
 
 def run_topic(run_id: str) -> str:
     return RUN_TOPIC + run_id
+
+
+def admitted_topic(thread_id: str) -> str:
+    return ADMITTED_TOPIC + thread_id
 
 
 class Subscription:
