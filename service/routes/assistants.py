@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from service.assistant_store import Assistant
 from service.assistants import Assistants
 from service.deps import ServicesDep
 from service.errors import InvalidRequest
 from service.graph_description import graph_drawing, graph_schemas, subgraph_schemas
 from service.json_codec import JsonResponse
+from service.routes.pages import paged_response
 from service.schemas.assistants import (
     AssistantCount,
     AssistantCreate,
@@ -41,17 +41,8 @@ async def search_assistants(
     assistants: AssistantsDep, body: AssistantSearch | None = None
 ) -> JsonResponse:
     body = body or AssistantSearch()
-    # One more than asked tells whether there is a next page, as the SDK's cursor expects.
-    page = body.model_copy(update={"limit": body.limit + 1})
-    found = await assistants.search(page)
-    items = [_select(assistant, body.select) for assistant in found[: body.limit]]
-    headers = {"X-Pagination-Total": str(body.offset + len(items))}
-    if len(found) > body.limit:
-        headers = {
-            "X-Pagination-Total": str(body.offset + body.limit + 1),
-            "X-Pagination-Next": str(body.offset + body.limit),
-        }
-    return JsonResponse(items, headers=headers)
+    found = await assistants.search(body.model_copy(update={"limit": body.limit + 1}))
+    return paged_response(found, offset=body.offset, limit=body.limit, select=body.select)
 
 
 @router.post("/count")
@@ -135,8 +126,3 @@ def _xray(value: str | None) -> bool | int:
     if depth <= 0:
         raise InvalidRequest("Invalid xray value: use true, false or a depth of 1 or more.")
     return depth
-
-
-def _select(assistant: Assistant, fields: list[str] | None) -> dict[str, Any]:
-    data = assistant.to_api()
-    return {key: data[key] for key in fields} if fields else data

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
 from service.crons.jobs import CronJobs
 from service.deps import ServicesDep, ThreadId
 from service.json_codec import JsonResponse
+from service.routes.pages import paged_response
 from service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
-from service.storage.crons import CronRecord
 
 router = APIRouter(tags=["crons"])
 
@@ -44,16 +43,8 @@ async def search_crons(jobs: CronJobsDep, body: CronSearch | None = None) -> Jso
     """The current owner's crons, newest first unless `sort_by` / `sort_order` say otherwise;
     `select` keeps only the fields it names."""
     body = body or CronSearch()
-    # One more than asked tells whether there is a next page, as the SDK's cursor expects.
     found = await jobs.search(body.model_copy(update={"limit": body.limit + 1}))
-    items = [_select(cron, body.select) for cron in found[: body.limit]]
-    headers = {"X-Pagination-Total": str(body.offset + len(items))}
-    if len(found) > body.limit:
-        headers = {
-            "X-Pagination-Total": str(body.offset + body.limit + 1),
-            "X-Pagination-Next": str(body.offset + body.limit),
-        }
-    return JsonResponse(items, headers=headers)
+    return paged_response(found, offset=body.offset, limit=body.limit, select=body.select)
 
 
 @router.post("/runs/crons/count")
@@ -76,8 +67,3 @@ async def patch_cron(cron_id: str, body: CronPatch, jobs: CronJobsDep) -> JsonRe
 async def delete_cron(cron_id: str, jobs: CronJobsDep) -> Response:
     await jobs.delete(cron_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def _select(cron: CronRecord, fields: Sequence[str] | None) -> dict[str, Any]:
-    answer = cron.to_api()
-    return {key: answer[key] for key in fields} if fields else answer
