@@ -1,8 +1,10 @@
 """A server under test, run as a child process on loopback: started, watched, measured, stopped.
 
 The child runs in its own session so that stopping it takes its whole process group along.
-Its output is drained by a thread (a full pipe would stall the server) and the tail is kept
-to explain a failed start.
+Its output goes to a log file, as a deployed server's would: a pipe drained by this process
+(busy generating load, its drain thread waiting for the GIL) fills up and stalls the server on
+every log line, which the measurement would then charge to the server. The file's last lines
+explain a failed start.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import signal
 import socket
 import subprocess
-import threading
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from types import TracebackType
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _ERROR = re.compile(r"\w+(Error|Exception)\b")
+_LOG_POLL_S = 0.05
 
 
 class ChildStartError(RuntimeError):
@@ -35,48 +38,55 @@ def free_port() -> int:
 
 
 class ChildServer:
-    """One server process; `start` returns the match of its ready line."""
+    """One server process, logging to `log_path`; `start` returns the match of its ready line."""
 
     def __init__(
-        self, command: Sequence[str], env: Mapping[str, str], cwd: Path, tail_lines: int = 40
+        self,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        cwd: Path,
+        log_path: Path,
+        tail_lines: int = 40,
     ) -> None:
         self.command = list(command)
         self.env = dict(env)
         self.cwd = cwd
-        self._tail: deque[str] = deque(maxlen=tail_lines)
-        self._process: subprocess.Popen[str] | None = None
+        self.log_path = log_path
+        self._tail_lines = tail_lines
+        self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready: re.Pattern[str], timeout_s: float) -> re.Match[str]:
-        self._process = subprocess.Popen(
-            self.command,
-            cwd=self.cwd,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        found = threading.Event()
-        matches: list[re.Match[str]] = []
-        threading.Thread(
-            target=self._drain, args=(self._process, ready, matches, found), daemon=True
-        ).start()
-        # The drain thread sets `found` on the ready line, or when the child's output ends.
-        in_time = found.wait(timeout_s)
-        if not matches:
-            self.stop()
-            lines = [line.strip() for line in self._tail if line.strip()] or ["(no output)"]
-            reason = self.last_error_line() or lines[-1]
-            late = "" if in_time else f" (not ready after {timeout_s:g} s)"
-            raise ChildStartError(reason + late)
-        return matches[0]
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                self.command,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout_s
+        with self.log_path.open(encoding="utf-8", errors="replace") as output:
+            while True:
+                line = output.readline()
+                if line and (match := ready.search(line)):
+                    return match
+                if line:
+                    continue
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(_LOG_POLL_S)  # nothing new in the log yet
+        late = "" if self._process.poll() is not None else f" (not ready after {timeout_s:g} s)"
+        self.stop()
+        lines = [line.strip() for line in self._tail() if line.strip()] or ["(no output)"]
+        raise ChildStartError((self.last_error_line() or lines[-1]) + late)
 
     def output_tail(self) -> str:
-        return "".join(self._tail).rstrip()
+        return "".join(self._tail()).rstrip()
 
     def last_error_line(self) -> str | None:
         """The last line of output that names an exception (`...Error`, `...Exception`)."""
-        errors = [line.strip() for line in self._tail if _ERROR.search(line)]
+        errors = [line.strip() for line in self._tail() if _ERROR.search(line)]
         return errors[-1] if errors else None
 
     def cpu_seconds(self) -> float:
@@ -110,17 +120,8 @@ class ChildServer:
     ) -> None:
         self.stop()
 
-    def _drain(
-        self,
-        process: subprocess.Popen[str],
-        ready: re.Pattern[str],
-        matches: list[re.Match[str]],
-        found: threading.Event,
-    ) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            self._tail.append(line)
-            if not matches and (match := ready.search(line)):
-                matches.append(match)
-                found.set()
-        found.set()
+    def _tail(self) -> list[str]:
+        if not self.log_path.exists():
+            return []
+        with self.log_path.open(encoding="utf-8", errors="replace") as output:
+            return list(deque(output, maxlen=self._tail_lines))

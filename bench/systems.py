@@ -72,7 +72,8 @@ async def threadloom(
         await check_postgres(postgres_url)
         env["THREADLOOM_DATABASE_URL"] = postgres_url
     command = [sys.executable, "-m", "bench.fake_server"]
-    with ChildServer(command, env, cwd=REPO) as child:
+    log = workdir / f"threadloom-{backend}.log"
+    with ChildServer(command, env, cwd=REPO, log_path=log) as child:
         try:
             ready = await asyncio.to_thread(child.start, UVICORN_READY, START_TIMEOUT_S)
         except ChildStartError as exc:
@@ -105,7 +106,7 @@ async def langgraph_dev(workdir: Path, clients: int, jobs_per_worker: int) -> As
         "--config", str(config), "--n-jobs-per-worker", str(jobs_per_worker),
     ]  # fmt: skip
     # Its cwd is a scratch folder: `langgraph dev` keeps its state in `.langgraph_api/` there.
-    with ChildServer(command, _child_env(), cwd=home) as child:
+    with ChildServer(command, _child_env(), cwd=home, log_path=home / "server.log") as child:
         try:
             await asyncio.to_thread(child.start, LANGGRAPH_READY, START_TIMEOUT_S)
         except ChildStartError as exc:
