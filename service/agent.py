@@ -6,6 +6,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
 
 from graphs import build_graph
 from models.factory import ModelSpec, load_chat_model
@@ -44,11 +45,15 @@ def make_agent_graph(settings: Settings, model: BaseChatModel | None = None) -> 
 
 
 def compile_agent(
-    graph: StateGraph, settings: Settings, checkpointer: BaseCheckpointSaver | None = None
+    graph: StateGraph,
+    settings: Settings,
+    checkpointer: BaseCheckpointSaver | None = None,
+    store: BaseStore | None = None,
 ) -> Pregel:
     """Compile `graph` under the assistant's name, with the step limit as its recursion limit.
 
-    Without a checkpointer (Studio / `langgraph dev`), the server running it supplies one.
+    Without a checkpointer and a store (Studio / `langgraph dev`), the server running it
+    supplies them.
     """
-    compiled = graph.compile(checkpointer=checkpointer, name=GRAPH_ID)
+    compiled = graph.compile(checkpointer=checkpointer, store=store, name=GRAPH_ID)
     return compiled.with_config(recursion_limit=settings.max_steps)

@@ -46,6 +46,7 @@ from service.runs.upkeep import Upkeep
 from service.settings import Settings
 from service.storage.backends import open_storage
 from service.storage.crons import Crons
+from service.storage.graph_store import GraphStore
 from service.storage.store_items import StoreItems
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,8 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
     # Building the graph may load a model from disk: keep it off the event loop.
     graph = await asyncio.to_thread(graph_factory, settings)
     async with open_storage(settings) as storage:
-        compiled = compile_agent(graph, settings, storage.checkpointer)
+        store_items = StoreItems(storage.database)
+        compiled = compile_agent(graph, settings, storage.checkpointer, GraphStore(store_items))
         assistant_registry = Assistants(AssistantStore(storage.database), [GRAPH_ID])
         await assistant_registry.install()
         queue = RunQueue(storage.runs, storage.wakeups)
@@ -143,7 +145,6 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
             retry_recovered=settings.recovery == "retry",
         )
         await run_manager.recover(at_start_up=True)
-        store_items = StoreItems(storage.database)
         upkeep = Upkeep(
             queue,
             run_manager.recover,

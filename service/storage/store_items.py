@@ -83,6 +83,8 @@ class StoreItems:
             raise BadRequest("Namespace cannot be empty.")
         if namespace[0] == "langgraph":
             raise BadRequest(f'Root label for namespace cannot be "langgraph". Got: {namespace}')
+        if ttl_minutes is not None and ttl_minutes <= 0:
+            raise BadRequest(f"The TTL must be a positive number of minutes. Got: {ttl_minutes}")
         now = utc_now()
         time = self._sql.time
         # An expired item counts as gone: writing it again makes a new one.

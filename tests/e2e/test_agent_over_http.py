@@ -89,10 +89,6 @@ def test_seed_question_streams_tokens_a_search_and_an_answer(server: ServerProce
     assert "Vittoria Ceretti" in _final_text(frames)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the bundled model chains search -> calculator right on 36-73% of held-out questions",
-)
 def test_seed_question_goes_on_to_the_calculator(server: ServerProcess) -> None:
     _, _, frames = _seed_run(server)
     calls = _tool_calls(frames)

@@ -89,10 +89,6 @@ def test_answer_copies_the_calculator_result(model, tokenizer):
     assert result in text
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the bundled model chains search -> calculator right on 36-73% of held-out questions",
-)
 def test_demo_question_searches_then_calculates(model, tokenizer):
     outcome = Agent(model, tokenizer).run(DEMO_QUESTION, bundled_index())
 
