@@ -37,6 +37,7 @@ from service.runs.spec import RunSpec
 from service.runs.thread_record import ThreadRecorder
 from service.schemas.runs import RunCreate, RunsCancel
 from service.storage.database import Database
+from service.storage.owners import acting_for
 from service.storage.records import RunRecord, RunStatus, ThreadQuery, utc_now
 from service.storage.runs import Runs
 from service.storage.threads import Threads
@@ -263,7 +264,12 @@ class RunManager:
     async def _restart(self, record: RunRecord) -> None:
         """Run a recovered run again, numbering its events after those its first attempt
         logged; if that attempt got as far as a checkpoint, from there rather than from its
-        input again."""
+        input again. It acts for its thread's owner, as the request that started it did."""
+        owner = acting_for(record.owned_by) if record.owned_by else contextlib.nullcontext()
+        with owner:
+            await self._restart_as_owner(record)
+
+    async def _restart_as_owner(self, record: RunRecord) -> None:
         ticket = self._queue.admit(record.thread_id, record.run_id)
         log = self._logs.create(record.run_id, await self._logs.count(record.run_id))
         try:

@@ -73,6 +73,8 @@ class RunRecord:
     metadata: dict[str, Any]
     kwargs: dict[str, Any]
     multitask_strategy: MultitaskStrategy
+    # The API-key owner of its thread, where the reader needs it (not part of the API's run).
+    owned_by: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         return {

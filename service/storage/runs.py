@@ -190,7 +190,7 @@ class Runs:
         status = "pending" if retry else "interrupted"
         async with self._db.transaction() as tx:
             rows = await tx.fetch_all(
-                f"SELECT {_COLUMNS} FROM runs WHERE status IN {_UNFINISHED} "
+                f"SELECT {_COLUMNS}, owned_by FROM runs WHERE status IN {_UNFINISHED} "
                 f"AND (lease_expires_at < ? OR owner = ?){self._sql.for_update}",
                 (self._sql.time(now), self.owner if own else None),
             )
@@ -200,7 +200,9 @@ class Runs:
                     "WHERE run_id = ?",
                     (status, self.owner, self._expiry(), self._sql.time(now), row["run_id"]),
                 )
-        return [replace(self._record(row), status=status) for row in rows]
+        return [
+            replace(self._record(row), status=status, owned_by=row["owned_by"]) for row in rows
+        ]
 
     def _expiry(self) -> Any:
         return self._sql.time(utc_now() + self._ttl)

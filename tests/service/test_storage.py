@@ -14,6 +14,7 @@ import pytest
 from service.ids import new_id
 from service.settings import Settings
 from service.storage.backends import Storage, open_storage
+from service.storage.owners import acting_for
 from service.storage.records import RunEvent, RunRecord, ThreadQuery, utc_now
 from service.storage.runs import Runs
 
@@ -341,3 +342,15 @@ async def test_opening_again_keeps_the_data(open_: OpenStorage) -> None:
         thread = await second.threads.get(thread_id)
 
     assert thread is not None and thread.metadata == {"kept": True}
+
+
+async def test_recovered_runs_carry_their_threads_owner(storage: Storage) -> None:
+    with acting_for("alice"):
+        thread_id = await new_thread(storage)
+        stopped = Runs(storage.database, owner="stopped", lease_ttl_s=-1)
+        run = run_record(thread_id)
+        await stopped.create(run)
+
+    (recovered,) = await storage.runs.recover_expired(retry=True)  # background work: no owner
+
+    assert recovered.run_id == run.run_id and recovered.owned_by == "alice"
