@@ -79,17 +79,18 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     )
     install_error_handlers(app)
     install_access_controls(app, settings)
+    # Routes are matched in order: the ones every run uses come first.
     for module in (
-        health,
-        assistants,
-        thread_maintenance,
+        runs,
         threads,
+        stateless_runs,
         thread_state,
         thread_stream,
-        runs,
-        stateless_runs,
+        thread_maintenance,
+        assistants,
         crons,
         store,
+        health,
     ):
         app.include_router(module.router)
     return app
