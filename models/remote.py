@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 import httpx
 from huggingface_hub import InferenceClient
+from huggingface_hub.errors import OfflineModeIsEnabled
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
@@ -210,6 +211,13 @@ class EndpointChatModel(ChatHuggingFace):
             yield
         except httpx.HTTPError as exc:  # huggingface_hub's errors derive from it too
             raise endpoint_error(exc, self._describe_endpoint()) from exc
+        except OfflineModeIsEnabled as exc:
+            # huggingface_hub refuses every request in offline mode, even to a loopback server.
+            raise EndpointError(
+                f"Cannot call the model endpoint {self._describe_endpoint()}: HF_HUB_OFFLINE is "
+                "set, and huggingface_hub then refuses every request, even to a local TGI or "
+                "vLLM server. Unset HF_HUB_OFFLINE to use a remote endpoint."
+            ) from exc
 
     def _describe_endpoint(self) -> str:
         if self.llm.endpoint_url:

@@ -30,7 +30,12 @@ from transformers import (
 )
 
 from models.bundled import BUNDLED_MODEL_DIR
-from models.bundled.dataset import REFINE_KIND_WEIGHTS, build_conversations, build_copy_drills
+from models.bundled.dataset import (
+    REFINE_KIND_WEIGHTS,
+    REFINE_TURN_WEIGHTS,
+    build_conversations,
+    build_copy_drills,
+)
 from models.bundled.tokenizer import render, train_tokenizer
 from models.bundled.train import (
     TrainingConfig,
@@ -89,7 +94,10 @@ def refine_model(
 ) -> float:
     """The last phase (see TrainingConfig) on its own conversations; returns its final loss."""
     dialogues = build_conversations(
-        REFINE_CONVERSATIONS, seed=REFINE_DATA_SEED, kind_weights=REFINE_KIND_WEIGHTS
+        REFINE_CONVERSATIONS,
+        seed=REFINE_DATA_SEED,
+        kind_weights=REFINE_KIND_WEIGHTS,
+        turn_weights=REFINE_TURN_WEIGHTS,
     )
     examples = encode(tokenizer, [render(d.messages, d.tools) for d in dialogues])
     return refine(model, examples, config)

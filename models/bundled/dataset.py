@@ -49,17 +49,21 @@ KIND_WEIGHTS = {
 # The refining phase: two-tool chains above all, the rest kept so that nothing is forgotten,
 # and the project's own example among them (it is never held out, see DEMO_TITLES).
 REFINE_KIND_WEIGHTS = {
-    "arithmetic": 0.17,
+    "arithmetic": 0.24,
     "small_talk": 0.06,
     "echo": 0.03,
     "relation": 0.06,
-    "relation_chain": 0.34,
+    "relation_chain": 0.30,
     "age": 0.04,
-    "age_chain": 0.15,
-    "lookup": 0.08,
+    "age_chain": 0.13,
+    "lookup": 0.07,
     "unknown": 0.02,
     "demo_chain": 0.05,
 }
+# How many exchanges a conversation has: one mostly; the refining phase has more follow-ups, so
+# that a second question is read for itself, not as the first one again.
+TURN_WEIGHTS = (0.85, 0.13, 0.02)
+REFINE_TURN_WEIGHTS = (0.65, 0.28, 0.07)
 REAL_SUBJECT_SHARE = 0.2
 
 
@@ -104,7 +108,10 @@ def split_corpus(facts: list[Fact]) -> tuple[list[Fact], list[Fact]]:
 
 
 def build_conversations(
-    count: int, seed: int, kind_weights: dict[str, float] = KIND_WEIGHTS
+    count: int,
+    seed: int,
+    kind_weights: dict[str, float] = KIND_WEIGHTS,
+    turn_weights: tuple[float, float, float] = TURN_WEIGHTS,
 ) -> list[Conversation]:
     """`count` training conversations, the same ones for the same `seed` and weights."""
     rng = random.Random(seed)
@@ -127,7 +134,7 @@ def build_conversations(
 
     conversations = []
     for _ in range(count):
-        turns = rng.choices((1, 2, 3), (0.85, 0.13, 0.02))[0]
+        turns = rng.choices((1, 2, 3), turn_weights)[0]
         messages = [message for _ in range(turns) for message in exchange()]
         tools = schemas if rng.random() < 0.9 else schemas[::-1]
         conversations.append(Conversation(_with_system(rng, messages), tools))

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from functools import reduce
 
 import httpx
+import huggingface_hub.constants
 import pytest
+from huggingface_hub.errors import OfflineModeIsEnabled
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import Runnable
@@ -359,3 +361,17 @@ def test_dedicated_hf_endpoint_gets_the_token():
 
     assert model.llm.client.headers["authorization"] == "Bearer hf_secret"
     assert model.llm.async_client.headers["authorization"] == "Bearer hf_secret"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_offline_mode_is_named_as_the_reason(
+    server: OpenAIServer, mode: str, monkeypatch: pytest.MonkeyPatch
+):
+    model = make_endpoint_chat_model(Spec(endpoint_url=server.url))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+    with pytest.raises(EndpointError, match="HF_HUB_OFFLINE is set") as caught:
+        await ask(model, mode)
+
+    assert server.url in str(caught.value)
+    assert isinstance(caught.value.__cause__, OfflineModeIsEnabled)
