@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-
-import httpx
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 from bench.fake_graph import GRAPH_NAME, expect_answer, run_input
+from bench.lean_http import LeanClient, lean_client
 from bench.load import RunOnce
 
-TIMEOUT_S = 60.0
 READY_ATTEMPTS = 100
 READY_PAUSE_S = 0.1
 
 
-def open_client(base_url: str, clients: int) -> httpx.AsyncClient:
-    """A client with a kept-alive connection for each concurrent caller."""
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    return httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT_S, limits=limits)
+class Response(Protocol):
+    @property
+    def is_success(self) -> bool: ...
+
+    def json(self) -> Any: ...
+
+    def raise_for_status(self) -> Any: ...
 
 
-def http_run(client: httpx.AsyncClient, thread_ids: list[str]) -> RunOnce:
+class JsonClient(Protocol):
+    """What a run needs of a client: `httpx.AsyncClient` (in process, over ASGI) or, over
+    sockets, the leaner `LeanClient`."""
+
+    async def post(self, path: str, json: Any) -> Response: ...
+
+
+def open_client(base_url: str, clients: int) -> AbstractAsyncContextManager[LeanClient]:
+    """A load-generating client with a kept-alive connection for each concurrent caller (see
+    `bench.lean_http` for why not httpx)."""
+    return lean_client(base_url, clients)
+
+
+def http_run(client: JsonClient, thread_ids: list[str]) -> RunOnce:
     """`POST /threads` then `POST /threads/{id}/runs/wait`; the thread's id goes to `thread_ids`."""
 
     async def run_once() -> None:
@@ -36,19 +52,19 @@ def http_run(client: httpx.AsyncClient, thread_ids: list[str]) -> RunOnce:
     return run_once
 
 
-async def wait_until_ok(client: httpx.AsyncClient) -> None:
+async def wait_until_ok(client: LeanClient) -> None:
     """Poll `GET /ok` a bounded number of times, for servers that log ready before they listen."""
     for _ in range(READY_ATTEMPTS):
         try:
             if (await client.get("/ok")).is_success:
                 return
-        except httpx.TransportError:
+        except OSError:  # not listening yet
             pass
         await asyncio.sleep(READY_PAUSE_S)
     raise TimeoutError(f"{client.base_url}/ok did not answer within {READY_ATTEMPTS} attempts")
 
 
-async def delete_threads(client: httpx.AsyncClient, thread_ids: list[str]) -> None:
+async def delete_threads(client: LeanClient, thread_ids: list[str]) -> None:
     """Remove what a run left in storage that outlives the benchmark (a shared database)."""
     for thread_id in thread_ids:
         await client.delete(f"/threads/{thread_id}")
