@@ -105,7 +105,6 @@ class Crons:
 
     async def insert(self, cron: CronRecord) -> None:
         """Store a new cron of the current owner."""
-        time, json = self._time, self._sql.json
         await self._db.execute(
             f"INSERT INTO crons ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -113,16 +112,9 @@ class Crons:
                 cron.assistant_id,
                 cron.thread_id,
                 current_owner(),
-                cron.schedule,
-                cron.timezone,
-                None if cron.end_time is None else time(cron.end_time),
-                None if cron.next_run_date is None else time(cron.next_run_date),
-                json(cron.payload),
-                json(cron.metadata),
-                cron.on_run_completed,
-                cron.enabled,
-                time(cron.created_at),
-                time(cron.updated_at),
+                *self._changeable(cron),
+                self._time(cron.created_at),
+                self._time(cron.updated_at),
             ),
         )
 
@@ -141,7 +133,6 @@ class Crons:
         claim in between is not undone); None if the current owner has no such cron. If `edit`
         raises, nothing is written."""
         visible, visible_args = visible_to_current_owner()
-        time, json = self._time, self._sql.json
         async with self._db.transaction() as tx:
             row = await tx.fetch_one(
                 f"SELECT {_COLUMNS} FROM crons WHERE cron_id = ? AND {visible}"
@@ -155,20 +146,24 @@ class Crons:
                 "UPDATE crons SET schedule = ?, timezone = ?, end_time = ?, next_run_date = ?, "
                 "payload = ?, metadata = ?, on_run_completed = ?, enabled = ?, updated_at = ? "
                 "WHERE cron_id = ?",
-                (
-                    cron.schedule,
-                    cron.timezone,
-                    None if cron.end_time is None else time(cron.end_time),
-                    None if cron.next_run_date is None else time(cron.next_run_date),
-                    json(cron.payload),
-                    json(cron.metadata),
-                    cron.on_run_completed,
-                    cron.enabled,
-                    time(cron.updated_at),
-                    cron_id,
-                ),
+                (*self._changeable(cron), self._time(cron.updated_at), cron_id),
             )
         return cron
+
+    def _changeable(self, cron: CronRecord) -> tuple[Any, ...]:
+        """The values of the columns an update may change, in `_COLUMNS` order, from schedule
+        to enabled."""
+        time, json = self._time, self._sql.json
+        return (
+            cron.schedule,
+            cron.timezone,
+            None if cron.end_time is None else time(cron.end_time),
+            None if cron.next_run_date is None else time(cron.next_run_date),
+            json(cron.payload),
+            json(cron.metadata),
+            cron.on_run_completed,
+            cron.enabled,
+        )
 
     async def delete(self, cron_id: str) -> bool:
         """Delete the cron; False if the current owner has none with this id."""
