@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
 
 from tests.fakes import FakeToolCallingModel
 from tests.service.live_server import LiveServer, StartServer, start_server
@@ -49,3 +51,17 @@ async def server(start: StartServer) -> LiveServer:
 async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture
+async def each_backend(storage_settings: dict[str, Any], start: StartServer) -> LiveServer:
+    """A server on SQLite, then one on PostgreSQL. (`storage_settings` comes first, so that its
+    database outlives the server, which `start` stops.)"""
+    return await start(**storage_settings)
+
+
+@pytest.fixture
+async def sdk(server: LiveServer) -> AsyncIterator[LangGraphClient]:
+    """The SDK's client of the server on SQLite."""
+    async with get_client(url=server.url) as client:
+        yield client

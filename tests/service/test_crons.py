@@ -8,7 +8,6 @@ fires one by ticking the scheduler at its due time, or by moving the scheduler's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,18 +33,6 @@ MISSING = "00000000-0000-0000-0000-000000000000"
 DEADLINE_S = 20  # a bound on waiting, so a bug fails the test instead of hanging it
 QUESTION = {"messages": [{"role": "user", "content": "what is 6 * 7?"}]}
 KEYS = "alice:key-of-alice,bob:key-of-bob"
-
-
-@pytest.fixture
-async def each_backend(storage_settings: dict[str, Any], start: StartServer) -> LiveServer:
-    # (`storage_settings` first: its database must outlive the server, stopped by `start`.)
-    return await start(**storage_settings)
-
-
-@pytest.fixture
-async def sdk(server: LiveServer) -> AsyncIterator[LangGraphClient]:
-    async with get_client(url=server.url) as client:
-        yield client
 
 
 def scheduler_of(server: LiveServer) -> CronScheduler:

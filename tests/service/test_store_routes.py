@@ -20,13 +20,8 @@ KEYS = "alice:key-of-alice,bob:key-of-bob"
 
 
 @pytest.fixture
-async def each_backend(storage_settings: dict[str, Any], start: StartServer) -> LiveServer:
-    """A server on SQLite, then one on PostgreSQL."""
-    return await start(**storage_settings)
-
-
-@pytest.fixture
 async def sdk(each_backend: LiveServer) -> AsyncIterator[LangGraphClient]:
+    """Here, the SDK's client of a server on each backend."""
     async with get_client(url=each_backend.url) as client:
         yield client
 

@@ -23,19 +23,9 @@ def ask(text: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def each_backend(
-    storage_settings: dict[str, Any], start: StartServer
-) -> AsyncIterator[LangGraphClient]:
-    """A client of a server on SQLite, then of one on PostgreSQL."""
-    server = await start(**storage_settings)
-    async with get_client(url=server.url) as sdk:
-        yield sdk
-
-
-@pytest.fixture
-async def sdk(server: LiveServer) -> AsyncIterator[LangGraphClient]:
-    """A client of the server on SQLite."""
-    async with get_client(url=server.url) as sdk:
+async def each_sdk(each_backend: LiveServer) -> AsyncIterator[LangGraphClient]:
+    """The SDK's client of a server on SQLite, then of one on PostgreSQL."""
+    async with get_client(url=each_backend.url) as sdk:
         yield sdk
 
 
@@ -51,9 +41,9 @@ async def checkpoint_ids(sdk: LangGraphClient, thread_id: str) -> list[str]:
 
 
 async def test_a_copy_has_the_metadata_state_and_history_and_goes_its_own_way(
-    each_backend: LangGraphClient,
+    each_sdk: LangGraphClient,
 ) -> None:
-    sdk = each_backend
+    sdk = each_sdk
     source = await answered_thread(sdk, user="ada")
     source_history = await sdk.threads.get_history(source, limit=100)
 
@@ -78,9 +68,9 @@ async def test_a_copy_has_the_metadata_state_and_history_and_goes_its_own_way(
 
 
 async def test_a_copy_of_an_interrupted_thread_resumes_on_its_own(
-    each_backend: LangGraphClient,
+    each_sdk: LangGraphClient,
 ) -> None:
-    sdk = each_backend
+    sdk = each_sdk
     source = (await sdk.threads.create())["thread_id"]
     await sdk.runs.wait(source, "agent", input=ask("what is 6 * 7?"), interrupt_before=["tools"])
 
@@ -115,9 +105,9 @@ async def test_prune_delete_removes_threads_and_their_checkpoints(sdk: LangGraph
 
 
 async def test_prune_keep_latest_keeps_only_the_latest_state(
-    each_backend: LangGraphClient,
+    each_sdk: LangGraphClient,
 ) -> None:
-    sdk = each_backend
+    sdk = each_sdk
     pruned, untouched = await answered_thread(sdk), await answered_thread(sdk)
     await sdk.runs.wait(pruned, "agent", input=ask("what is 2 + 3?"))
     before = await sdk.threads.get_state(pruned)
