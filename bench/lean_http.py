@@ -86,7 +86,7 @@ class LeanClient:
             raise ValueError(f"an http:// URL with a host is needed, got {base_url!r}")
         self.base_url = base_url
         self._host, self._port = parts.hostname, parts.port or 80
-        self._host_header = parts.netloc.encode()
+        self._host_header = parts.netloc
         self._free: asyncio.Queue[_Connection | None] = asyncio.Queue()
         for _ in range(connections):
             self._free.put_nowait(None)  # a slot: connected when first used
@@ -107,7 +107,7 @@ class LeanClient:
 
     async def _send(self, method: str, path: str, body: bytes) -> LeanResponse:
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self._host_header.decode()}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode()
         connection = await self._free.get()
