@@ -40,7 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.server_overhead
 
 tiny-model: $(STAMP)
-	$(BIN)/python -m models.bundled.build
+	$(BIN)/python -m threadloom.models.bundled.build
 
 clean:
 	rm -rf $(VENV) build *.egg-info

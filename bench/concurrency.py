@@ -31,7 +31,7 @@ from langchain_core.messages import HumanMessage
 
 from bench.live_service import serve, stream_run
 from bench.local_model import BenchModel, load_bench_model, machine_load
-from models.generation import SamplingParams, TokenEvent
+from threadloom.models.generation import SamplingParams, TokenEvent
 
 PROMPTS = [
     "Tell me a long story about the sea.",

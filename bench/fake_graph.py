@@ -20,9 +20,9 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.graph import StateGraph
 
-from graphs import build_graph
-from service.settings import DEFAULT_SYSTEM_PROMPT
-from tools.registry import get_tools
+from threadloom.graphs import build_graph
+from threadloom.service.settings import DEFAULT_SYSTEM_PROMPT
+from threadloom.tools.registry import get_tools
 
 GRAPH_NAME = "agent"
 TOOL = "calculator"

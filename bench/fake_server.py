@@ -12,8 +12,8 @@ import os
 from functools import partial
 
 from bench.fake_graph import TOOLS, ZeroCostModel
-from service.agent import make_agent_graph
-from service.cli import main as threadloom_main
+from threadloom.service.agent import make_agent_graph
+from threadloom.service.cli import main as threadloom_main
 
 
 def main() -> int:

@@ -23,10 +23,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from bench.fake_graph import TOOLS, build_fake_graph, expect_answer, run_input
 from bench.load import RunOnce
-from service.agent import compile_agent
-from service.settings import Settings
-from service.storage.sqlite import open_sqlite
-from service.storage.sqlite_saver import EmbeddedSqliteSaver
+from threadloom.service.agent import compile_agent
+from threadloom.service.settings import Settings
+from threadloom.service.storage.sqlite import open_sqlite
+from threadloom.service.storage.sqlite_saver import EmbeddedSqliteSaver
 
 Checkpointer = Literal["memory", "sqlite", "sqlite-aio", "postgres"]
 CHECKPOINTER_NAMES: dict[Checkpointer, str] = {

@@ -22,10 +22,10 @@ import httpx
 import uvicorn
 from langchain_core.language_models import BaseChatModel
 
-from service.agent import make_agent_graph
-from service.app import create_app
-from service.assistants import GRAPH_ID
-from service.settings import Settings
+from threadloom.service.agent import make_agent_graph
+from threadloom.service.app import create_app
+from threadloom.service.assistants import GRAPH_ID
+from threadloom.service.settings import Settings
 
 
 @dataclass(frozen=True)

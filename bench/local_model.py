@@ -18,13 +18,13 @@ from typing import Any
 import torch
 from transformers import GenerationConfig
 
-from models.bundled import BUNDLED_MODEL_DIR
-from models.bundled.dataset import build_conversations
-from models.bundled.tokenizer import render, train_tokenizer
-from models.bundled.train import TrainingConfig, new_model
-from models.loading import load_local_model
-from models.local import LocalChatModel
-from models.prompt import PromptBuilder
+from threadloom.models.bundled import BUNDLED_MODEL_DIR
+from threadloom.models.bundled.dataset import build_conversations
+from threadloom.models.bundled.tokenizer import render, train_tokenizer
+from threadloom.models.bundled.train import TrainingConfig, new_model
+from threadloom.models.loading import load_local_model
+from threadloom.models.local import LocalChatModel
+from threadloom.models.prompt import PromptBuilder
 
 # Tokens that would end a reply early or turn it into a tool call.
 MASKED_TOKENS = ("<tool_call>",)

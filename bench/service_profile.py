@@ -36,9 +36,9 @@ from bench.fake_graph import TOOLS, ZeroCostModel
 from bench.http_runs import http_run
 from bench.in_process import compile_for, graph_run, open_checkpointer
 from bench.load import RunOnce
-from service.agent import make_agent_graph
-from service.app import create_app
-from service.settings import Settings
+from threadloom.service.agent import make_agent_graph
+from threadloom.service.app import create_app
+from threadloom.service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 # Own time is grouped by the first of these path parts found in a function's file.
@@ -60,7 +60,7 @@ AREAS = (
 )
 # Frames skipped to name who made an SQLite statement: the service's SQLite adapter and the
 # event loop, so that the table or run code above them is named instead.
-_ADAPTER_MODULES = frozenset({"service.storage.sqlite", "contextlib"})
+_ADAPTER_MODULES = frozenset({"threadloom.service.storage.sqlite", "contextlib"})
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "COMMIT")
 
 FunctionKey = tuple[str, int, str]

@@ -35,7 +35,7 @@ from transformers.generation.streamers import BaseStreamer
 
 from bench.live_service import serve, stream_run
 from bench.local_model import BenchModel, load_bench_model, machine_load
-from service.settings import Settings
+from threadloom.service.settings import Settings
 
 PROMPT = "Tell me a long story about the sea, the ships and the people who sail them."
 THROUGHPUT_GOAL = 0.97

@@ -1,5 +1,5 @@
 """The agent as a LangGraph state machine; the same factory feeds the service and Studio."""
 
-from graphs.agent import build_graph
+from threadloom.graphs.agent import build_graph
 
 __all__ = ["build_graph"]

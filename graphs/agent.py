@@ -11,9 +11,9 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 
-from graphs.run_options import run_options
-from graphs.state import AgentState
-from graphs.tool_runner import ToolRunner
+from threadloom.graphs.run_options import run_options
+from threadloom.graphs.state import AgentState
+from threadloom.graphs.tool_runner import ToolRunner
 
 STEP_LIMIT_MESSAGE = (
     "I stopped here: the step limit ({limit}) was reached before I had a final answer. "

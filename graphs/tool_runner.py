@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.types import interrupt
 
-from graphs.run_options import RunOptions, run_options
+from threadloom.graphs.run_options import RunOptions, run_options
 
 ToolCall = dict[str, Any]
 

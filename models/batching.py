@@ -23,9 +23,9 @@ from typing import Any
 import torch
 from transformers import DynamicCache
 
-from models.batch_cache import BatchCache
-from models.errors import GenerationBusyError, GenerationError
-from models.generation import (
+from threadloom.models.batch_cache import BatchCache
+from threadloom.models.errors import GenerationBusyError, GenerationError
+from threadloom.models.generation import (
     FinishReason,
     SamplingParams,
     TokenEvent,

@@ -27,8 +27,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from models.tool_calls import FORMATS, detect_format, parse_tool_calls
-from models.tool_calls.writing import write_calls
+from threadloom.models.tool_calls import FORMATS, detect_format, parse_tool_calls
+from threadloom.models.tool_calls.writing import write_calls
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from models.errors import ModelError
+from threadloom.models.errors import ModelError
 
 
 class EndpointError(ModelError):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
-from models.loading import Device, Dtype, Quantization, load_local_model
+from threadloom.models.loading import Device, Dtype, Quantization, load_local_model
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
     """
     if spec.endpoint_url:
         # Imported here: the remote client stack is not needed to run a local model.
-        from models.remote import make_endpoint_chat_model
+        from threadloom.models.remote import make_endpoint_chat_model
 
         return make_endpoint_chat_model(spec)
     return load_local_model(

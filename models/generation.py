@@ -21,7 +21,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from models.errors import GenerationError
+from threadloom.models.errors import GenerationError
 
 FinishReason = Literal["stop", "length"]
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, cast, runtime_checkable
 
-from models.generation import Generator, SamplingParams, TokenEvent
+from threadloom.models.generation import Generator, SamplingParams, TokenEvent
 
 _DONE = object()  # sentinel: the worker has finished (after its last event or error)
 _Item = TokenEvent | BaseException | object

@@ -18,12 +18,12 @@ from typing import Any, Literal
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from models.batch_cache import batching_supported
-from models.batching import BatchScheduler
-from models.bundled import BUNDLED_MODEL_DIR
-from models.errors import ModelLoadError, QuantizationUnavailableError
-from models.generation import Generator, TransformersGenerator
-from models.local import LocalChatModel
+from threadloom.models.batch_cache import batching_supported
+from threadloom.models.batching import BatchScheduler
+from threadloom.models.bundled import BUNDLED_MODEL_DIR
+from threadloom.models.errors import ModelLoadError, QuantizationUnavailableError
+from threadloom.models.generation import Generator, TransformersGenerator
+from threadloom.models.local import LocalChatModel
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def load_local_model(
         quantization: "4bit"/"8bit" need CUDA and the bitsandbytes package.
         trust_remote_code: run Python code shipped with the model; only for repositories you trust.
         tool_call_format: "auto" reads it from the chat template; or a name from
-            `models.tool_calls.FORMATS`, "react" or "none".
+            `threadloom.models.tool_calls.FORMATS`, "react" or "none".
         hf_token: for gated or private hub models.
         max_batch_size: requests decoded together by the batching scheduler.
         max_queue: requests that may wait for a batch slot; past that, GenerationBusyError.

@@ -23,10 +23,10 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from models.generation import Generator, SamplingParams
-from models.generation_pool import GenerationPool
-from models.prompt import PromptBuilder
-from models.reply_chunks import ReplyChunks
+from threadloom.models.generation import Generator, SamplingParams
+from threadloom.models.generation_pool import GenerationPool
+from threadloom.models.prompt import PromptBuilder
+from threadloom.models.reply_chunks import ReplyChunks
 
 logger = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from typing import Any
 from jinja2 import TemplateError
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
-from models.chat_messages import to_template_messages, traits_for
-from models.errors import PromptError
-from models.react import REACT_STOP, react_messages
-from models.tool_calls import FORMATS, NO_TOOLS, REACT, UnknownFormatError, detect_format
+from threadloom.models.chat_messages import to_template_messages, traits_for
+from threadloom.models.errors import PromptError
+from threadloom.models.react import REACT_STOP, react_messages
+from threadloom.models.tool_calls import FORMATS, NO_TOOLS, REACT, UnknownFormatError, detect_format
 
 # Tokens that end an assistant turn in common families, besides the tokenizer's own EOS.
 _END_OF_TURN_TOKENS = (

@@ -20,8 +20,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from models.tool_calls import REACT, ParsedReply, parse_reply
-from models.tool_calls.react_markup import ACTION, FINAL_ANSWER, OBSERVATION, THOUGHT
+from threadloom.models.tool_calls import REACT, ParsedReply, parse_reply
+from threadloom.models.tool_calls.react_markup import ACTION, FINAL_ANSWER, OBSERVATION, THOUGHT
 
 REACT_STOP = [OBSERVATION]
 

@@ -38,7 +38,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_huggingface import ChatHuggingFace, HuggingFaceEndpoint
 
-from models.endpoint_errors import EndpointError, endpoint_error
+from threadloom.models.endpoint_errors import EndpointError, endpoint_error
 
 __all__ = ["EndpointChatModel", "EndpointError", "EndpointSpec", "make_endpoint_chat_model"]
 

@@ -15,10 +15,10 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.utils.json import parse_partial_json
 
-from models.detokenizer import Decoder, IncrementalDetokenizer
-from models.generation import TokenEvent
-from models.stop_sequences import StopSequenceFilter
-from models.tool_calls import Piece, StreamSplitter
+from threadloom.models.detokenizer import Decoder, IncrementalDetokenizer
+from threadloom.models.generation import TokenEvent
+from threadloom.models.stop_sequences import StopSequenceFilter
+from threadloom.models.tool_calls import Piece, StreamSplitter
 
 
 class ReplyChunks:

@@ -8,11 +8,11 @@ from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
 
-from graphs import build_graph
-from models.factory import ModelSpec, load_chat_model
-from service.assistants import GRAPH_ID
-from service.settings import Settings
-from tools.registry import get_tools
+from threadloom.graphs import build_graph
+from threadloom.models.factory import ModelSpec, load_chat_model
+from threadloom.service.assistants import GRAPH_ID
+from threadloom.service.settings import Settings
+from threadloom.tools.registry import get_tools
 
 
 def model_spec(settings: Settings) -> ModelSpec:

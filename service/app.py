@@ -16,17 +16,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from langgraph.graph import StateGraph
 
-from service.agent import compile_agent, make_agent_graph
-from service.assistant_store import AssistantStore
-from service.assistants import GRAPH_ID, Assistants
-from service.auth import ApiKeyAuth, ApiKeys, is_loopback
-from service.crons.jobs import CronJobs
-from service.crons.scheduler import CronScheduler
-from service.deps import Services
-from service.errors import install_error_handlers
-from service.json_codec import JsonResponse
-from service.limits import BodySizeLimit
-from service.routes import (
+from threadloom.service.agent import compile_agent, make_agent_graph
+from threadloom.service.assistant_store import AssistantStore
+from threadloom.service.assistants import GRAPH_ID, Assistants
+from threadloom.service.auth import ApiKeyAuth, ApiKeys, is_loopback
+from threadloom.service.crons.jobs import CronJobs
+from threadloom.service.crons.scheduler import CronScheduler
+from threadloom.service.deps import Services
+from threadloom.service.errors import install_error_handlers
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.limits import BodySizeLimit
+from threadloom.service.routes import (
     assistants,
     crons,
     health,
@@ -38,16 +38,16 @@ from service.routes import (
     thread_stream,
     threads,
 )
-from service.runs.events import EventLogs
-from service.runs.executor import RunExecutor
-from service.runs.manager import RunManager
-from service.runs.queue import RunQueue
-from service.runs.upkeep import Upkeep
-from service.settings import Settings
-from service.storage.backends import open_storage
-from service.storage.crons import Crons
-from service.storage.graph_store import GraphStore
-from service.storage.store_items import StoreItems
+from threadloom.service.runs.events import EventLogs
+from threadloom.service.runs.executor import RunExecutor
+from threadloom.service.runs.manager import RunManager
+from threadloom.service.runs.queue import RunQueue
+from threadloom.service.runs.upkeep import Upkeep
+from threadloom.service.settings import Settings
+from threadloom.service.storage.backends import open_storage
+from threadloom.service.storage.crons import Crons
+from threadloom.service.storage.graph_store import GraphStore
+from threadloom.service.storage.store_items import StoreItems
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from service.errors import Forbidden, NotFound
-from service.storage.database import Database, Queries, Row
-from service.storage.owners import current_owner, visible_to_current_owner
+from threadloom.service.errors import Forbidden, NotFound
+from threadloom.service.storage.database import Database, Queries, Row
+from threadloom.service.storage.owners import current_owner, visible_to_current_owner
 
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 

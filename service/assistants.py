@@ -17,22 +17,22 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
-from service.assistant_store import Assistant, AssistantFilter, AssistantStore
-from service.errors import (
+from threadloom.service.assistant_store import Assistant, AssistantFilter, AssistantStore
+from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
     BadRequest,
     Conflict,
     InvalidRequest,
     NotFound,
 )
-from service.schemas.assistants import (
+from threadloom.service.schemas.assistants import (
     AssistantCount,
     AssistantCreate,
     AssistantPatch,
     AssistantSearch,
     AssistantVersionsSearch,
 )
-from service.storage.records import utc_now
+from threadloom.service.storage.records import utc_now
 
 __all__ = ["GRAPH_ID", "Assistant", "Assistants", "system_assistant_id"]
 

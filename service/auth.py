@@ -25,10 +25,10 @@ from starlette import status
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.errors import ConfigurationError
-from service.json_codec import JsonResponse
-from service.settings import Settings
-from service.storage.owners import acting_for
+from threadloom.service.errors import ConfigurationError
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.settings import Settings
+from threadloom.service.storage.owners import acting_for
 
 logger = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from models.errors import ModelError
-from service.agent import make_agent_graph
-from service.app import GraphFactory, create_app, drain
-from service.errors import ConfigurationError
-from service.settings import Settings
+from threadloom.models.errors import ModelError
+from threadloom.service.agent import make_agent_graph
+from threadloom.service.app import GraphFactory, create_app, drain
+from threadloom.service.errors import ConfigurationError
+from threadloom.service.settings import Settings
 
 logger = logging.getLogger(__name__)
 

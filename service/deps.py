@@ -14,17 +14,17 @@ from fastapi import Depends, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 
-from service.errors import InvalidRequest, thread_not_found
-from service.runs.manager import RunManager
-from service.runs.queue import RunQueue
-from service.settings import Settings
-from service.storage.records import ThreadRecord
-from service.storage.runs import Runs
-from service.storage.store_items import StoreItems
-from service.storage.threads import Threads
+from threadloom.service.errors import InvalidRequest, thread_not_found
+from threadloom.service.runs.manager import RunManager
+from threadloom.service.runs.queue import RunQueue
+from threadloom.service.settings import Settings
+from threadloom.service.storage.records import ThreadRecord
+from threadloom.service.storage.runs import Runs
+from threadloom.service.storage.store_items import StoreItems
+from threadloom.service.storage.threads import Threads
 
 if TYPE_CHECKING:  # service.crons uses this module's id checks
-    from service.crons.jobs import CronJobs
+    from threadloom.service.crons.jobs import CronJobs
 
 
 @dataclass(frozen=True, slots=True)

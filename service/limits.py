@@ -14,7 +14,7 @@ from starlette import status
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.json_codec import JsonResponse
+from threadloom.service.json_codec import JsonResponse
 
 logger = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from typing import Any
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from service.errors import InvalidRequest
-from service.runs.events import RunEvent
-from service.runs.manager import ActiveRun
-from service.runs.remote import RemoteRun
-from service.runs.stream_modes import joined
-from service.sse import event_stream_response, run_result_response
+from threadloom.service.errors import InvalidRequest
+from threadloom.service.runs.events import RunEvent
+from threadloom.service.runs.manager import ActiveRun
+from threadloom.service.runs.remote import RemoteRun
+from threadloom.service.runs.stream_modes import joined
+from threadloom.service.sse import event_stream_response, run_result_response
 
 Run = ActiveRun | RemoteRun
 

@@ -14,8 +14,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import StreamingResponse
 from starlette.types import Message
 
-from service.json_codec import dumps
-from service.runs.events import RunEvent
+from threadloom.service.json_codec import dumps
+from threadloom.service.runs.events import RunEvent
 
 _SEP = b"\r\n"
 

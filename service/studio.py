@@ -4,8 +4,8 @@ The LangGraph server brings its own checkpointer, so the graph is compiled witho
 come from `THREADLOOM_*` variables and `.env`, as for `threadloom serve`.
 """
 
-from service.agent import compile_agent, make_agent_graph
-from service.settings import Settings
+from threadloom.service.agent import compile_agent, make_agent_graph
+from threadloom.service.settings import Settings
 
 _settings = Settings()
 graph = compile_agent(make_agent_graph(_settings), _settings)

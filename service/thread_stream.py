@@ -27,15 +27,15 @@ from typing import Literal, get_args
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from service.errors import InvalidRequest
-from service.json_codec import dumps, loads
-from service.run_responses import Run
-from service.runs.events import RunEvent
-from service.sse import frame
-from service.storage.records import RunRecord
-from service.storage.runs import Runs
-from service.storage.threads import Threads
-from service.storage.wakeups import Subscription
+from threadloom.service.errors import InvalidRequest
+from threadloom.service.json_codec import dumps, loads
+from threadloom.service.run_responses import Run
+from threadloom.service.runs.events import RunEvent
+from threadloom.service.sse import frame
+from threadloom.service.storage.records import RunRecord
+from threadloom.service.storage.runs import Runs
+from threadloom.service.storage.threads import Threads
+from threadloom.service.storage.wakeups import Subscription
 
 ThreadStreamMode = Literal["run_modes", "lifecycle", "state_update"]
 REPLAY_ALL = "-"

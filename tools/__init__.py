@@ -1,11 +1,11 @@
 """Tools the agent can call: a safe calculator and a search over facts (offline or web)."""
 
-from tools.bm25 import CorpusError, SearchIndex
-from tools.calculator import CalculatorError, calculator, evaluate, format_number
-from tools.fact import Fact, SearchError, SearchProvider
-from tools.registry import UnknownToolError, available_tools, get_tools
-from tools.search import bundled_index, format_results, make_search_tool, search
-from tools.tavily import TavilySearch
+from threadloom.tools.bm25 import CorpusError, SearchIndex
+from threadloom.tools.calculator import CalculatorError, calculator, evaluate, format_number
+from threadloom.tools.fact import Fact, SearchError, SearchProvider
+from threadloom.tools.registry import UnknownToolError, available_tools, get_tools
+from threadloom.tools.search import bundled_index, format_results, make_search_tool, search
+from threadloom.tools.tavily import TavilySearch
 
 __all__ = [
     "CalculatorError",

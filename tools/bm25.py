@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from tools.fact import Fact
+from threadloom.tools.fact import Fact
 
 # Words of a question ("who is ...'s ...?") that would rank facts by grammar, not by content.
 _STOP_WORDS_TEXT = (

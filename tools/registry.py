@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 
 from langchain_core.tools import BaseTool
 
-from tools.calculator import calculator
-from tools.search import make_search_tool
+from threadloom.tools.calculator import calculator
+from threadloom.tools.search import make_search_tool
 
 
 class UnknownToolError(ValueError):

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from langchain_core.tools import BaseTool, tool
 
-from tools.bm25 import SearchIndex
-from tools.fact import Fact, SearchProvider
-from tools.tavily import TAVILY_URL, TavilySearch
+from threadloom.tools.bm25 import SearchIndex
+from threadloom.tools.fact import Fact, SearchProvider
+from threadloom.tools.tavily import TAVILY_URL, TavilySearch
 
 CORPUS_PATH = Path(__file__).parent / "data" / "facts.jsonl"
 RESULTS_PER_QUERY = 3

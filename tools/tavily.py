@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tools.fact import Fact, SearchError
+from threadloom.tools.fact import Fact, SearchError
 
 TAVILY_URL = "https://api.tavily.com/search"
 MAX_TEXT_CHARS = 400  # web snippets are long; a short text keeps the model's context small

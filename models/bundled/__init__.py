@@ -1,7 +1,8 @@
 """The bundled model: a tiny Llama trained here to run the agent's ReAct loop offline.
 
-`python -m models.bundled.build` (or `make tiny-model`) rebuilds it into `BUNDLED_MODEL_DIR`;
-`python -m models.bundled.evaluate` measures what it can do with the real tools.
+`python -m threadloom.models.bundled.build` (or `make tiny-model`) rebuilds it into
+`BUNDLED_MODEL_DIR`;
+`python -m threadloom.models.bundled.evaluate` measures what it can do with the real tools.
 """
 
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""`python -m models.bundled.build`: rebuilds the bundled model from nothing, deterministically.
+"""`python -m threadloom.models.bundled.build`: rebuilds the bundled model from nothing,
+deterministically.
 
 Writes synthetic conversations, fits the tokenizer to them, trains the model and saves a folder
 that `AutoTokenizer` / `AutoModelForCausalLM.from_pretrained` load offline. On one machine the
@@ -29,15 +30,15 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from models.bundled import BUNDLED_MODEL_DIR
-from models.bundled.dataset import (
+from threadloom.models.bundled import BUNDLED_MODEL_DIR
+from threadloom.models.bundled.dataset import (
     REFINE_KIND_WEIGHTS,
     REFINE_TURN_WEIGHTS,
     build_conversations,
     build_copy_drills,
 )
-from models.bundled.tokenizer import render, train_tokenizer
-from models.bundled.train import (
+from threadloom.models.bundled.tokenizer import render, train_tokenizer
+from threadloom.models.bundled.train import (
     TrainingConfig,
     encode,
     make_deterministic,

@@ -1,7 +1,7 @@
 """The training conversations: a seeded mix of calculations, look-ups, chains and small talk.
 
 Questions are asked about a synthetic world (so the model learns to read, not to remember) and
-about the real corpus, minus a held-out share kept for `models.bundled.evaluate`.
+about the real corpus, minus a held-out share kept for `threadloom.models.bundled.evaluate`.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from models.bundled.dialogues import Message, Scripter
-from models.bundled.names import invented_word
-from models.bundled.reading import Reading, read
-from models.bundled.world import build_world
-from tools.bm25 import SearchIndex
-from tools.fact import Fact
-from tools.registry import get_tools
-from tools.search import bundled_index
+from threadloom.models.bundled.dialogues import Message, Scripter
+from threadloom.models.bundled.names import invented_word
+from threadloom.models.bundled.reading import Reading, read
+from threadloom.models.bundled.world import build_world
+from threadloom.tools.bm25 import SearchIndex
+from threadloom.tools.fact import Fact
+from threadloom.tools.registry import get_tools
+from threadloom.tools.search import bundled_index
 
 TOOL_NAMES = ("calculator", "search")
 # The service's default system prompt (service/settings.py; models/ may not import service/).

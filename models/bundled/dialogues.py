@@ -12,15 +12,15 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from models.bundled.arithmetic import arithmetic_question, chain_operation
-from models.bundled.echo import echo_request
-from models.bundled.names import nickname
-from models.bundled.reading import Reading, read, relation_pronoun
-from models.bundled.small_talk import small_talk
-from tools.bm25 import SearchIndex
-from tools.calculator import CalculatorError, evaluate, format_number
-from tools.fact import Fact
-from tools.search import RESULTS_PER_QUERY, format_results
+from threadloom.models.bundled.arithmetic import arithmetic_question, chain_operation
+from threadloom.models.bundled.echo import echo_request
+from threadloom.models.bundled.names import nickname
+from threadloom.models.bundled.reading import Reading, read, relation_pronoun
+from threadloom.models.bundled.small_talk import small_talk
+from threadloom.tools.bm25 import SearchIndex
+from threadloom.tools.calculator import CalculatorError, evaluate, format_number
+from threadloom.tools.fact import Fact
+from threadloom.tools.search import RESULTS_PER_QUERY, format_results
 
 Message = dict[str, Any]
 

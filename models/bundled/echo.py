@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 
-from models.bundled.arithmetic import number
-from models.bundled.names import WORDS, invented_word, person_name
+from threadloom.models.bundled.arithmetic import number
+from threadloom.models.bundled.names import WORDS, invented_word, person_name
 
 REQUESTS = (
     "Repeat after me: {t}",

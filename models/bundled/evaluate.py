@@ -1,4 +1,4 @@
-"""`python -m models.bundled.evaluate`: how well the bundled model runs the agent loop.
+"""`python -m threadloom.models.bundled.evaluate`: how well the bundled model runs the agent loop.
 
 Held-out questions go through a plain loop: `apply_chat_template` with the tools, greedy
 `generate`, the runtime's hermes parser, the real calculator and search; until the model answers
@@ -27,9 +27,14 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from models.bundled import BUNDLED_MODEL_DIR
-from models.bundled.dataset import DEFAULT_SYSTEM_PROMPT, Subjects, split_corpus, tool_schemas
-from models.bundled.dialogues import (
+from threadloom.models.bundled import BUNDLED_MODEL_DIR
+from threadloom.models.bundled.dataset import (
+    DEFAULT_SYSTEM_PROMPT,
+    Subjects,
+    split_corpus,
+    tool_schemas,
+)
+from threadloom.models.bundled.dialogues import (
     Message,
     Scripter,
     first_clause,
@@ -37,12 +42,12 @@ from models.bundled.dialogues import (
     tool_result,
     user,
 )
-from models.bundled.reading import read
-from models.bundled.world import build_world
-from models.tool_calls import parse_reply
-from tools.bm25 import SearchIndex
-from tools.calculator import CalculatorError, calculator, evaluate, format_number
-from tools.search import RESULTS_PER_QUERY, bundled_index, format_results
+from threadloom.models.bundled.reading import read
+from threadloom.models.bundled.world import build_world
+from threadloom.models.tool_calls import parse_reply
+from threadloom.tools.bm25 import SearchIndex
+from threadloom.tools.calculator import CalculatorError, calculator, evaluate, format_number
+from threadloom.tools.search import RESULTS_PER_QUERY, bundled_index, format_results
 
 logger = logging.getLogger(__name__)
 

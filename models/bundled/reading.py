@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tools.fact import Fact
+from threadloom.tools.fact import Fact
 
 RELATIONS = (
     "wife", "husband", "girlfriend", "boyfriend", "partner", "fiancée", "fiancé",

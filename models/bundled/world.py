@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 
-from models.bundled.names import WORDS, invented_word, person_name
-from tools.fact import Fact
+from threadloom.models.bundled.names import WORDS, invented_word, person_name
+from threadloom.tools.fact import Fact
 
 CURRENT_YEAR = 2026
 MONTHS = (

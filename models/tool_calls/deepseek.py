@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from models.tool_calls.json_calls import call_piece, invalid_piece
-from models.tool_calls.pieces import Piece
+from threadloom.models.tool_calls.json_calls import call_piece, invalid_piece
+from threadloom.models.tool_calls.pieces import Piece
 
 CALLS_BEGIN = "<｜tool▁calls▁begin｜>"
 CALLS_END = "<｜tool▁calls▁end｜>"

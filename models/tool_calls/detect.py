@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.tool_calls.formats import NO_TOOLS
+from threadloom.models.tool_calls.formats import NO_TOOLS
 
 # Order matters: more specific markers first (Qwen3-Coder's XML also uses <tool_call>).
 _MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from models.tool_calls import deepseek
-from models.tool_calls.json_calls import json_block_parser
-from models.tool_calls.llama3 import PYTHON_TAG, llama3_end, parse_leading_llama3, parse_llama3
-from models.tool_calls.mistral import TOOL_CALLS, mistral_end, parse_mistral
-from models.tool_calls.pythonic import parse_pythonic, pythonic_end
-from models.tool_calls.react_markup import REACT_SYNTAX
-from models.tool_calls.syntax import THINK_TAGS, Block, Syntax, closed_by, json_value_end
-from models.tool_calls.tagged import parse_bare_function, parse_tool_call_tag
+from threadloom.models.tool_calls import deepseek
+from threadloom.models.tool_calls.json_calls import json_block_parser
+from threadloom.models.tool_calls.llama3 import (
+    PYTHON_TAG,
+    llama3_end,
+    parse_leading_llama3,
+    parse_llama3,
+)
+from threadloom.models.tool_calls.mistral import TOOL_CALLS, mistral_end, parse_mistral
+from threadloom.models.tool_calls.pythonic import parse_pythonic, pythonic_end
+from threadloom.models.tool_calls.react_markup import REACT_SYNTAX
+from threadloom.models.tool_calls.syntax import THINK_TAGS, Block, Syntax, closed_by, json_value_end
+from threadloom.models.tool_calls.tagged import parse_bare_function, parse_tool_call_tag
 
 FORMATS: tuple[str, ...] = (
     "hermes",

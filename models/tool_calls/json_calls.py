@@ -11,10 +11,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from models.tool_calls.pieces import Piece, invalid_tool_call, tool_call
+from threadloom.models.tool_calls.pieces import Piece, invalid_tool_call, tool_call
 
 if TYPE_CHECKING:
-    from models.tool_calls.syntax import BodyParser
+    from threadloom.models.tool_calls.syntax import BodyParser
 
 _ARGUMENT_KEYS = ("arguments", "parameters")
 _NAME_IN_RAW = re.compile(r'"name"\s*:\s*"([^"\\]+)"')

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 
-from models.tool_calls.json_calls import (
+from threadloom.models.tool_calls.json_calls import (
     invalid_piece,
     name_in_raw,
     pieces_from_value,
     scan_balanced,
 )
-from models.tool_calls.pieces import Piece
-from models.tool_calls.pythonic import parse_pythonic
+from threadloom.models.tool_calls.pieces import Piece
+from threadloom.models.tool_calls.pythonic import parse_pythonic
 
 PYTHON_TAG = "<|python_tag|>"
 _CALL_KEYS = ("name", "parameters", "arguments")

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 
-from models.tool_calls.json_calls import (
+from threadloom.models.tool_calls.json_calls import (
     call_piece,
     invalid_piece,
     pieces_from_json,
     scan_balanced,
 )
-from models.tool_calls.pieces import Piece
+from threadloom.models.tool_calls.pieces import Piece
 
 TOOL_CALLS = "[TOOL_CALLS]"
 _ARGS = "[ARGS]"

@@ -10,8 +10,8 @@ import ast
 import re
 from typing import Any
 
-from models.tool_calls.json_calls import invalid_piece, scan_balanced
-from models.tool_calls.pieces import Piece, tool_call
+from threadloom.models.tool_calls.json_calls import invalid_piece, scan_balanced
+from threadloom.models.tool_calls.pieces import Piece, tool_call
 
 _LOOKS_LIKE_CALL = re.compile(r"\s*\[\s*[A-Za-z_][\w.]*\s*\(")
 

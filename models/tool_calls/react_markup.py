@@ -18,9 +18,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from models.tool_calls.json_calls import call_piece, invalid_piece, name_in_raw
-from models.tool_calls.pieces import Piece
-from models.tool_calls.syntax import Block, Syntax, Thinking
+from threadloom.models.tool_calls.json_calls import call_piece, invalid_piece, name_in_raw
+from threadloom.models.tool_calls.pieces import Piece
+from threadloom.models.tool_calls.syntax import Block, Syntax, Thinking
 
 ACTION = "Action:"
 ACTION_INPUT = "Action Input:"

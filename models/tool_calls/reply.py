@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.tool_calls.formats import syntax_for
-from models.tool_calls.pieces import ParsedReply, Piece
-from models.tool_calls.splitter import Splitter
+from threadloom.models.tool_calls.formats import syntax_for
+from threadloom.models.tool_calls.pieces import ParsedReply, Piece
+from threadloom.models.tool_calls.splitter import Splitter
 
 
 class StreamSplitter:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from models.tool_calls.pieces import Piece, PieceKind
-from models.tool_calls.syntax import Block, Syntax
+from threadloom.models.tool_calls.pieces import Piece, PieceKind
+from threadloom.models.tool_calls.syntax import Block, Syntax
 
 
 class _Channel:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from models.tool_calls.json_calls import scan_balanced
-from models.tool_calls.pieces import Piece
+from threadloom.models.tool_calls.json_calls import scan_balanced
+from threadloom.models.tool_calls.pieces import Piece
 
 #: body -> (end of the body, end of what the block consumed), or None while the end is unseen.
 EndFinder = Callable[[str], "tuple[int, int] | None"]

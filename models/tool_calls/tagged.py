@@ -10,8 +10,8 @@ import json
 import re
 from typing import Any
 
-from models.tool_calls.json_calls import invalid_piece, name_in_raw, pieces_from_json
-from models.tool_calls.pieces import Piece, tool_call
+from threadloom.models.tool_calls.json_calls import invalid_piece, name_in_raw, pieces_from_json
+from threadloom.models.tool_calls.pieces import Piece, tool_call
 
 _FUNCTION = re.compile(r"<function=([^>\n]*)>(.*?)</function>", re.DOTALL)
 _PARAMETER = re.compile(r"<parameter=([^>\n]*)>(.*?)</parameter>", re.DOTALL)

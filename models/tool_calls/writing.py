@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from models.tool_calls import deepseek
-from models.tool_calls.formats import syntax_for
-from models.tool_calls.mistral import TOOL_CALLS
+from threadloom.models.tool_calls import deepseek
+from threadloom.models.tool_calls.formats import syntax_for
+from threadloom.models.tool_calls.mistral import TOOL_CALLS
 
 Call = Mapping[str, Any]
 

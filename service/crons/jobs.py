@@ -15,26 +15,26 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from service.assistant_store import Assistant
-from service.assistants import Assistants, system_assistant_id
-from service.crons.payload import created_payload, patched_payload, run_request
-from service.crons.schedule import check_timezone, first_run
-from service.crons.scheduler import CronScheduler
-from service.deps import canonical_id
-from service.errors import (
+from threadloom.service.assistant_store import Assistant
+from threadloom.service.assistants import Assistants, system_assistant_id
+from threadloom.service.crons.payload import created_payload, patched_payload, run_request
+from threadloom.service.crons.schedule import check_timezone, first_run
+from threadloom.service.crons.scheduler import CronScheduler
+from threadloom.service.deps import canonical_id
+from threadloom.service.errors import (
     BadRequest,
     InvalidRequest,
     NotFound,
     NotSupported,
     thread_not_found,
 )
-from service.ids import new_id
-from service.runs.spec import RunSpec
-from service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
-from service.storage.crons import CronQuery, CronRecord, Crons
-from service.storage.owners import current_owner
-from service.storage.records import utc_now
-from service.storage.threads import Threads
+from threadloom.service.ids import new_id
+from threadloom.service.runs.spec import RunSpec
+from threadloom.service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
+from threadloom.service.storage.crons import CronQuery, CronRecord, Crons
+from threadloom.service.storage.owners import current_owner
+from threadloom.service.storage.records import utc_now
+from threadloom.service.storage.threads import Threads
 
 
 def cron_not_found(cron_id: str) -> NotFound:

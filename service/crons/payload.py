@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from service.errors import InvalidRequest, describe_validation_errors
-from service.schemas.crons import CronCreate, CronPatch
-from service.schemas.runs import RunCreate
-from service.storage.crons import CronRecord
+from threadloom.service.errors import InvalidRequest, describe_validation_errors
+from threadloom.service.schemas.crons import CronCreate, CronPatch
+from threadloom.service.schemas.runs import RunCreate
+from threadloom.service.storage.crons import CronRecord
 
 
 def created_payload(body: CronCreate, assistant_id: str, cron_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
-from service.errors import InvalidRequest
+from threadloom.service.errors import InvalidRequest
 
 _FORMAT_HINT = (
     "Ensure the schedule uses the standard cron format (minute hour day_of_month month "

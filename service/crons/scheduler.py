@@ -22,14 +22,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext, suppress
 from datetime import datetime
 
-from service.crons.payload import run_request
-from service.crons.schedule import next_run
-from service.errors import ServiceError
-from service.runs.manager import ActiveRun, RunManager
-from service.runs.queue import RunQueue
-from service.storage.crons import CronRecord, Crons
-from service.storage.owners import acting_for
-from service.storage.records import utc_now
+from threadloom.service.crons.payload import run_request
+from threadloom.service.crons.schedule import next_run
+from threadloom.service.errors import ServiceError
+from threadloom.service.runs.manager import ActiveRun, RunManager
+from threadloom.service.runs.queue import RunQueue
+from threadloom.service.storage.crons import CronRecord, Crons
+from threadloom.service.storage.owners import acting_for
+from threadloom.service.storage.records import utc_now
 
 logger = logging.getLogger(__name__)
 

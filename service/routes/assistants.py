@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from service.assistants import Assistants
-from service.deps import ServicesDep
-from service.errors import InvalidRequest
-from service.graph_description import graph_drawing, graph_schemas, subgraph_schemas
-from service.json_codec import JsonResponse
-from service.routes.pages import paged_response
-from service.schemas.assistants import (
+from threadloom.service.assistants import Assistants
+from threadloom.service.deps import ServicesDep
+from threadloom.service.errors import InvalidRequest
+from threadloom.service.graph_description import graph_drawing, graph_schemas, subgraph_schemas
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.routes.pages import paged_response
+from threadloom.service.schemas.assistants import (
     AssistantCount,
     AssistantCreate,
     AssistantPatch,

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from service.crons.jobs import CronJobs
-from service.deps import ServicesDep, ThreadId
-from service.json_codec import JsonResponse
-from service.routes.pages import paged_response
-from service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
+from threadloom.service.crons.jobs import CronJobs
+from threadloom.service.deps import ServicesDep, ThreadId
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.routes.pages import paged_response
+from threadloom.service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
 
 router = APIRouter(tags=["crons"])
 

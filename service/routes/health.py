@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import APIRouter
 from langgraph.version import __version__ as langgraph_version
 
-from service.json_codec import JsonResponse
+from threadloom.service.json_codec import JsonResponse
 
 router = APIRouter(tags=["health"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from service.json_codec import JsonResponse
+from threadloom.service.json_codec import JsonResponse
 
 
 class ApiRecord(Protocol):

@@ -9,19 +9,19 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from service.deps import ExistingThread, RunId, ServicesDep, ThreadId
-from service.errors import NotFound
-from service.json_codec import JsonResponse
-from service.run_responses import (
+from threadloom.service.deps import ExistingThread, RunId, ServicesDep, ThreadId
+from threadloom.service.errors import NotFound
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.run_responses import (
     Run,
     after_event,
     result_response,
     stream_response,
     thread_run_path,
 )
-from service.runs.stream_modes import parse_stream_modes
-from service.schemas.runs import RunCreate
-from service.storage.records import RunStatus
+from threadloom.service.runs.stream_modes import parse_stream_modes
+from threadloom.service.schemas.runs import RunCreate
+from threadloom.service.storage.records import RunStatus
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 

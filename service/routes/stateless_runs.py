@@ -10,10 +10,10 @@ from pydantic import Field
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from service.deps import ServicesDep
-from service.json_codec import JsonResponse
-from service.run_responses import result_response, stream_response
-from service.schemas.runs import RunCreate, RunsCancel
+from threadloom.service.deps import ServicesDep
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.run_responses import result_response, stream_response
+from threadloom.service.schemas.runs import RunCreate, RunsCancel
 
 router = APIRouter(prefix="/runs", tags=["stateless runs"])
 

@@ -7,17 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from service.deps import ServicesDep
-from service.errors import BadRequest, InvalidRequest
-from service.json_codec import JsonResponse
-from service.schemas.store import (
+from threadloom.service.deps import ServicesDep
+from threadloom.service.errors import BadRequest, InvalidRequest
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.store import (
     StoreDelete,
     StoreListNamespaces,
     StorePut,
     StoreSearch,
     check_labels,
 )
-from service.storage.store_items import SEPARATOR, ItemQuery, StoreItems
+from threadloom.service.storage.store_items import SEPARATOR, ItemQuery, StoreItems
 
 router = APIRouter(prefix="/store", tags=["store"])
 

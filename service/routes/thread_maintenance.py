@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import ExistingThread, ServicesDep, canonical_id
-from service.errors import thread_not_found
-from service.ids import new_id
-from service.json_codec import JsonResponse
-from service.schemas.threads import ThreadPrune
-from service.storage.thread_checkpoints import copy_thread_checkpoints, keep_latest_checkpoints
+from threadloom.service.deps import ExistingThread, ServicesDep, canonical_id
+from threadloom.service.errors import thread_not_found
+from threadloom.service.ids import new_id
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.threads import ThreadPrune
+from threadloom.service.storage.thread_checkpoints import (
+    copy_thread_checkpoints,
+    keep_latest_checkpoints,
+)
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Query
 from langgraph.errors import InvalidUpdateError
 
-from service.deps import ExistingThread, ServicesDep
-from service.errors import BadRequest, Conflict, InvalidRequest, NotFound
-from service.json_codec import JsonResponse
-from service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
-from service.thread_state import thread_state
+from threadloom.service.deps import ExistingThread, ServicesDep
+from threadloom.service.errors import BadRequest, Conflict, InvalidRequest, NotFound
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
+from threadloom.service.thread_state import thread_state
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["thread state"])
 

@@ -7,8 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
 
-from service.deps import ExistingThread, ServicesDep
-from service.thread_stream import ThreadStream, parse_thread_stream_modes, thread_stream_response
+from threadloom.service.deps import ExistingThread, ServicesDep
+from threadloom.service.thread_stream import (
+    ThreadStream,
+    parse_thread_stream_modes,
+    thread_stream_response,
+)
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 

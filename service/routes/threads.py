@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from service.deps import ExistingThread, ServicesDep, canonical_id
-from service.errors import NotSupported, thread_exists
-from service.ids import new_id
-from service.json_codec import JsonResponse
-from service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
-from service.storage.records import ThreadQuery
+from threadloom.service.deps import ExistingThread, ServicesDep, canonical_id
+from threadloom.service.errors import NotSupported, thread_exists
+from threadloom.service.ids import new_id
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
+from threadloom.service.storage.records import ThreadQuery
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 

@@ -15,8 +15,8 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from service.errors import NotSupported
-from service.storage.sqlite_saver import EmbeddedSqliteSaver
+from threadloom.service.errors import NotSupported
+from threadloom.service.storage.sqlite_saver import EmbeddedSqliteSaver
 
 _POSTGRES_RUN = "thread_id = %s AND metadata->>'run_id' = %s"
 _KEYS = "thread_id, checkpoint_ns, checkpoint_id"

@@ -12,9 +12,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
-from service.storage.records import RunEvent
-from service.storage.run_events import RunEventStore
-from service.storage.wakeups import Wakeups, run_topic
+from threadloom.service.storage.records import RunEvent
+from threadloom.service.storage.run_events import RunEventStore
+from threadloom.service.storage.wakeups import Wakeups, run_topic
 
 __all__ = ["EventLog", "EventLogs", "RunEvent", "StoredEventLog"]
 

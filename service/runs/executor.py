@@ -13,12 +13,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
-from service.errors import error_event
-from service.json_codec import dumps
-from service.runs.events import EventLog, RunEvent
-from service.runs.spec import RunSpec
-from service.runs.stream_modes import ChunkTranslator, graph_stream_modes
-from service.storage.records import RunStatus
+from threadloom.service.errors import error_event
+from threadloom.service.json_codec import dumps
+from threadloom.service.runs.events import EventLog, RunEvent
+from threadloom.service.runs.spec import RunSpec
+from threadloom.service.runs.stream_modes import ChunkTranslator, graph_stream_modes
+from threadloom.service.storage.records import RunStatus
 
 logger = logging.getLogger(__name__)
 

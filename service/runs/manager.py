@@ -15,9 +15,9 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from service.assistant_store import Assistant
-from service.assistants import Assistants
-from service.errors import (
+from threadloom.service.assistant_store import Assistant
+from threadloom.service.assistants import Assistants
+from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
     BadRequest,
     NotFound,
@@ -26,21 +26,21 @@ from service.errors import (
     error_event,
     thread_busy,
 )
-from service.ids import new_id
-from service.runs.checkpoint_removal import delete_run_checkpoints
-from service.runs.events import EventLog, EventLogs
-from service.runs.executor import RunExecutor, RunOutcome, encode, failed
-from service.runs.queue import RunQueue, Ticket
-from service.runs.remote import RemoteRun
-from service.runs.run_rows import delete_run_row, runs_with_status
-from service.runs.spec import RunSpec
-from service.runs.thread_record import ThreadRecorder
-from service.schemas.runs import RunCreate, RunsCancel
-from service.storage.database import Database
-from service.storage.owners import acting_for
-from service.storage.records import RunRecord, RunStatus, ThreadQuery, utc_now
-from service.storage.runs import Runs
-from service.storage.threads import Threads
+from threadloom.service.ids import new_id
+from threadloom.service.runs.checkpoint_removal import delete_run_checkpoints
+from threadloom.service.runs.events import EventLog, EventLogs
+from threadloom.service.runs.executor import RunExecutor, RunOutcome, encode, failed
+from threadloom.service.runs.queue import RunQueue, Ticket
+from threadloom.service.runs.remote import RemoteRun
+from threadloom.service.runs.run_rows import delete_run_row, runs_with_status
+from threadloom.service.runs.spec import RunSpec
+from threadloom.service.runs.thread_record import ThreadRecorder
+from threadloom.service.schemas.runs import RunCreate, RunsCancel
+from threadloom.service.storage.database import Database
+from threadloom.service.storage.owners import acting_for
+from threadloom.service.storage.records import RunRecord, RunStatus, ThreadQuery, utc_now
+from threadloom.service.storage.runs import Runs
+from threadloom.service.storage.threads import Threads
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from collections.abc import Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from service.errors import server_draining
-from service.storage.records import RunRecord
-from service.storage.runs import Runs
-from service.storage.wakeups import (
+from threadloom.service.errors import server_draining
+from threadloom.service.storage.records import RunRecord
+from threadloom.service.storage.runs import Runs
+from threadloom.service.storage.wakeups import (
     CANCEL_TOPIC,
     Subscription,
     Wakeups,

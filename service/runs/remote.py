@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.runs.events import StoredEventLog
-from service.runs.executor import RunOutcome
-from service.runs.queue import RunQueue
-from service.storage.records import ThreadRecord
-from service.storage.threads import Threads
+from threadloom.service.runs.events import StoredEventLog
+from threadloom.service.runs.executor import RunOutcome
+from threadloom.service.runs.queue import RunQueue
+from threadloom.service.storage.records import ThreadRecord
+from threadloom.service.storage.threads import Threads
 
 
 class RemoteRun:

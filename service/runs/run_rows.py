@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.storage.database import Database
-from service.storage.records import RunStatus
+from threadloom.service.storage.database import Database
+from threadloom.service.storage.records import RunStatus
 
 
 async def delete_run_row(db: Database, thread_id: str, run_id: str) -> bool:

@@ -15,9 +15,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Send
 from langgraph.version import __version__ as langgraph_version
 
-from service.assistant_store import Assistant
-from service.errors import BadRequest
-from service.schemas.runs import RunCommand, RunCreate
+from threadloom.service.assistant_store import Assistant
+from threadloom.service.errors import BadRequest
+from threadloom.service.schemas.runs import RunCommand, RunCreate
 
 
 @dataclass(frozen=True, slots=True)

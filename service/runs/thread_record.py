@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 
-from service.errors import error_event
-from service.runs.executor import RunExecutor
-from service.runs.queue import RunQueue
-from service.storage.records import ThreadStatus
-from service.storage.threads import Threads
-from service.thread_state import pending_interrupts
+from threadloom.service.errors import error_event
+from threadloom.service.runs.executor import RunExecutor
+from threadloom.service.runs.queue import RunQueue
+from threadloom.service.storage.records import ThreadStatus
+from threadloom.service.storage.threads import Threads
+from threadloom.service.thread_state import pending_interrupts
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from service.runs.queue import RunQueue
-from service.storage.run_events import RunEventStore
-from service.storage.store_items import StoreItems
-from service.storage.wakeups import CANCEL_TOPIC, Wakeups
+from threadloom.service.runs.queue import RunQueue
+from threadloom.service.storage.run_events import RunEventStore
+from threadloom.service.storage.store_items import StoreItems
+from threadloom.service.storage.wakeups import CANCEL_TOPIC, Wakeups
 
 logger = logging.getLogger(__name__)
 

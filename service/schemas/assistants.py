@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.assistant_store import AssistantSortBy
+from threadloom.service.assistant_store import AssistantSortBy
 
 AssistantField = Literal[
     "assistant_id",

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.storage.crons import CronSortBy, OnRunCompleted
-from service.storage.records import MultitaskStrategy, SortOrder
+from threadloom.service.storage.crons import CronSortBy, OnRunCompleted
+from threadloom.service.storage.records import MultitaskStrategy, SortOrder
 
 # What `select` may name in a search (LangGraph Server's list).
 CronField = Literal[

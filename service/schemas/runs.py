@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from service.storage.records import MultitaskStrategy, RunRecord
+from threadloom.service.storage.records import MultitaskStrategy, RunRecord
 
 STREAM_MODES = (
     "values",

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.storage.records import SortOrder, ThreadSortBy, ThreadStatus
+from threadloom.service.storage.records import SortOrder, ThreadSortBy, ThreadStatus
 
 
 class _Body(BaseModel):

@@ -17,16 +17,16 @@ from uuid import uuid4
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-from service.settings import Settings
-from service.storage.database import Database
-from service.storage.postgres import PostgresDatabase, describe, open_pool
-from service.storage.postgres_wakeups import PostgresWakeups
-from service.storage.run_events import RunEventStore
-from service.storage.runs import Runs
-from service.storage.sqlite import open_sqlite
-from service.storage.sqlite_saver import EmbeddedSqliteSaver
-from service.storage.threads import Threads
-from service.storage.wakeups import Wakeups
+from threadloom.service.settings import Settings
+from threadloom.service.storage.database import Database
+from threadloom.service.storage.postgres import PostgresDatabase, describe, open_pool
+from threadloom.service.storage.postgres_wakeups import PostgresWakeups
+from threadloom.service.storage.run_events import RunEventStore
+from threadloom.service.storage.runs import Runs
+from threadloom.service.storage.sqlite import open_sqlite
+from threadloom.service.storage.sqlite_saver import EmbeddedSqliteSaver
+from threadloom.service.storage.threads import Threads
+from threadloom.service.storage.wakeups import Wakeups
 
 # The one process that serves a SQLite file always has this id, so after a crash it settles the
 # runs its previous process left at once.

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from service.storage.database import Database, Row
-from service.storage.owners import current_owner, visible_to_current_owner
+from threadloom.service.storage.database import Database, Row
+from threadloom.service.storage.owners import current_owner, visible_to_current_owner
 
 OnRunCompleted = Literal["delete", "keep"]
 CronSortBy = Literal[

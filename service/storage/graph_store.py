@@ -36,8 +36,8 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 
-from service.errors import NotSupported
-from service.storage.store_items import ItemQuery, Namespace, StoreItem, StoreItems
+from threadloom.service.errors import NotSupported
+from threadloom.service.storage.store_items import ItemQuery, Namespace, StoreItem, StoreItems
 
 
 class SyncStoreCallError(RuntimeError):

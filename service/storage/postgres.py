@@ -19,10 +19,10 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from service.errors import ConfigurationError
-from service.json_codec import dumps
-from service.storage.database import Dialect, Queries, Row
-from service.storage.migrations import MIGRATIONS
+from threadloom.service.errors import ConfigurationError
+from threadloom.service.json_codec import dumps
+from threadloom.service.storage.database import Dialect, Queries, Row
+from threadloom.service.storage.migrations import MIGRATIONS
 
 # Any constant works; it names the lock that start-ups take while they migrate the schema.
 SCHEMA_LOCK = 0x7468_726C_6D00  # "thrlm"

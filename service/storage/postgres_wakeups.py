@@ -12,8 +12,8 @@ import logging
 
 import psycopg
 
-from service.storage.postgres import PostgresDatabase, describe
-from service.storage.wakeups import Wakeups
+from threadloom.service.storage.postgres import PostgresDatabase, describe
+from threadloom.service.storage.wakeups import Wakeups
 
 logger = logging.getLogger(__name__)
 

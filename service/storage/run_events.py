@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from service.storage.database import Database
-from service.storage.records import RunEvent, utc_now
+from threadloom.service.storage.database import Database
+from threadloom.service.storage.records import RunEvent, utc_now
 
 # How many events one read returns at most, so a long log is read in bounded pieces.
 READ_BATCH = 500

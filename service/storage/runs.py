@@ -18,10 +18,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from service.errors import thread_not_found
-from service.storage.database import Database, Row
-from service.storage.owners import visible_to_current_owner
-from service.storage.records import RunRecord, RunStatus, utc_now
+from threadloom.service.errors import thread_not_found
+from threadloom.service.storage.database import Database, Row
+from threadloom.service.storage.owners import visible_to_current_owner
+from threadloom.service.storage.records import RunRecord, RunStatus, utc_now
 
 _COLUMNS = (
     "run_id, thread_id, assistant_id, created_at, updated_at, status, metadata, kwargs, "

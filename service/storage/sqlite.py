@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from service.json_codec import dumps, loads
-from service.storage.database import Dialect, Queries, Row
-from service.storage.migrations import MIGRATIONS
+from threadloom.service.json_codec import dumps, loads
+from threadloom.service.storage.database import Dialect, Queries, Row
+from threadloom.service.storage.migrations import MIGRATIONS
 
 
 def _json_path(key: str) -> str:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.errors import BadRequest, NotSupported
-from service.storage.database import Database, Row
-from service.storage.owners import current_owner
-from service.storage.records import utc_now
+from threadloom.service.errors import BadRequest, NotSupported
+from threadloom.service.storage.database import Database, Row
+from threadloom.service.storage.owners import current_owner
+from threadloom.service.storage.records import utc_now
 
 Namespace = tuple[str, ...]
 

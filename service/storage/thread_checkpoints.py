@@ -17,7 +17,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
-from service.errors import NotSupported
+from threadloom.service.errors import NotSupported
 
 _POSTGRES_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.storage.database import Database, Row
-from service.storage.owners import current_owner, visible_to_current_owner
-from service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
+from threadloom.service.storage.database import Database, Row
+from threadloom.service.storage.owners import current_owner, visible_to_current_owner
+from threadloom.service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
 
 _COLUMNS = (
     "thread_id, created_at, updated_at, state_updated_at, metadata, status, state_values, "

@@ -26,7 +26,7 @@ class ServerProcess:
         db: Path,
         extra_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
-        module: str = "service.cli",
+        module: str = "threadloom.service.cli",
     ):
         self.db = db
         self.extra_args = list(extra_args)

@@ -10,10 +10,10 @@ from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-from graphs import build_graph
-from graphs.agent import STEP_LIMIT_MESSAGE
 from tests.fakes import ScriptedChatModel
-from tools import get_tools
+from threadloom.graphs import build_graph
+from threadloom.graphs.agent import STEP_LIMIT_MESSAGE
+from threadloom.tools import get_tools
 
 
 def _call(name: str, args: dict[str, Any], call_id: str = "call_1") -> AIMessage:

@@ -10,11 +10,11 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from pydantic import Field
 
-from graphs import build_graph
-from graphs.run_options import InvalidRunOptions, run_options
-from graphs.tool_runner import InvalidApproval
 from tests.fakes import ScriptedChatModel
-from tools import get_tools
+from threadloom.graphs import build_graph
+from threadloom.graphs.run_options import InvalidRunOptions, run_options
+from threadloom.graphs.tool_runner import InvalidApproval
+from threadloom.tools import get_tools
 
 
 def _calls(*calls: tuple[str, dict[str, Any], str]) -> AIMessage:

@@ -22,9 +22,14 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from models.generation import Generator, SamplingParams, TokenEvent, TransformersGenerator
-from models.loading import load_local_model
-from models.local import LocalChatModel
+from threadloom.models.generation import (
+    Generator,
+    SamplingParams,
+    TokenEvent,
+    TransformersGenerator,
+)
+from threadloom.models.loading import load_local_model
+from threadloom.models.local import LocalChatModel
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "chat_templates"
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from models.batching import BatchScheduler, StepReport
-from models.errors import GenerationBusyError, GenerationError
-from models.generation import SamplingParams, TokenEvent, TransformersGenerator
-from models.generation_pool import GenerationPool
-from models.local import LocalChatModel
+from threadloom.models.batching import BatchScheduler, StepReport
+from threadloom.models.errors import GenerationBusyError, GenerationError
+from threadloom.models.generation import SamplingParams, TokenEvent, TransformersGenerator
+from threadloom.models.generation_pool import GenerationPool
+from threadloom.models.local import LocalChatModel
 
 TEXTS = [
     "Hi",

@@ -6,13 +6,17 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from models.bundled import BUNDLED_MODEL_DIR
-from models.bundled.dataset import DEFAULT_SYSTEM_PROMPT, build_conversations, tool_schemas
-from models.bundled.evaluate import DEMO_QUESTION, Agent
-from models.tool_calls import detect_format, parse_tool_calls
-from service.settings import DEFAULT_SYSTEM_PROMPT as SERVICE_SYSTEM_PROMPT
-from tools.calculator import evaluate, format_number
-from tools.search import bundled_index
+from threadloom.models.bundled import BUNDLED_MODEL_DIR
+from threadloom.models.bundled.dataset import (
+    DEFAULT_SYSTEM_PROMPT,
+    build_conversations,
+    tool_schemas,
+)
+from threadloom.models.bundled.evaluate import DEMO_QUESTION, Agent
+from threadloom.models.tool_calls import detect_format, parse_tool_calls
+from threadloom.service.settings import DEFAULT_SYSTEM_PROMPT as SERVICE_SYSTEM_PROMPT
+from threadloom.tools.calculator import evaluate, format_number
+from threadloom.tools.search import bundled_index
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ from langchain_core.messages import (
 )
 from transformers.utils.chat_template_utils import render_jinja_template
 
-from models.chat_messages import TemplateTraits, to_template_messages, traits_for
-from models.react import parse_react, react_messages
-from models.tool_calls import parse_tool_calls
+from threadloom.models.chat_messages import TemplateTraits, to_template_messages, traits_for
+from threadloom.models.react import parse_react, react_messages
+from threadloom.models.tool_calls import parse_tool_calls
 
 CASES = template_cases()
 CASE_IDS = [case["file"] for case in CASES]

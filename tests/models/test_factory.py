@@ -6,8 +6,8 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from models.factory import ModelSpec, load_chat_model
-from models.local import LocalChatModel
+from threadloom.models.factory import ModelSpec, load_chat_model
+from threadloom.models.local import LocalChatModel
 
 
 def test_spec_defaults_run_offline_on_the_bundled_model() -> None:

@@ -9,13 +9,13 @@ import pytest
 import torch
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from models import loading
-from models.errors import ModelLoadError, QuantizationUnavailableError
-from models.generation import Generator
-from models.loading import load_local_model
-from models.local import LocalChatModel
-from tools.calculator import evaluate
-from tools.registry import get_tools
+from threadloom.models import loading
+from threadloom.models.errors import ModelLoadError, QuantizationUnavailableError
+from threadloom.models.generation import Generator
+from threadloom.models.loading import load_local_model
+from threadloom.models.local import LocalChatModel
+from threadloom.tools.calculator import evaluate
+from threadloom.tools.registry import get_tools
 
 SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."  # the service default
 

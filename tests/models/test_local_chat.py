@@ -9,8 +9,8 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from models.local import LocalChatModel
-from models.prompt import PromptBuilder
+from threadloom.models.local import LocalChatModel
+from threadloom.models.prompt import PromptBuilder
 
 
 @tool

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from models.detokenizer import IncrementalDetokenizer
-from models.errors import GenerationError
-from models.generation import SamplingParams, TokenEvent, TransformersGenerator
-from models.generation_pool import GenerationPool
-from models.local import LocalChatModel
-from models.stop_sequences import StopSequenceFilter
+from threadloom.models.detokenizer import IncrementalDetokenizer
+from threadloom.models.errors import GenerationError
+from threadloom.models.generation import SamplingParams, TokenEvent, TransformersGenerator
+from threadloom.models.generation_pool import GenerationPool
+from threadloom.models.local import LocalChatModel
+from threadloom.models.stop_sequences import StopSequenceFilter
 
 
 def _prompt_ids(model: LocalChatModel, text: str = "Tell me a story") -> list[int]:

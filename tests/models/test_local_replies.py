@@ -13,7 +13,7 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from models.local import LocalChatModel
+from threadloom.models.local import LocalChatModel
 
 ReplayModel = Callable[..., LocalChatModel]
 

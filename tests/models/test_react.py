@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from models.react import REACT_STOP, parse_react, react_messages, react_system_prompt
-from models.tool_calls import ParsedReply, StreamSplitter
+from threadloom.models.react import REACT_STOP, parse_react, react_messages, react_system_prompt
+from threadloom.models.tool_calls import ParsedReply, StreamSplitter
 
 TOOLS = [
     {

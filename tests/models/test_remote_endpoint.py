@@ -19,9 +19,9 @@ from langchain_core.tools import tool
 from langchain_huggingface import HuggingFaceEndpoint
 from openai_server import OpenAIServer, Reply, ToolCallReply
 
-from models.endpoint_errors import EndpointError
-from models.errors import ModelError
-from models.remote import EndpointChatModel, make_endpoint_chat_model
+from threadloom.models.endpoint_errors import EndpointError
+from threadloom.models.errors import ModelError
+from threadloom.models.remote import EndpointChatModel, make_endpoint_chat_model
 
 HUB_ID = "org/tiny-chat"
 MODES = ["invoke", "ainvoke", "stream", "astream"]

@@ -9,7 +9,7 @@ import pytest
 from chat_template_cases import example_outputs, template_cases, template_text
 from malformed_outputs import MARKERS
 
-from models.tool_calls import (
+from threadloom.models.tool_calls import (
     FORMATS,
     ParsedReply,
     Piece,
@@ -19,7 +19,7 @@ from models.tool_calls import (
     parse_reply,
     parse_tool_calls,
 )
-from models.tool_calls.writing import write_calls
+from threadloom.models.tool_calls.writing import write_calls
 
 EXAMPLES = example_outputs()
 EXAMPLE_IDS = [example_id for example_id, _, _ in EXAMPLES]

@@ -7,7 +7,7 @@ import random
 import pytest
 from malformed_outputs import MALFORMED, MARKERS
 
-from models.tool_calls import FORMATS, ParsedReply, StreamSplitter, parse_reply
+from threadloom.models.tool_calls import FORMATS, ParsedReply, StreamSplitter, parse_reply
 
 IDS = [f"{fmt}-{i}" for i, (fmt, _, _) in enumerate(MALFORMED)]
 

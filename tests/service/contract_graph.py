@@ -17,9 +17,9 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langgraph.graph import StateGraph
 
-from service.agent import compile_agent, make_agent_graph
-from service.settings import Settings
 from tests.fakes import FakeToolCallingModel
+from threadloom.service.agent import compile_agent, make_agent_graph
+from threadloom.service.settings import Settings
 
 TOOLS = ["calculator", "search"]
 HANG = "hang"

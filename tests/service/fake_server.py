@@ -19,10 +19,10 @@ import threading
 from functools import partial
 from pathlib import Path
 
-from service.agent import make_agent_graph
-from service.cli import main
 from tests.e2e.server_process import ServerProcess
 from tests.fakes import FakeToolCallingModel
+from threadloom.service.agent import make_agent_graph
+from threadloom.service.cli import main
 
 GATE_VARIABLE = "FAKE_MODEL_GATE"
 DEADLINE_S = 30.0

@@ -14,9 +14,9 @@ import uvicorn
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
-from service.agent import make_agent_graph
-from service.app import GraphFactory, create_app
-from service.settings import Settings
+from threadloom.service.agent import make_agent_graph
+from threadloom.service.app import GraphFactory, create_app
+from threadloom.service.settings import Settings
 
 
 class _ReadyServer(uvicorn.Server):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from service.agent import make_agent_graph
-from service.app import open_services
-from service.errors import ConfigurationError
-from service.settings import Settings
 from tests.fakes import FakeToolCallingModel
+from threadloom.service.agent import make_agent_graph
+from threadloom.service.app import open_services
+from threadloom.service.errors import ConfigurationError
+from threadloom.service.settings import Settings
 
 
 async def test_opens_one_sqlite_file_for_checkpoints_threads_and_runs(tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.agent import make_agent_graph
-from service.app import create_app
-from service.errors import ConfigurationError
-from service.settings import Settings
 from tests.fakes import FakeToolCallingModel
 from tests.service.live_server import StartServer
+from threadloom.service.agent import make_agent_graph
+from threadloom.service.app import create_app
+from threadloom.service.errors import ConfigurationError
+from threadloom.service.settings import Settings
 
 SECRETS = ("key-of-alice", "key-of-carol", "bare-key-0123456789")
 
@@ -101,6 +101,6 @@ def test_a_missing_keys_file_is_refused_at_start_up(tmp_path: Path) -> None:
 def test_serving_beyond_loopback_without_keys_warns(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, host: str, keys: str | None, warned: bool
 ) -> None:
-    caplog.set_level(logging.INFO, logger="service.app")
+    caplog.set_level(logging.INFO, logger="threadloom.service.app")
     create_app(Settings(db=tmp_path / "t.sqlite", host=host, api_keys=keys))
     assert ("auth is off and the server binds 0.0.0.0" in caplog.text) is warned

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import parse_settings
+from threadloom.service.cli import parse_settings
 
 
 def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

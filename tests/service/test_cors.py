@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from service.settings import Settings
 from tests.service.live_server import StartServer
+from threadloom.service.settings import Settings
 
 ORIGIN = "https://app.example"
 PREFLIGHT = {

@@ -17,16 +17,16 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from service.assistant_store import AssistantStore
-from service.assistants import GRAPH_ID, Assistants, system_assistant_id
-from service.crons.schedule import next_run
-from service.crons.scheduler import CronScheduler
-from service.ids import new_id
-from service.runs.manager import ActiveRun
-from service.settings import Settings
-from service.storage.backends import open_storage
-from service.storage.crons import CronRecord, Crons
 from tests.service.live_server import LiveServer, StartServer
+from threadloom.service.assistant_store import AssistantStore
+from threadloom.service.assistants import GRAPH_ID, Assistants, system_assistant_id
+from threadloom.service.crons.schedule import next_run
+from threadloom.service.crons.scheduler import CronScheduler
+from threadloom.service.ids import new_id
+from threadloom.service.runs.manager import ActiveRun
+from threadloom.service.settings import Settings
+from threadloom.service.storage.backends import open_storage
+from threadloom.service.storage.crons import CronRecord, Crons
 
 YEARLY = "0 9 1 1 *"
 MISSING = "00000000-0000-0000-0000-000000000000"

@@ -27,15 +27,15 @@ from langgraph.store.base import (
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from service.errors import BadRequest, NotSupported
-from service.settings import Settings
-from service.storage import store_items
-from service.storage.backends import open_storage
-from service.storage.graph_store import GraphStore, SyncStoreCallError
-from service.storage.owners import acting_for
-from service.storage.records import utc_now
-from service.storage.store_items import StoreItems
 from tests.service.live_server import StartServer
+from threadloom.service.errors import BadRequest, NotSupported
+from threadloom.service.settings import Settings
+from threadloom.service.storage import store_items
+from threadloom.service.storage.backends import open_storage
+from threadloom.service.storage.graph_store import GraphStore, SyncStoreCallError
+from threadloom.service.storage.owners import acting_for
+from threadloom.service.storage.records import utc_now
+from threadloom.service.storage.store_items import StoreItems
 
 DEADLINE_S = 20  # a bound on waiting, so a bug fails the test instead of hanging it
 KEYS = "alice:key-of-alice,bob:key-of-bob"

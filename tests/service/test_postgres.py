@@ -8,10 +8,10 @@ from contextlib import AsyncExitStack
 import psycopg
 import pytest
 
-from service.ids import new_id
-from service.settings import Settings
-from service.storage.backends import Storage, open_storage
-from service.storage.migrations import MIGRATIONS
+from threadloom.service.ids import new_id
+from threadloom.service.settings import Settings
+from threadloom.service.storage.backends import Storage, open_storage
+from threadloom.service.storage.migrations import MIGRATIONS
 
 pytestmark = pytest.mark.postgres
 

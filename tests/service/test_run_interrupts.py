@@ -10,8 +10,8 @@ import pytest
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import interrupt
 
-from service.settings import Settings
 from tests.service.live_server import StartServer, parse_frames
+from threadloom.service.settings import Settings
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
 

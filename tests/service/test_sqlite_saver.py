@@ -12,8 +12,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
 
-from service.storage.sqlite import open_sqlite
-from service.storage.sqlite_saver import EmbeddedSqliteSaver
+from threadloom.service.storage.sqlite import open_sqlite
+from threadloom.service.storage.sqlite_saver import EmbeddedSqliteSaver
 
 
 class Counter(TypedDict):

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from service.ids import new_id
-from service.settings import Settings
-from service.storage.backends import Storage, open_storage
-from service.storage.owners import acting_for
-from service.storage.records import RunEvent, RunRecord, ThreadQuery, utc_now
-from service.storage.runs import Runs
+from threadloom.service.ids import new_id
+from threadloom.service.settings import Settings
+from threadloom.service.storage.backends import Storage, open_storage
+from threadloom.service.storage.owners import acting_for
+from threadloom.service.storage.records import RunEvent, RunRecord, ThreadQuery, utc_now
+from threadloom.service.storage.runs import Runs
 
 OpenStorage = Callable[..., AbstractAsyncContextManager[Storage]]
 

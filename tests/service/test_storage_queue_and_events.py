@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from service.errors import ServiceUnavailable
-from service.runs.events import EventLogs
-from service.runs.queue import RunQueue
-from service.settings import Settings
-from service.storage.backends import Storage, open_storage
-from service.storage.records import RunEvent
 from tests.service.test_storage import new_thread, run_record
+from threadloom.service.errors import ServiceUnavailable
+from threadloom.service.runs.events import EventLogs
+from threadloom.service.runs.queue import RunQueue
+from threadloom.service.settings import Settings
+from threadloom.service.storage.backends import Storage, open_storage
+from threadloom.service.storage.records import RunEvent
 
 DEADLINE_S = 10  # a bound on waiting, so a bug fails the test instead of hanging it
 

@@ -12,9 +12,9 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from service.storage import store_items
-from service.storage.records import utc_now
 from tests.service.live_server import LiveServer, StartServer
+from threadloom.service.storage import store_items
+from threadloom.service.storage.records import utc_now
 
 KEYS = "alice:key-of-alice,bob:key-of-bob"
 

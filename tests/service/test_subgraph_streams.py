@@ -11,8 +11,8 @@ import pytest
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from service.settings import Settings
 from tests.service.live_server import StartServer, parse_frames
+from threadloom.service.settings import Settings
 
 HI = {"messages": [{"role": "user", "content": "hi"}]}
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from tools.calculator import CalculatorError, calculator, evaluate, format_number
+from threadloom.tools.calculator import CalculatorError, calculator, evaluate, format_number
 
 
 @pytest.mark.parametrize(
@@ -180,8 +180,8 @@ def test_refuses_malformed_input(expression: str, reason: str) -> None:
 
 
 def test_time_limit_stops_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `tools.calculator` the attribute is the tool; the module is reached through the importer.
-    module = importlib.import_module("tools.calculator")
+    # `threadloom.tools.calculator` the attribute is the tool; the module comes from the importer.
+    module = importlib.import_module("threadloom.tools.calculator")
     monkeypatch.setattr(module, "TIME_LIMIT_S", -1.0)
     with pytest.raises(CalculatorError, match="took longer than"):
         evaluate("1 + 1")

@@ -9,9 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tools.bm25 import CorpusError, SearchIndex, tokenize
-from tools.fact import Fact
-from tools.search import CORPUS_PATH, bundled_index, format_results, make_search_tool, search
+from threadloom.tools.bm25 import CorpusError, SearchIndex, tokenize
+from threadloom.tools.fact import Fact
+from threadloom.tools.search import (
+    CORPUS_PATH,
+    bundled_index,
+    format_results,
+    make_search_tool,
+    search,
+)
 
 AGES_AS_OF = datetime.date(2026, 11, 21)
 MONTHS = "January February March April May June July August September October November December"

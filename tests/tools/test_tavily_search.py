@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tools.fact import Fact, SearchError
-from tools.search import make_search_tool
-from tools.tavily import MAX_TEXT_CHARS, TavilySearch
+from threadloom.tools.fact import Fact, SearchError
+from threadloom.tools.search import make_search_tool
+from threadloom.tools.tavily import MAX_TEXT_CHARS, TavilySearch
 
 
 @dataclass

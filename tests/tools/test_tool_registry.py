@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.registry import UnknownToolError, available_tools, get_tools
+from threadloom.tools.registry import UnknownToolError, available_tools, get_tools
 
 
 def test_available_tools() -> None:
