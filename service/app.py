@@ -42,12 +42,14 @@ from threadloom.service.runs.events import EventLogs
 from threadloom.service.runs.executor import RunExecutor
 from threadloom.service.runs.manager import RunManager
 from threadloom.service.runs.queue import RunQueue
+from threadloom.service.runs.thread_sweeper import ThreadSweeper
 from threadloom.service.runs.upkeep import Upkeep
 from threadloom.service.settings import Settings
 from threadloom.service.storage.backends import open_storage
 from threadloom.service.storage.crons import Crons
 from threadloom.service.storage.graph_store import GraphStore
 from threadloom.service.storage.store_items import StoreItems
+from threadloom.service.storage.thread_ttls import CheckpointerTtl
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     """The API app; its lifespan opens the database and builds the graph with `graph_factory`.
 
     Tests inject a fake model with `graph_factory=partial(make_agent_graph, model=fake)`.
-    Raises `ConfigurationError` for unusable API key settings.
+    Raises `ConfigurationError` for unusable API key, TTL, webhook or store index settings.
     """
 
     @asynccontextmanager
@@ -79,6 +81,8 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     )
     install_error_handlers(app)
     install_access_controls(app, settings)
+    # Unusable sections of langgraph.json refuse the start before anything is opened.
+    CheckpointerTtl.from_setting(settings.checkpointer_ttl)
     # Routes are matched in order: the ones every run uses come first.
     for module in (
         runs,
@@ -146,14 +150,19 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
             retry_recovered=settings.recovery == "retry",
         )
         await run_manager.recover(at_start_up=True)
+        thread_ttl = CheckpointerTtl.from_setting(settings.checkpointer_ttl)
         upkeep = Upkeep(
             queue,
             run_manager.recover,
             storage.events,
             storage.wakeups,
             store_items,
+            ThreadSweeper(
+                storage.threads.ttls, storage.checkpointer, limit=thread_ttl.sweep_limit
+            ),
             lease_ttl_s=settings.lease_ttl_s,
             retention_s=settings.event_log_retention_s,
+            sweep_interval_s=thread_ttl.sweep_interval_minutes * 60,
         )
         cron_table = Crons(storage.database)
         scheduler = CronScheduler(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -87,7 +87,24 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(8, ge=1, le=256)
     max_queue: int = Field(64, ge=1)
 
-    @field_validator("tools", "cors_origins", mode="before")
+    # Semantic search in the store: the `store.index` of langgraph.json, {"embed": "...",
+    # "dims": int, "fields": ["$"]} (see `service.storage.store_index`). None: keyword search.
+    store_index: dict[str, Any] | None = None
+    # Thread time-to-live: the `checkpointer.ttl` of langgraph.json, {"strategy": "delete" |
+    # "keep_latest", "default_ttl": minutes, "sweep_interval_minutes": n} (see
+    # `service.runs.thread_sweeper`). None: threads live until deleted, unless given a `ttl`.
+    checkpointer_ttl: dict[str, Any] | None = None
+    # Run webhooks: the `webhooks` section of langgraph.json ({"url": {"allowed_domains": [...],
+    # "require_https": bool, "disable_loopback": bool, "allowed_ports": [...],
+    # "max_url_length": n}, "headers": {...}, "allowed_fields": [...]}; see
+    # `service.runs.webhooks`). The two settings below are the same policy without a config file:
+    # hosts a webhook may call (exact names or `*.example.com`; empty: any public host; a
+    # loopback or link-local host only when listed), and whether plain http is refused.
+    webhooks: dict[str, Any] | None = None
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = []
+    webhook_https_only: bool = True
+
+    @field_validator("tools", "cors_origins", "webhook_allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         # A comma-separated env value ("calculator,search") is friendlier than JSON.

@@ -11,18 +11,19 @@ from threadloom.service.errors import NotSupported, thread_exists
 from threadloom.service.ids import new_id
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
-from threadloom.service.storage.records import ThreadQuery
+from threadloom.service.storage.records import ThreadQuery, utc_now
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
 @router.post("")
 async def create_thread(services: ServicesDep, body: ThreadCreate | None = None) -> JsonResponse:
+    """Create a thread; `ttl` (or `checkpointer.ttl.default_ttl`) makes it expire."""
     body = body or ThreadCreate()
-    if body.ttl is not None or body.supersteps:
-        raise NotSupported("Thread TTLs and supersteps are not supported yet.")
+    if body.supersteps:
+        raise NotSupported("Creating a thread from supersteps is not supported yet.")
     thread_id = canonical_id(body.thread_id, "thread") if body.thread_id else new_id()
-    created = await services.threads.create(thread_id, body.metadata or {})
+    created = await services.threads.create(thread_id, body.metadata or {}, body.ttl)
     if created is not None:
         return JsonResponse(created.to_api())
     existing = await services.threads.get(thread_id)
@@ -56,8 +57,16 @@ async def count_threads(services: ServicesDep, body: ThreadCount | None = None) 
 
 
 @router.get("/{thread_id}")
-async def get_thread(thread: ExistingThread) -> JsonResponse:
-    return JsonResponse(thread.to_api())
+async def get_thread(
+    thread: ExistingThread, services: ServicesDep, include: str = ""
+) -> JsonResponse:
+    """The thread; `include=ttl` adds its `ttl` (strategy, minutes, expiry) if it has one."""
+    answer = thread.to_api()
+    if "ttl" in (part.strip() for part in include.split(",")):
+        ttl = await services.threads.ttls.get(thread.thread_id)
+        if ttl is not None:
+            answer["ttl"] = ttl.to_api()
+    return JsonResponse(answer)
 
 
 @router.patch("/{thread_id}", response_model=None)
@@ -67,9 +76,13 @@ async def patch_thread(
     services: ServicesDep,
     prefer: Annotated[str | None, Header()] = None,
 ) -> JsonResponse | Response:
-    """Merge `metadata` into the thread's; `Prefer: return=minimal` answers 204 without it."""
+    """Merge `metadata` into the thread's and set its `ttl` if given (an update renews the
+    TTL either way); `Prefer: return=minimal` answers 204 without it."""
+    now = utc_now().timestamp()
     if body.ttl is not None:
-        raise NotSupported("Thread TTLs are not supported yet.")
+        await services.threads.ttls.set(thread.thread_id, body.ttl, now)
+    else:
+        await services.threads.ttls.renew(thread.thread_id, now)
     await services.threads.merge_metadata(thread.thread_id, body.metadata or {})
     if prefer == "return=minimal":
         return Response(status_code=status.HTTP_204_NO_CONTENT)

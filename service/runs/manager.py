@@ -343,6 +343,7 @@ class RunManager:
             )
         else:
             await self._threads.merge_metadata(spec.thread_id, ids)
+            await self._threads.ttls.renew(spec.thread_id, utc_now().timestamp())
         thread = await self._threads.get(spec.thread_id)
         metadata = {
             **assistant.metadata,

@@ -3,7 +3,8 @@
 Every beat (a third of the lease time, or at once when a cancel request is published) it renews
 the leases of the runs it holds and cancels those asked to stop, settles the runs of replicas
 that stopped, and, now and then, forgets the event logs of runs that ended long ago and the
-store items whose time to live ran out. A failing
+store items whose time to live ran out, and sweeps the threads whose TTL ran out (every
+`sweep_interval_s`; see `service.runs.thread_sweeper`). A failing
 beat (the database is away) is logged and tried again at the next.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from threadloom.service.runs.queue import RunQueue
+from threadloom.service.runs.thread_sweeper import ThreadSweeper
 from threadloom.service.storage.run_events import RunEventStore
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.wakeups import CANCEL_TOPIC, Wakeups
@@ -36,9 +38,11 @@ class Upkeep:
         events: RunEventStore,
         wakeups: Wakeups,
         store_items: StoreItems,
+        sweeper: ThreadSweeper,
         *,
         lease_ttl_s: float,
         retention_s: float,
+        sweep_interval_s: float,
     ) -> None:
         self._queue = queue
         self._recover = recover
@@ -48,6 +52,9 @@ class Upkeep:
         self._beat_s = lease_ttl_s / 3
         self._retention_s = retention_s
         self._last_cleanup = -float("inf")
+        self._sweeper = sweeper
+        self._sweep_interval_s = sweep_interval_s
+        self._last_sweep = -float("inf")
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -76,6 +83,9 @@ class Upkeep:
                     logger.info("old run events deleted count=%d", forgotten)
                 if expired := await self._store_items.delete_expired():
                     logger.info("expired store items deleted count=%d", expired)
+            if time.monotonic() - self._last_sweep > self._sweep_interval_s:
+                self._last_sweep = time.monotonic()
+                await self._sweeper.sweep()
         except Exception as exc:
             logger.warning(
                 "upkeep beat failed error=%s: %s", type(exc).__name__, exc, exc_info=True

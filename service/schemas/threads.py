@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from threadloom.service.storage.records import SortOrder, ThreadSortBy, ThreadStatus
+from threadloom.service.storage.thread_ttls import ThreadTtl
 
 
 class _Body(BaseModel):
@@ -18,13 +19,13 @@ class ThreadCreate(_Body):
     thread_id: str | None = Field(None, description="A UUID; a new one is made when absent.")
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] = "raise"
-    ttl: dict[str, Any] | None = None
+    ttl: ThreadTtl | None = None
     supersteps: list[dict[str, Any]] | None = None
 
 
 class ThreadPatch(_Body):
     metadata: dict[str, Any] | None = None
-    ttl: dict[str, Any] | None = None
+    ttl: ThreadTtl | None = None
 
 
 class ThreadSearch(_Body):

@@ -25,6 +25,7 @@ from threadloom.service.storage.run_events import RunEventStore
 from threadloom.service.storage.runs import Runs
 from threadloom.service.storage.sqlite import open_sqlite
 from threadloom.service.storage.sqlite_saver import EmbeddedSqliteSaver
+from threadloom.service.storage.thread_ttls import CheckpointerTtl
 from threadloom.service.storage.threads import Threads
 from threadloom.service.storage.wakeups import Wakeups
 
@@ -101,4 +102,5 @@ def _storage(
     default_replica: str,
 ) -> Storage:
     runs = Runs(db, owner=settings.replica_id or default_replica, lease_ttl_s=settings.lease_ttl_s)
-    return Storage(db, checkpointer, Threads(db), runs, RunEventStore(db), wakeups, location)
+    threads = Threads(db, CheckpointerTtl.from_setting(settings.checkpointer_ttl).default())
+    return Storage(db, checkpointer, threads, runs, RunEventStore(db), wakeups, location)

@@ -112,6 +112,38 @@ def _crons(json: str, time: str, boolean: str) -> str:
         """
 
 
+def _thread_ttls(number: str) -> str:
+    """The thread TTL migration in either dialect. `expires_at` is in seconds since the epoch,
+    so that both dialects compute `now + ttl_minutes * 60` in SQL alike; a sweeper claims an
+    expired thread by moving it (see `service.storage.thread_ttls`)."""
+    return f"""
+        CREATE TABLE thread_ttls (
+            thread_id TEXT PRIMARY KEY REFERENCES threads (thread_id) ON DELETE CASCADE,
+            strategy TEXT NOT NULL CHECK (strategy IN ('delete', 'keep_latest')),
+            ttl_minutes {number} NOT NULL,
+            expires_at {number} NOT NULL
+        );
+        CREATE INDEX thread_ttls_expires_at ON thread_ttls (expires_at);
+        """
+
+
+def _store_vectors(blob: str) -> str:
+    """The store's embeddings in either dialect: one unit-length float32 vector per indexed
+    field of an item (see `service.storage.store_index`)."""
+    return f"""
+        CREATE TABLE store_vectors (
+            owned_by TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            key TEXT NOT NULL,
+            field TEXT NOT NULL,
+            embedding {blob} NOT NULL,
+            PRIMARY KEY (owned_by, namespace, key, field),
+            FOREIGN KEY (owned_by, namespace, key)
+                REFERENCES store_items (owned_by, namespace, key) ON DELETE CASCADE
+        );
+        """
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         "threads and runs",
@@ -234,5 +266,17 @@ MIGRATIONS: list[Migration] = [
         "crons",
         sqlite=_crons(json="TEXT", time="TEXT", boolean="INTEGER"),
         postgres=_crons(json="JSONB", time="TIMESTAMPTZ", boolean="BOOLEAN"),
+    ),
+    Migration(
+        # Thread time-to-live (`ttl` on threads, `checkpointer.ttl` in langgraph.json).
+        "thread ttls",
+        sqlite=_thread_ttls(number="REAL"),
+        postgres=_thread_ttls(number="DOUBLE PRECISION"),
+    ),
+    Migration(
+        # Embeddings for semantic search in the store (`store.index` in langgraph.json).
+        "store vectors",
+        sqlite=_store_vectors(blob="BLOB"),
+        postgres=_store_vectors(blob="BYTEA"),
     ),
 ]

@@ -2,6 +2,7 @@
 
 Reads, searches, changes of metadata and deletes see only the current owner's threads (see
 `service.storage.owners`); what runs record about a thread they ran on is written as is.
+A thread's time-to-live is kept beside it (`ttls`, see `service.storage.thread_ttls`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from threadloom.service.storage.database import Database, Row
 from threadloom.service.storage.owners import current_owner, visible_to_current_owner
 from threadloom.service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
+from threadloom.service.storage.thread_ttls import ThreadTtl, ThreadTtls
 
 _COLUMNS = (
     "thread_id, created_at, updated_at, state_updated_at, metadata, status, state_values, "
@@ -29,19 +31,29 @@ _SORT_COLUMNS = {
 class Threads:
     """Thread rows, in SQLite or PostgreSQL."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, default_ttl: ThreadTtl | None = None) -> None:
         self._db = db
         self._sql = db.dialect
+        self._default_ttl = default_ttl
+        self.ttls = ThreadTtls(db)
 
-    async def create(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
-        """Insert a new idle thread of the current owner; None if the id is taken."""
-        now = self._sql.time(utc_now())
-        inserted = await self._db.execute(
-            "INSERT INTO threads "
-            "(thread_id, created_at, updated_at, state_updated_at, metadata, owned_by) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
-            (thread_id, now, now, now, self._sql.json(metadata), current_owner()),
-        )
+    async def create(
+        self, thread_id: str, metadata: dict[str, Any], ttl: ThreadTtl | None = None
+    ) -> ThreadRecord | None:
+        """Insert a new idle thread of the current owner, with `ttl` (or the default TTL, if
+        one is configured); None if the id is taken."""
+        moment = utc_now()
+        now = self._sql.time(moment)
+        ttl = ttl or self._default_ttl
+        async with self._db.transaction() as tx:
+            inserted = await tx.execute(
+                "INSERT INTO threads "
+                "(thread_id, created_at, updated_at, state_updated_at, metadata, owned_by) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
+                (thread_id, now, now, now, self._sql.json(metadata), current_owner()),
+            )
+            if inserted and ttl is not None:
+                await self.ttls.set(thread_id, ttl, moment.timestamp(), tx)
         return await self.get(thread_id) if inserted else None
 
     async def get(self, thread_id: str) -> ThreadRecord | None:
