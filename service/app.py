@@ -44,6 +44,7 @@ from threadloom.service.runs.manager import RunManager
 from threadloom.service.runs.queue import RunQueue
 from threadloom.service.runs.thread_sweeper import ThreadSweeper
 from threadloom.service.runs.upkeep import Upkeep
+from threadloom.service.runs.webhooks import WebhookPolicy, WebhookSender
 from threadloom.service.settings import Settings
 from threadloom.service.storage.backends import open_storage
 from threadloom.service.storage.crons import Crons
@@ -56,6 +57,8 @@ logger = logging.getLogger(__name__)
 GraphFactory = Callable[[Settings], StateGraph]
 # How long shutdown waits for the last run events to reach the database.
 EVENT_FLUSH_TIMEOUT_S = 10.0
+# How long shutdown lets webhooks of runs that just ended be delivered.
+WEBHOOK_FLUSH_TIMEOUT_S = 5.0
 # Response headers a browser page may read, besides the CORS-safelisted ones.
 EXPOSED_HEADERS = ["Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
 
@@ -83,6 +86,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     install_access_controls(app, settings)
     # Unusable sections of langgraph.json refuse the start before anything is opened.
     CheckpointerTtl.from_setting(settings.checkpointer_ttl)
+    WebhookPolicy.from_settings(settings)
     # Routes are matched in order: the ones every run uses come first.
     for module in (
         runs,
@@ -139,6 +143,7 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
         await assistant_registry.install()
         queue = RunQueue(storage.runs, storage.wakeups)
         logs = EventLogs(storage.events, storage.wakeups)
+        webhooks = WebhookSender(WebhookPolicy.from_settings(settings))
         run_manager = RunManager(
             RunExecutor(compiled),
             storage.threads,
@@ -146,6 +151,7 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
             assistant_registry,
             queue,
             logs,
+            webhooks,
             database=storage.database,
             retry_recovered=settings.recovery == "retry",
         )
@@ -168,7 +174,9 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
         scheduler = CronScheduler(
             cron_table, run_manager, queue, poll_interval_s=settings.poll_interval_s
         )
-        cron_jobs = CronJobs(cron_table, storage.threads, assistant_registry, scheduler)
+        cron_jobs = CronJobs(
+            cron_table, storage.threads, assistant_registry, scheduler, webhooks.policy
+        )
         logger.info(
             "service ready storage=%s replica=%s model=%s",
             storage.location,
@@ -194,6 +202,7 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
                     # Runs end (interrupted) while their leases are still renewed.
                     await run_manager.shutdown()
         finally:
+            await webhooks.aclose(WEBHOOK_FLUSH_TIMEOUT_S)
             await logs.aclose(EVENT_FLUSH_TIMEOUT_S)
             await queue.aclose()
 

@@ -25,11 +25,11 @@ from threadloom.service.errors import (
     BadRequest,
     InvalidRequest,
     NotFound,
-    NotSupported,
     thread_not_found,
 )
 from threadloom.service.ids import new_id
 from threadloom.service.runs.spec import RunSpec
+from threadloom.service.runs.webhooks import WebhookPolicy
 from threadloom.service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
 from threadloom.service.storage.crons import CronQuery, CronRecord, Crons
 from threadloom.service.storage.owners import current_owner
@@ -45,17 +45,25 @@ class CronJobs:
     """The current owner's crons, and the scheduler that fires them (see the module)."""
 
     def __init__(
-        self, crons: Crons, threads: Threads, assistants: Assistants, scheduler: CronScheduler
+        self,
+        crons: Crons,
+        threads: Threads,
+        assistants: Assistants,
+        scheduler: CronScheduler,
+        webhooks: WebhookPolicy,
     ) -> None:
         self._crons = crons
         self._threads = threads
         self._assistants = assistants
         self.scheduler = scheduler
+        self._webhooks = webhooks
 
     async def create(self, thread_id: str | None, body: CronCreate) -> CronRecord:
         """A new cron: on `thread_id`, or (None) on a new thread per run."""
         assistant = await self._assistant(body.assistant_id)
         timezone = check_timezone(body.timezone)
+        if body.webhook:  # each of its runs POSTs its result there
+            await self._webhooks.check(body.webhook)
         now = utc_now()
         next_run_date = first_run(body.schedule, now, timezone)
         if thread_id is not None and await self._threads.get(thread_id) is None:
@@ -97,6 +105,8 @@ class CronJobs:
             )
         current = await self.get(cron_id)
         check_timezone(body.timezone)
+        if body.webhook:
+            await self._webhooks.check(body.webhook)
         assistant = await self._assistants.resolve(current.assistant_id)
         now = utc_now()
 
@@ -180,10 +190,8 @@ def _patched(cron: CronRecord, body: CronPatch, now: datetime) -> CronRecord:
 
 
 def _check_runnable(cron: CronRecord, assistant: Assistant) -> None:
-    """Raise the error the cron's runs would fail with, if any (422, 400 or 501)."""
+    """Raise the error the cron's runs would fail with, if any (422 or 400)."""
     request = run_request(cron)
-    if request.webhook:
-        raise NotSupported("Webhooks are not supported yet; poll the cron's runs instead.")
     # A run's spec checks the request as it is made (configurable and context together: 400).
     RunSpec(new_id(), cron.thread_id or new_id(), assistant, request)
 

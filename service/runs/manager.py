@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from threadloom.service.assistant_store import Assistant
@@ -21,7 +22,6 @@ from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
     BadRequest,
     NotFound,
-    NotSupported,
     ServerStopped,
     error_event,
     thread_busy,
@@ -35,6 +35,7 @@ from threadloom.service.runs.remote import RemoteRun
 from threadloom.service.runs.run_rows import delete_run_row, runs_with_status
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.thread_record import ThreadRecorder
+from threadloom.service.runs.webhooks import WebhookSender, result_payload
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
 from threadloom.service.storage.database import Database
 from threadloom.service.storage.owners import acting_for
@@ -91,6 +92,7 @@ class RunManager:
         assistants: Assistants,
         queue: RunQueue,
         logs: EventLogs,
+        webhooks: WebhookSender,
         *,
         database: Database,
         retry_recovered: bool = False,
@@ -102,6 +104,9 @@ class RunManager:
         self._logs = logs
         self._db = database
         self._retry_recovered = retry_recovered
+        self._webhooks = webhooks
+        # When each active run's turn came (its webhook's `run_started_at`).
+        self._started_at: dict[str, datetime] = {}
         self.assistants = assistants
         # Where runs leave their threads; routes that change a thread record it here too.
         self.thread_record = ThreadRecorder(executor, threads, queue)
@@ -298,7 +303,7 @@ class RunManager:
         """The request's assistant, if the request is one this server can run."""
         assistant = await self.assistants.resolve(request.assistant_id)
         if request.webhook:
-            raise NotSupported("Webhooks are not supported yet; poll or join the run instead.")
+            await self._webhooks.policy.check(request.webhook)
         if stateless and request.command is not None and request.command.resume is not None:
             raise BadRequest("You must provide a thread_id when resuming.")
         return assistant
@@ -394,15 +399,20 @@ class RunManager:
                 outcome = RunOutcome("interrupted", await self._values(spec.thread_id))
             else:
                 outcome = execution.result()
+            # Read before settling, which deletes a stateless run's thread.
+            values = await self._webhook_values(spec, outcome)
             try:
                 await self._settle(spec, outcome)
             except Exception:
                 logger.exception("run outcome not recorded run_id=%s", spec.run_id)
+            if spec.request.webhook:
+                self._send_webhook(spec, outcome, values)
             return outcome
         finally:
             log.close()
             ticket.release()
             self._active.pop(spec.run_id, None)
+            self._started_at.pop(spec.run_id, None)
 
     async def _run_in_turn(
         self, spec: RunSpec, log: EventLog, ticket: Ticket, roll_back: list[str]
@@ -415,6 +425,7 @@ class RunManager:
             for run_id in roll_back:
                 await self._roll_back_when_ended(spec.thread_id, run_id)
             await ticket.wait_turn()
+            self._started_at[spec.run_id] = utc_now()
             return await self._executor.execute(spec, log)
         except Exception as exc:
             logger.exception("run could not start run_id=%s", spec.run_id)
@@ -428,6 +439,30 @@ class RunManager:
         failure = outcome.error if outcome.status == "error" else None
         await self.thread_record.save(spec.thread_id, failure, besides=spec.run_id)
         await self._runs.set_status(spec.run_id, outcome.status)
+
+    async def _webhook_values(self, spec: RunSpec, outcome: RunOutcome) -> Any:
+        """The run's final values for its webhook (a failed run's: its thread's last ones)."""
+        if not spec.request.webhook:
+            return None
+        if outcome.status == "error":
+            return await self._values(spec.thread_id)
+        return outcome.result
+
+    def _send_webhook(self, spec: RunSpec, outcome: RunOutcome, values: Any) -> None:
+        active = self._active.get(spec.run_id)
+        if active is None or not spec.request.webhook:
+            return
+        now = utc_now()
+        row = replace(active.record, status=outcome.status, updated_at=now, metadata=spec.metadata)
+        error = error_event(outcome.error) if outcome.status == "error" and outcome.error else None
+        payload = result_payload(
+            row.to_api(),
+            started_at=self._started_at.get(spec.run_id),
+            ended_at=now,
+            values=values,
+            error=error,
+        )
+        self._webhooks.send(spec.request.webhook, payload)
 
     async def _values(self, thread_id: str) -> Any:
         try:

@@ -120,11 +120,11 @@ async def test_run_on_an_unknown_thread_is_404_and_creates_nothing(
     assert stored_rows(db) == before
 
 
-async def test_unsupported_options_say_so(client: httpx.AsyncClient, thread_id: str) -> None:
+async def test_a_webhook_over_http_is_422(client: httpx.AsyncClient, thread_id: str) -> None:
     response = await client.post(
         f"/threads/{thread_id}/runs/wait",
         json={"assistant_id": "agent", "input": QUESTION, "webhook": "http://127.0.0.1:9/done"},
     )
 
-    assert response.status_code == 501
-    assert "Webhooks" in response.json()["detail"]
+    assert response.status_code == 422
+    assert "https" in response.json()["detail"]

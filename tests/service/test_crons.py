@@ -139,7 +139,7 @@ async def test_bad_input_is_refused_and_writes_nothing(sdk: LangGraphClient) -> 
         (sdk.crons.create("nope", schedule=YEARLY), 404),
         (sdk.crons.create(MISSING, schedule=YEARLY), 404),
         (sdk.crons.create("agent", schedule=YEARLY, stream_mode="bogus"), 422),
-        (sdk.crons.create("agent", schedule=YEARLY, webhook="http://127.0.0.1:9/hook"), 501),
+        (sdk.crons.create("agent", schedule=YEARLY, webhook="http://127.0.0.1:9/hook"), 422),
         (
             sdk.crons.create(
                 "agent", schedule=YEARLY, config={"configurable": {"a": 1}}, context={"b": 2}
