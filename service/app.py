@@ -51,6 +51,7 @@ from threadloom.service.storage.crons import Crons
 from threadloom.service.storage.graph_store import GraphStore
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.thread_ttls import CheckpointerTtl
+from threadloom.service.store_index import check_store_index, load_store_index
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     # Unusable sections of langgraph.json refuse the start before anything is opened.
     CheckpointerTtl.from_setting(settings.checkpointer_ttl)
     WebhookPolicy.from_settings(settings)
+    if settings.store_index:
+        check_store_index(settings.store_index)
     # Routes are matched in order: the ones every run uses come first.
     for module in (
         runs,
@@ -137,7 +140,7 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
     # Building the graph may load a model from disk: keep it off the event loop.
     graph = await asyncio.to_thread(graph_factory, settings)
     async with open_storage(settings) as storage:
-        store_items = StoreItems(storage.database)
+        store_items = StoreItems(storage.database, await load_store_index(settings.store_index))
         compiled = compile_agent(graph, settings, storage.checkpointer, GraphStore(store_items))
         assistant_registry = Assistants(AssistantStore(storage.database), [GRAPH_ID])
         await assistant_registry.install()

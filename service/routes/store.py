@@ -31,8 +31,11 @@ StoreDep = Annotated[StoreItems, Depends(_store_items)]
 
 @router.put("/items", status_code=status.HTTP_204_NO_CONTENT)
 async def put_item(body: StorePut, store: StoreDep) -> Response:
-    """Create or replace an item; `ttl` (minutes) makes it expire."""
-    await store.put(tuple(body.namespace), body.key, body.value, ttl_minutes=body.ttl)
+    """Create or replace an item; `ttl` (minutes) makes it expire; with a `store.index`,
+    `index` (false, or the fields to embed) overrides the index's fields for this item."""
+    await store.put(
+        tuple(body.namespace), body.key, body.value, ttl_minutes=body.ttl, index=body.index
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -60,7 +63,8 @@ async def delete_item(body: StoreDelete, store: StoreDep) -> Response:
 
 @router.post("/items/search")
 async def search_items(body: StoreSearch, store: StoreDep) -> JsonResponse:
-    """Items under a namespace prefix, most recently updated first (see `StoreItems.search`)."""
+    """Items under a namespace prefix: most recently updated first, or with a `store.index`
+    and a `query` most similar first, each with its `score` (see `StoreItems.search`)."""
     query = ItemQuery(
         namespace_prefix=tuple(body.namespace_prefix or ()),
         filter=body.filter or {},
@@ -69,8 +73,7 @@ async def search_items(body: StoreSearch, store: StoreDep) -> JsonResponse:
         offset=body.offset,
     )
     items = await store.search(query, refresh_ttl=body.refresh_ttl is not False)
-    # No vector index, so no similarity score.
-    return JsonResponse({"items": [{**item.to_api(), "score": None} for item in items]})
+    return JsonResponse({"items": [{**item.to_api(), "score": item.score} for item in items]})
 
 
 @router.post("/namespaces")

@@ -30,7 +30,8 @@ class StorePut(_Body):
     namespace: Namespace
     key: str
     value: dict[str, Any]
-    # Fields to index for vector search: accepted, and unused (there is no vector index).
+    # With a `store.index`: false leaves the item unembedded; a list of paths embeds those
+    # fields instead of the index's. Without one it is ignored, as LangGraph does.
     index: Literal[False] | list[str] | None = None
     ttl: float | None = Field(None, gt=0, description="Minutes until the item expires.")
 

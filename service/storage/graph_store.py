@@ -86,7 +86,9 @@ class GraphStore(BaseStore):
             if op.value is None:
                 await self._items.delete(op.namespace, op.key)
             else:
-                await self._items.put(op.namespace, op.key, dict(op.value), ttl_minutes=op.ttl)
+                await self._items.put(
+                    op.namespace, op.key, dict(op.value), ttl_minutes=op.ttl, index=op.index
+                )
             return None
         if isinstance(op, SearchOp):
             query = ItemQuery(
@@ -97,8 +99,7 @@ class GraphStore(BaseStore):
                 offset=op.offset,
             )
             found_items = await self._items.search(query, refresh_ttl=op.refresh_ttl)
-            # No vector index, so no similarity score.
-            return [SearchItem(**_fields(item), score=None) for item in found_items]
+            return [SearchItem(**_fields(item), score=item.score) for item in found_items]
         if isinstance(op, ListNamespacesOp):
             prefix, suffix = _prefix_and_suffix(op)
             return await self._items.list_namespaces(

@@ -6,10 +6,14 @@ the owner is part of an item's key, so two owners may file items under the same 
 key without seeing each other's. Unlike threads, items put with auth off (owner '') stay apart
 from those of the owners of API keys, even when auth is off.
 
-Search matches a namespace prefix, equality of top-level fields of the value, and a plain
-keyword query: every word of it must occur, case-insensitively (ASCII), in the value's JSON text.
-There is no vector index, so no similarity score. An item put with a TTL (minutes) disappears
-once it runs out; reading it (by default) starts the TTL again.
+Search matches a namespace prefix, equality of top-level fields of the value, and a query.
+Without an index the query is plain keywords: every word of it must occur, case-insensitively
+(ASCII), in the value's JSON text, and results come most recently updated first. With an index
+(`store.index`, see `service.store_index`) items are embedded as they are put, and a query
+ranks the matching items by cosine similarity, each with its `score` (see
+`service.storage.store_vectors`); items put with `index=False` follow the scored ones, unscored.
+An item put with a TTL (minutes) disappears once it runs out; reading it (by default) starts
+the TTL again.
 
 Example:
     >>> store = StoreItems(database)
@@ -20,14 +24,20 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from langgraph.store.base.embed import get_text_at_path
 
 from threadloom.service.errors import BadRequest, NotSupported
-from threadloom.service.storage.database import Database, Row
+from threadloom.service.storage.database import Database, Queries, Row
 from threadloom.service.storage.owners import current_owner
 from threadloom.service.storage.records import utc_now
+from threadloom.service.storage.store_vectors import BATCH_ROWS, TopItems, encode
+
+if TYPE_CHECKING:  # the index is loaded by the service, which hands it in
+    from threadloom.service.store_index import StoreIndex
 
 Namespace = tuple[str, ...]
 
@@ -44,6 +54,8 @@ class StoreItem:
     value: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    # Similarity to a search's query, with an index; None otherwise.
+    score: float | None = None
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -57,8 +69,8 @@ class StoreItem:
 
 @dataclass(frozen=True, slots=True)
 class ItemQuery:
-    """What a search matches (every part optional), and which page of the results it returns,
-    most recently updated first."""
+    """What a search matches (every part optional), and which page of the results it returns:
+    most recently updated first, or most similar to `query` first with an index."""
 
     namespace_prefix: Namespace = ()
     filter: dict[str, Any] = field(default_factory=dict)
@@ -68,27 +80,61 @@ class ItemQuery:
 
 
 class StoreItems:
-    """The items of the current owner, in SQLite or PostgreSQL."""
+    """The items of the current owner, in SQLite or PostgreSQL; embedded for semantic search
+    when an `index` is given."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, index: StoreIndex | None = None) -> None:
         self._db = db
         self._sql = db.dialect
+        self.index = index
 
     async def put(
-        self, namespace: Namespace, key: str, value: dict[str, Any], *, ttl_minutes: float | None
+        self,
+        namespace: Namespace,
+        key: str,
+        value: dict[str, Any],
+        *,
+        ttl_minutes: float | None,
+        index: Literal[False] | list[str] | None = None,
     ) -> None:
         """Create or replace the item; with `ttl_minutes` it expires that long after its last
-        write (or read)."""
+        write (or read). With an index, the item's fields (`index`, else the index's) are
+        embedded; `index=False` leaves it out of semantic ranking."""
         if not namespace:
             raise BadRequest("Namespace cannot be empty.")
         if namespace[0] == "langgraph":
             raise BadRequest(f'Root label for namespace cannot be "langgraph". Got: {namespace}')
         if ttl_minutes is not None and ttl_minutes <= 0:
             raise BadRequest(f"The TTL must be a positive number of minutes. Got: {ttl_minutes}")
+        vectors = await self._embed(value, index)
         now = utc_now()
+        item_key = (_owner(), _encode(namespace), key)
+        async with self._db.transaction() as tx:
+            await self._upsert(tx, namespace, key, value, ttl_minutes, now)
+            if self.index is not None:
+                await tx.execute(
+                    "DELETE FROM store_vectors WHERE owned_by = ? AND namespace = ? AND key = ?",
+                    item_key,
+                )
+            if vectors:
+                await tx.execute_many(
+                    "INSERT INTO store_vectors (owned_by, namespace, key, field, embedding) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(*item_key, name, encode(vector)) for name, vector in vectors],
+                )
+
+    async def _upsert(
+        self,
+        tx: Queries,
+        namespace: Namespace,
+        key: str,
+        value: dict[str, Any],
+        ttl_minutes: float | None,
+        now: datetime,
+    ) -> None:
         time = self._sql.time
         # An expired item counts as gone: writing it again makes a new one.
-        await self._db.execute(
+        await tx.execute(
             f"INSERT INTO store_items ({_COLUMNS}, expires_at, owned_by) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owned_by, namespace, key) DO UPDATE SET "
             "value = excluded.value, updated_at = excluded.updated_at, "
@@ -131,19 +177,10 @@ class StoreItems:
     async def search(self, query: ItemQuery, *, refresh_ttl: bool) -> list[StoreItem]:
         """The page of items `query` asks for; with `refresh_ttl` their TTLs start again.
         Raises `NotSupported` for filter operators (`{"$gt": 1}`): only equality is."""
-        live, live_args = self._live()
-        clauses, params = ["owned_by = ?", live], [_owner(), *live_args]
-        if query.namespace_prefix:
-            clauses.append(_UNDER_PREFIX)
-            params.extend(_prefix_args(query.namespace_prefix))
-        for name, wanted in query.filter.items():
-            if isinstance(wanted, dict) and any(str(k).startswith("$") for k in wanted):
-                raise NotSupported(
-                    f"Filter operators such as {next(iter(wanted))!r} are not supported; a "
-                    "filter matches top-level fields of the value by equality."
-                )
-            clauses.append(self._sql.json_field_equals("value"))
-            params.extend([self._sql.json_key(name), self._sql.json(wanted)])
+        clauses, params = self._where(query)
+        if query.query and self.index is not None:
+            wanted = await self.index.embed_query(query.query)
+            return await self._ranked(wanted, query, clauses, params, refresh_ttl=refresh_ttl)
         for word in (query.query or "").split():
             clauses.append(f"LOWER(CAST(value AS TEXT)) LIKE ? ESCAPE '{_LIKE_ESCAPE}'")
             params.append(f"%{_escape_like(word.lower())}%")
@@ -188,6 +225,87 @@ class StoreItems:
         return await self._db.execute(
             "DELETE FROM store_items WHERE expires_at <= ?", (self._sql.time(utc_now()),)
         )
+
+    def _where(self, query: ItemQuery) -> tuple[list[str], list[Any]]:
+        """Conditions on `store_items` for the owner, liveness, prefix and filter of `query`."""
+        live, live_args = self._live()
+        clauses, params = ["owned_by = ?", live], [_owner(), *live_args]
+        if query.namespace_prefix:
+            clauses.append(_UNDER_PREFIX)
+            params.extend(_prefix_args(query.namespace_prefix))
+        for name, wanted in query.filter.items():
+            if isinstance(wanted, dict) and any(str(k).startswith("$") for k in wanted):
+                raise NotSupported(
+                    f"Filter operators such as {next(iter(wanted))!r} are not supported; a "
+                    "filter matches top-level fields of the value by equality."
+                )
+            clauses.append(self._sql.json_field_equals("value"))
+            params.extend([self._sql.json_key(name), self._sql.json(wanted)])
+        return clauses, params
+
+    async def _embed(
+        self, value: dict[str, Any], fields: Literal[False] | list[str] | None
+    ) -> list[tuple[str, list[float]]]:
+        """`(field, vector)` for each text the index takes from `value` (none without one)."""
+        if self.index is None or fields is False:
+            return []
+        named: list[tuple[str, str]] = []
+        for path in fields or self.index.fields:
+            texts = get_text_at_path(value, path)
+            named += [(path if len(texts) == 1 else f"{path}#{i}", t) for i, t in enumerate(texts)]
+        vectors = await self.index.embed_texts([text for _, text in named])
+        return [(name, vector) for (name, _), vector in zip(named, vectors, strict=True)]
+
+    async def _ranked(
+        self,
+        wanted: list[float],
+        query: ItemQuery,
+        clauses: list[str],
+        params: list[Any],
+        *,
+        refresh_ttl: bool,
+    ) -> list[StoreItem]:
+        """The page of matching items ranked by similarity to the vector `wanted`: scored
+        items first, then those without vectors, most recently updated first."""
+        where, keep = " AND ".join(clauses), query.offset + query.limit
+        top = TopItems(wanted, keep)
+        after: tuple[str, str, str] = ("", "", "")
+        while True:
+            rows = await self._db.fetch_all(
+                "SELECT namespace, key, field, embedding FROM store_vectors WHERE owned_by = ? "
+                f"AND (namespace, key) IN (SELECT namespace, key FROM store_items WHERE {where}) "
+                "AND (namespace, key, field) > (?, ?, ?) ORDER BY namespace, key, field LIMIT ?",
+                (_owner(), *params, *after, BATCH_ROWS),
+            )
+            top.add(rows)
+            if len(rows) < BATCH_ROWS:
+                break
+            after = (rows[-1]["namespace"], rows[-1]["key"], rows[-1]["field"])
+        ranked: list[tuple[tuple[str, str], float | None]] = [*top.best()]
+        if len(ranked) < keep:
+            unscored = await self._db.fetch_all(
+                f"SELECT namespace, key FROM store_items WHERE {where} AND NOT EXISTS ("
+                "SELECT 1 FROM store_vectors v WHERE v.owned_by = store_items.owned_by "
+                "AND v.namespace = store_items.namespace AND v.key = store_items.key) "
+                "ORDER BY updated_at DESC, namespace, key LIMIT ?",
+                (*params, keep - len(ranked)),
+            )
+            ranked += [((row["namespace"], row["key"]), None) for row in unscored]
+        page = ranked[query.offset : keep]
+        if not page:
+            return []
+        pairs = ", ".join("(?, ?)" for _ in page)
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM store_items WHERE owned_by = ? "
+            f"AND (namespace, key) IN (VALUES {pairs})",
+            (_owner(), *(part for item, _ in page for part in item)),
+        )
+        if refresh_ttl:
+            await self._refresh(rows)
+        found = {(row["namespace"], row["key"]): row for row in rows}
+        return [
+            replace(self._item(found[item]), score=score) for item, score in page if item in found
+        ]
 
     def _live(self) -> tuple[str, tuple[Any, ...]]:
         return "(expires_at IS NULL OR expires_at > ?)", (self._sql.time(utc_now()),)
