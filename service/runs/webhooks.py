@@ -83,6 +83,13 @@ class WebhookPolicy:
     def from_settings(cls, settings: Settings) -> WebhookPolicy:
         """The policy of the `webhook_*` settings and the `webhooks` section (which wins where
         both speak); raises `ConfigurationError` naming what is wrong."""
+        try:
+            return cls._from_settings(settings)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ConfigurationError(f"Invalid webhooks section: {exc}") from None
+
+    @classmethod
+    def _from_settings(cls, settings: Settings) -> WebhookPolicy:
         section = settings.webhooks or {}
         url = section.get("url") or {}
         unknown = set(url) - {

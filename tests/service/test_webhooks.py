@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -212,13 +213,26 @@ async def test_a_disallowed_webhook_is_422_and_starts_no_run(
     assert (await http.post("/runs/crons/search", json={})).json() == []
 
 
-async def test_crons_take_an_allowed_webhook(http: httpx.AsyncClient, receiver: Receiver) -> None:
-    cron = await http.post(
-        "/runs/crons",
-        json={"assistant_id": "agent", "schedule": "0 0 1 1 *", "webhook": receiver.url},
-    )
-    assert cron.status_code == 200, cron.text
-    assert cron.json()["payload"]["webhook"] == receiver.url
+async def test_a_crons_runs_post_their_results(start: StartServer, receiver: Receiver) -> None:
+    server = await start(**LOOPBACK)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        cron = await http.post(
+            "/runs/crons",
+            json={
+                "assistant_id": "agent",
+                "schedule": "0 0 1 1 *",
+                "input": ASK,
+                "webhook": receiver.url,
+            },
+        )
+        assert cron.status_code == 200, cron.text
+        scheduler = server.app.state.services.cron_jobs.scheduler
+        (run,) = await scheduler.tick(datetime.fromisoformat(cron.json()["next_run_date"]))
+
+        delivery = await receiver.next()
+
+    assert delivery.body["run_id"] == run.run_id and delivery.body["status"] == "success"
+    assert delivery.body["values"]["messages"][-1]["content"] == "The answer is 42."
 
 
 async def test_the_default_policy_wants_https_and_refuses_loopback_and_metadata_hosts(
@@ -289,6 +303,8 @@ async def test_policy_matching_of_wildcards_and_ports() -> None:
         {"url": {"require_http": True}},
         {"allowed_fields": ["run_id", "secrets"]},
         {"headers": {"x": "${{ env.HOME }}"}},
+        {"url": {"allowed_ports": ["https"]}},
+        {"url": "https only"},
     ],
 )
 async def test_an_invalid_webhooks_section_refuses_to_start(
