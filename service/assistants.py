@@ -32,6 +32,7 @@ from threadloom.service.schemas.assistants import (
     AssistantSearch,
     AssistantVersionsSearch,
 )
+from threadloom.service.storage.policy_filters import SYSTEM_ROWS
 from threadloom.service.storage.records import utc_now
 
 __all__ = ["GRAPH_ID", "Assistant", "Assistants", "system_assistant_id"]
@@ -40,7 +41,7 @@ GRAPH_ID = "agent"
 # LangGraph Server names a graph's default assistant uuid5(this namespace, graph id); the same
 # namespace gives our assistant the UUID that clients of `langgraph dev` already know.
 ASSISTANT_NAMESPACE = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
-SYSTEM = {"created_by": "system"}
+SYSTEM = SYSTEM_ROWS
 
 
 def system_assistant_id(graph_id: str) -> str:

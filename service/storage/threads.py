@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from threadloom.service.storage.database import Database, Row
-from threadloom.service.storage.owners import current_owner, visible_to_current_owner
+from threadloom.service.storage.owners import current_owner, visible_rows
 from threadloom.service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
 
 _COLUMNS = (
@@ -45,7 +45,7 @@ class Threads:
         return await self.get(thread_id) if inserted else None
 
     async def get(self, thread_id: str) -> ThreadRecord | None:
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM threads WHERE thread_id = ? AND {visible}",
             (thread_id, *visible_args),
@@ -80,7 +80,7 @@ class Threads:
 
     async def delete(self, thread_id: str) -> bool:
         """Delete the thread and (by cascade) its runs; False if there was none."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         deleted = await self._db.execute(
             f"DELETE FROM threads WHERE thread_id = ? AND {visible}", (thread_id, *visible_args)
         )
@@ -88,7 +88,7 @@ class Threads:
 
     async def merge_metadata(self, thread_id: str, patch: dict[str, Any]) -> None:
         """Set the keys of `patch` in the thread's metadata (keys set to None are removed)."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         async with self._db.transaction() as tx:
             row = await tx.fetch_one(
                 f"SELECT metadata FROM threads WHERE thread_id = ? AND {visible}"
@@ -143,7 +143,7 @@ class Threads:
 
     async def ids_with_metadata(self, key: str, value: Any) -> list[str]:
         """The threads whose metadata has `key` set to `value`."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         rows = await self._db.fetch_all(
             f"SELECT thread_id FROM threads WHERE {self._sql.json_field_equals('metadata')} "
             f"AND {visible}",
@@ -162,7 +162,7 @@ class Threads:
         return [row["thread_id"] for row in rows]
 
     def _where(self, query: ThreadQuery) -> tuple[str, list[Any]]:
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         clauses: list[str] = [visible]
         params: list[Any] = [*visible_args]
         if query.ids:
