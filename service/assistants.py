@@ -32,7 +32,8 @@ from threadloom.service.schemas.assistants import (
     AssistantSearch,
     AssistantVersionsSearch,
 )
-from threadloom.service.storage.policy_filters import SYSTEM_ROWS
+from threadloom.service.storage.owners import policy_filter
+from threadloom.service.storage.policy_filters import SYSTEM_ROWS, stamped
 from threadloom.service.storage.records import utc_now
 
 __all__ = ["GRAPH_ID", "Assistant", "Assistants", "system_assistant_id"]
@@ -111,7 +112,7 @@ class Assistants:
             description=body.description,
             config=config,
             context=context or {},
-            metadata=body.metadata,
+            metadata=stamped(body.metadata, policy_filter("assistants")),
             created_at=now,
             updated_at=now,
         )
@@ -143,7 +144,10 @@ class Assistants:
             else current.description,
             config=config or current.config,
             context=current.context if context is None else context,
-            metadata={**current.metadata, **(body.metadata or {})},
+            # The auth policy's filter stays stamped: a patch cannot give the assistant away.
+            metadata=stamped(
+                {**current.metadata, **(body.metadata or {})}, policy_filter("assistants")
+            ),
             created_at=utc_now(),
             updated_at=utc_now(),
         )

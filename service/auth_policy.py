@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadloom.service.errors import ConfigurationError, Forbidden, ServiceError
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.storage.owners import Resource, scope_to_policy
 from threadloom.service.storage.policy_filters import Filter, PolicyError
 
@@ -415,3 +416,28 @@ def _user_and_permissions(result: Any) -> tuple[Sequence[str], Any]:
     if isinstance(result, Mapping):
         return result.get("permissions") or (), result
     return getattr(result, "permissions", None) or (), result
+
+
+async def authorize_run(thread_id: str | None, request: RunCreate) -> RunCreate:
+    """Ask the policy whether the caller may start `request` on `thread_id` (None: a new
+    thread), as `threads.create_run`, and may use its assistant (`assistants.read`); the
+    request comes back with the run metadata its handler may have changed."""
+    asked = {
+        "thread_id": thread_id,
+        "assistant_id": request.assistant_id,
+        "run_id": None,
+        "status": "pending",
+        "metadata": dict(request.metadata or {}),
+        "prevent_insert_if_inflight": True,
+        "multitask_strategy": request.multitask_strategy,
+        "if_not_exists": request.if_not_exists,
+        "after_seconds": request.after_seconds,
+        "kwargs": request.model_dump(
+            include={"input", "command", "config", "context", "stream_mode", "webhook"}
+        ),
+    }
+    await authorize("threads", "create_run", asked)
+    await authorize("assistants", "read", {"assistant_id": request.assistant_id})
+    if _current_caller.get() is None:
+        return request
+    return request.model_copy(update={"metadata": asked["metadata"]})

@@ -32,7 +32,8 @@ from threadloom.service.ids import new_id
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
 from threadloom.service.storage.crons import CronQuery, CronRecord, Crons
-from threadloom.service.storage.owners import current_owner
+from threadloom.service.storage.owners import current_owner, policy_filter
+from threadloom.service.storage.policy_filters import stamped
 from threadloom.service.storage.records import utc_now
 from threadloom.service.storage.threads import Threads
 
@@ -70,7 +71,7 @@ class CronJobs:
             end_time=_utc(body.end_time),
             next_run_date=next_run_date,
             payload=created_payload(body, assistant.assistant_id, cron_id),
-            metadata=body.metadata or {},
+            metadata=stamped(body.metadata or {}, policy_filter("crons")),
             on_run_completed=None if thread_id else body.on_run_completed or "delete",
             enabled=body.enabled,
             created_at=now,
@@ -103,7 +104,8 @@ class CronJobs:
         def edit(cron: CronRecord) -> CronRecord:
             changed = _patched(cron, body, now)
             _check_runnable(changed, assistant)
-            return changed
+            # The auth policy's filter stays stamped: a patch cannot give the cron away.
+            return replace(changed, metadata=stamped(changed.metadata, policy_filter("crons")))
 
         changed = await self._crons.change(current.cron_id, edit)
         if changed is None:

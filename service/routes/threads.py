@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response, status
 
-from threadloom.service.deps import ExistingThread, ServicesDep, canonical_id
-from threadloom.service.errors import NotSupported, thread_exists
+from threadloom.service.auth_policy import authorize
+from threadloom.service.deps import ExistingThread, ServicesDep, ThreadToDelete, canonical_id
+from threadloom.service.errors import NotSupported, thread_exists, thread_not_found
 from threadloom.service.ids import new_id
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
@@ -22,7 +23,9 @@ async def create_thread(services: ServicesDep, body: ThreadCreate | None = None)
     if body.ttl is not None or body.supersteps:
         raise NotSupported("Thread TTLs and supersteps are not supported yet.")
     thread_id = canonical_id(body.thread_id, "thread") if body.thread_id else new_id()
-    created = await services.threads.create(thread_id, body.metadata or {})
+    asked = {"thread_id": thread_id, "metadata": body.metadata or {}, "if_exists": body.if_exists}
+    await authorize("threads", "create", asked)  # its handler may add to the metadata
+    created = await services.threads.create(thread_id, asked["metadata"])
     if created is not None:
         return JsonResponse(created.to_api())
     existing = await services.threads.get(thread_id)
@@ -34,6 +37,7 @@ async def create_thread(services: ServicesDep, body: ThreadCreate | None = None)
 @router.post("/search")
 async def search_threads(services: ServicesDep, body: ThreadSearch | None = None) -> JsonResponse:
     body = body or ThreadSearch()
+    await authorize("threads", "search", _search_value(body))
     query = ThreadQuery(
         ids=[canonical_id(i, "thread") for i in body.ids] if body.ids else None,
         metadata=body.metadata,
@@ -51,6 +55,7 @@ async def search_threads(services: ServicesDep, body: ThreadSearch | None = None
 @router.post("/count")
 async def count_threads(services: ServicesDep, body: ThreadCount | None = None) -> JsonResponse:
     body = body or ThreadCount()
+    await authorize("threads", "search", _search_value(body))
     query = ThreadQuery(metadata=body.metadata, values=body.values, status=body.status)
     return JsonResponse(await services.threads.count(query))
 
@@ -62,7 +67,7 @@ async def get_thread(thread: ExistingThread) -> JsonResponse:
 
 @router.patch("/{thread_id}", response_model=None)
 async def patch_thread(
-    thread: ExistingThread,
+    thread_id: str,
     body: ThreadPatch,
     services: ServicesDep,
     prefer: Annotated[str | None, Header()] = None,
@@ -70,7 +75,13 @@ async def patch_thread(
     """Merge `metadata` into the thread's; `Prefer: return=minimal` answers 204 without it."""
     if body.ttl is not None:
         raise NotSupported("Thread TTLs are not supported yet.")
-    await services.threads.merge_metadata(thread.thread_id, body.metadata or {})
+    thread_id = canonical_id(thread_id, "thread")
+    asked = {"thread_id": thread_id, "metadata": body.metadata or {}}
+    await authorize("threads", "update", asked)  # its handler may change the metadata
+    thread = await services.threads.get(thread_id)
+    if thread is None:
+        raise thread_not_found(thread_id)
+    await services.threads.merge_metadata(thread_id, asked["metadata"])
     if prefer == "return=minimal":
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     updated = await services.threads.get(thread.thread_id)
@@ -78,7 +89,18 @@ async def patch_thread(
 
 
 @router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_thread(thread: ExistingThread, services: ServicesDep) -> Response:
+async def delete_thread(thread: ThreadToDelete, services: ServicesDep) -> Response:
     """Delete the thread, its runs and its checkpoints; its active runs are cancelled first."""
     await services.run_manager.delete_thread(thread.thread_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _search_value(body: ThreadSearch | ThreadCount) -> dict[str, Any]:
+    """What a policy's `threads.search` handler receives (LangGraph's `ThreadsSearch`)."""
+    return {
+        "metadata": body.metadata or {},
+        "values": body.values or {},
+        "status": body.status,
+        "limit": getattr(body, "limit", None),
+        "offset": getattr(body, "offset", None),
+    }

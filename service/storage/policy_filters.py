@@ -57,9 +57,7 @@ def _condition(
             "simplify the filter its handler returns."
         )
     if not isinstance(filters, Mapping):
-        raise PolicyError(
-            f"The auth policy returned a filter that is not a mapping: {filters!r}."
-        )
+        raise PolicyError(f"The auth policy returned a filter that is not a mapping: {filters!r}.")
     clauses: list[str] = []
     params: list[Any] = []
     for key, wanted in filters.items():
@@ -95,9 +93,7 @@ def _group(
     )
 
 
-def _key_condition(
-    dialect: Dialect, key: str, wanted: Any, metadata: str
-) -> tuple[str, list[Any]]:
+def _key_condition(dialect: Dialect, key: str, wanted: Any, metadata: str) -> tuple[str, list[Any]]:
     if not isinstance(wanted, Mapping):
         return dialect.json_field_equals(metadata), [dialect.json_key(key), dialect.json(wanted)]
     if len(wanted) != 1 or next(iter(wanted)) not in ("$eq", "$contains"):

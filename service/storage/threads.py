@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from threadloom.service.storage.database import Database, Row
-from threadloom.service.storage.owners import current_owner, visible_rows
+from threadloom.service.storage.owners import current_owner, policy_filter, visible_rows
+from threadloom.service.storage.policy_filters import stamped
 from threadloom.service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
 
 _COLUMNS = (
@@ -34,7 +35,9 @@ class Threads:
         self._sql = db.dialect
 
     async def create(self, thread_id: str, metadata: dict[str, Any]) -> ThreadRecord | None:
-        """Insert a new idle thread of the current owner; None if the id is taken."""
+        """Insert a new idle thread of the current owner, its metadata stamped with the auth
+        policy's filter; None if the id is taken."""
+        metadata = stamped(metadata, policy_filter("threads"))
         now = self._sql.time(utc_now())
         inserted = await self._db.execute(
             "INSERT INTO threads "
@@ -97,7 +100,9 @@ class Threads:
             )
             if row is None:
                 return
-            merged = {**self._sql.read_json(row["metadata"]), **patch}
+            # The policy's filter stays stamped: a patch cannot hand the thread to another user.
+            merged = stamped({**self._sql.read_json(row["metadata"]), **patch},
+                             policy_filter("threads"))
             await tx.execute(
                 "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
                 (
