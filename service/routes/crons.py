@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
@@ -47,7 +47,7 @@ async def search_crons(jobs: CronJobsDep, body: CronSearch | None = None) -> Jso
     """The current owner's crons, newest first unless `sort_by` / `sort_order` say otherwise;
     `select` keeps only the fields it names."""
     body = body or CronSearch()
-    await authorize("crons", "search", body.model_dump(exclude={"select"}))
+    await authorize("crons", "search", _search_value(body))
     found = await jobs.search(body.model_copy(update={"limit": body.limit + 1}))
     return paged_response(found, offset=body.offset, limit=body.limit, select=body.select)
 
@@ -55,7 +55,7 @@ async def search_crons(jobs: CronJobsDep, body: CronSearch | None = None) -> Jso
 @router.post("/runs/crons/count")
 async def count_crons(jobs: CronJobsDep, body: CronCount | None = None) -> JsonResponse:
     body = body or CronCount()
-    await authorize("crons", "search", body.model_dump())
+    await authorize("crons", "search", _search_value(body))
     return JsonResponse(await jobs.count(body))
 
 
@@ -84,3 +84,14 @@ async def _authorize_create(thread_id: str | None, body: CronCreate) -> CronCrea
     asked = {"thread_id": thread_id, **body.model_dump(), "metadata": body.metadata or {}}
     await authorize("crons", "create", asked)
     return body.model_copy(update={"metadata": asked["metadata"]})
+
+
+def _search_value(body: CronCount) -> dict[str, Any]:
+    """What a policy's `crons.search` handler receives (LangGraph's `CronsSearch`)."""
+    return {
+        "assistant_id": body.assistant_id,
+        "thread_id": body.thread_id,
+        "metadata": body.metadata or {},
+        "limit": getattr(body, "limit", None),
+        "offset": getattr(body, "offset", None),
+    }
