@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from threadloom.service.assistant_store import Assistant
 from threadloom.service.assistants import Assistants, system_assistant_id
@@ -55,6 +56,7 @@ class CronJobs:
 
     async def create(self, thread_id: str | None, body: CronCreate) -> CronRecord:
         """A new cron: on `thread_id`, or (None) on a new thread per run."""
+        body = _stamped(body)
         assistant = await self._assistant(body.assistant_id)
         timezone = check_timezone(body.timezone)
         now = utc_now()
@@ -71,7 +73,7 @@ class CronJobs:
             end_time=_utc(body.end_time),
             next_run_date=next_run_date,
             payload=created_payload(body, assistant.assistant_id, cron_id),
-            metadata=stamped(body.metadata or {}, policy_filter("crons")),
+            metadata=body.metadata or {},
             on_run_completed=None if thread_id else body.on_run_completed or "delete",
             enabled=body.enabled,
             created_at=now,
@@ -97,6 +99,8 @@ class CronJobs:
                 "enabled, end_time, input or metadata."
             )
         current = await self.get(cron_id)
+        if body.metadata is not None:
+            body = _stamped(body)
         check_timezone(body.timezone)
         assistant = await self._assistants.resolve(current.assistant_id)
         now = utc_now()
@@ -104,8 +108,7 @@ class CronJobs:
         def edit(cron: CronRecord) -> CronRecord:
             changed = _patched(cron, body, now)
             _check_runnable(changed, assistant)
-            # The auth policy's filter stays stamped: a patch cannot give the cron away.
-            return replace(changed, metadata=stamped(changed.metadata, policy_filter("crons")))
+            return changed
 
         changed = await self._crons.change(current.cron_id, edit)
         if changed is None:
@@ -188,6 +191,19 @@ def _check_runnable(cron: CronRecord, assistant: Assistant) -> None:
         raise NotSupported("Webhooks are not supported yet; poll the cron's runs instead.")
     # A run's spec checks the request as it is made (configurable and context together: 400).
     RunSpec(new_id(), cron.thread_id or new_id(), assistant, request)
+
+
+CronBody = TypeVar("CronBody", CronCreate, CronPatch)
+
+
+def _stamped(body: CronBody) -> CronBody:
+    """`body` with the auth policy's filter stamped into its metadata, which the cron, its
+    payload, and so the runs and threads it makes, all carry: no request can place a cron
+    or its threads beyond the filter. Unchanged without a filter."""
+    filters = policy_filter("crons")
+    if not filters:
+        return body
+    return body.model_copy(update={"metadata": stamped(body.metadata or {}, filters)})
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -81,8 +81,10 @@ async def delete_cron(cron_id: str, jobs: CronJobsDep) -> Response:
 
 async def _authorize_create(thread_id: str | None, body: CronCreate) -> CronCreate:
     """Ask the policy (`crons.create`); the cron keeps the metadata its handler set."""
-    asked = {"thread_id": thread_id, **body.model_dump(), "metadata": body.metadata or {}}
+    asked = {"thread_id": thread_id, **body.model_dump(), "metadata": dict(body.metadata or {})}
     await authorize("crons", "create", asked)
+    if asked["metadata"] == (body.metadata or {}):
+        return body  # (so that a cron's payload shows metadata only where the request set it)
     return body.model_copy(update={"metadata": asked["metadata"]})
 
 

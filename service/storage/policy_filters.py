@@ -1,11 +1,12 @@
 """The filters an auth policy's handlers return (`service.auth_policy`), as SQL on a JSON column.
 
 A filter is LangGraph's `Auth.types.FilterType`: `{"key": value}` or `{"key": {"$eq": value}}`
-(the metadata's `key` equals `value`), `{"key": {"$contains": item}}` (its `key` is a list
-holding `item`; a list of items: holding each), and `{"$or": [f, ...]}` / `{"$and": [f, ...]}`
-of at least two filters; keys side by side all hold. Operators nest at most two deep, as
-LangGraph Server allows. A filter is also what a new row's metadata is stamped with: its plain
-and `$eq` keys.
+(the metadata's `key` equals `value`; an object without operators is a value too),
+`{"key": {"$contains": item}}` (its `key` is a list holding `item`; a list of items: holding
+each), and `{"$or": [f, ...]}` / `{"$and": [f, ...]}` of at least two filters; keys side by
+side all hold. Operators nest at most two deep, as LangGraph Server allows. Anything else is
+refused (LangGraph Server would let an unknown operator match every row). A filter is also what
+a new row's metadata is stamped with: its plain and `$eq` keys.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def stamped(metadata: Mapping[str, Any], filters: Filter | None) -> dict[str, An
     for key, wanted in (filters or {}).items():
         if key.startswith("$"):
             continue
-        if not isinstance(wanted, Mapping):
+        if not isinstance(wanted, Mapping) or not any(str(name).startswith("$") for name in wanted):
             stamp[key] = wanted
         elif set(wanted) == {"$eq"}:
             stamp[key] = wanted["$eq"]
@@ -94,7 +95,8 @@ def _group(
 
 
 def _key_condition(dialect: Dialect, key: str, wanted: Any, metadata: str) -> tuple[str, list[Any]]:
-    if not isinstance(wanted, Mapping):
+    if not isinstance(wanted, Mapping) or not any(str(name).startswith("$") for name in wanted):
+        # A plain value, or an object without operators, is what the key must equal.
         return dialect.json_field_equals(metadata), [dialect.json_key(key), dialect.json(wanted)]
     if len(wanted) != 1 or next(iter(wanted)) not in ("$eq", "$contains"):
         raise PolicyError(
