@@ -206,6 +206,7 @@ async def test_owner_only_policy_keeps_each_user_to_their_own_on_every_route(
         ("PATCH", base, {"metadata": {"owner": "bob"}}),
         ("DELETE", base, None),
         ("GET", f"{base}/state", None),
+        ("GET", f"{base}/state/{run['run_id']}", None),
         ("POST", f"{base}/state", {"values": {"messages": []}}),
         ("POST", f"{base}/state/checkpoint", {"checkpoint": {}}),
         ("GET", f"{base}/history", None),
@@ -231,7 +232,9 @@ async def test_owner_only_policy_keeps_each_user_to_their_own_on_every_route(
         ("POST", f"{an_assistant}/latest", {"version": 1}),
         ("GET", f"{an_assistant}/graph", None),
         ("GET", f"{an_assistant}/schemas", None),
+        ("GET", f"{an_assistant}/subgraphs", None),
         ("POST", "/runs/wait", ask("1 + 1?", assistant_id=assistant_id)),
+        ("POST", "/runs/batch", [ask("1 + 1?", assistant_id=assistant_id)]),
         ("POST", f"/threads/{bobs_thread}/runs/wait", ask("1 + 1?", assistant_id=assistant_id)),
         ("GET", a_cron, None),
         ("PATCH", a_cron, {"enabled": False}),
@@ -360,6 +363,7 @@ async def test_role_policy_lets_admins_do_all_and_viewers_only_read_what_names_t
             ("POST", f"{seen}/runs", ask("1 + 1?")),
             ("POST", f"{seen}/runs/wait", ask("1 + 1?")),
             ("POST", "/runs/wait", ask("1 + 1?")),
+            ("POST", "/runs/batch", [ask("1 + 1?")]),
             ("DELETE", f"{seen}/runs/{run['run_id']}", None),
             ("POST", f"{seen}/runs/{run['run_id']}/cancel", None),
             ("POST", "/assistants", {"graph_id": "agent"}),
@@ -428,6 +432,11 @@ async def test_the_user_reaches_the_graphs_configurable(
             thread["thread_id"], "agent", input={}, config={"configurable": forged}
         )
         stateless = await ada.runs.wait(None, "agent", input={})
+        (run,) = await ada.runs.list(thread["thread_id"])
+    # The run records its user, so a retry after a crash runs as the same user.
+    recorded = run["kwargs"]["config"]["configurable"]
+    assert recorded["langgraph_auth_user"]["role"] == "admin"
+    assert recorded["langgraph_auth_user_id"] == "ada"
     expected = {
         "identity": "ada",
         "by_key": "ada",
