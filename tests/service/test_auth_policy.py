@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -24,7 +26,10 @@ from typing_extensions import TypedDict
 from tests.service.contract_graph import ContractModel, make_contract_graph
 from tests.service.live_server import LiveServer, StartServer
 from threadloom.service.app import create_app
+from threadloom.service.assistant_store import Assistant
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.runs.spec import RunSpec
+from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.settings import Settings
 
 DEADLINE_S = 20  # a bound on waiting, so a bug fails the test instead of hanging it
@@ -503,3 +508,40 @@ def test_api_keys_and_an_auth_policy_together_stop_start_up(tmp_path: Path) -> N
     settings = Settings(db=tmp_path / "db.sqlite", auth_path=auth_path, api_keys="a:key")
     with pytest.raises(ConfigurationError, match="use one"):
         create_app(settings)
+
+
+def test_a_run_read_back_from_its_record_runs_as_its_recorded_user() -> None:
+    """What a replica taking over a crashed run builds: the user comes from the record, as an
+    object, with no request (and so no policy caller) around."""
+    now = datetime.now(UTC)
+    assistant = Assistant(
+        assistant_id=str(uuid4()),
+        version=1,
+        graph_id="agent",
+        name="agent",
+        description=None,
+        config={},
+        context={},
+        metadata={},
+        created_at=now,
+        updated_at=now,
+    )
+    user = {"identity": "ada", "role": "admin", "is_authenticated": True, "display_name": "A"}
+    recorded = RunCreate.model_validate(
+        {
+            "assistant_id": "agent",
+            "config": {
+                "configurable": {
+                    "langgraph_auth_user": user,
+                    "langgraph_auth_user_id": "ada",
+                    "langgraph_auth_permissions": ["threads:write"],
+                }
+            },
+        }
+    )
+    spec = RunSpec(str(uuid4()), str(uuid4()), assistant, recorded)
+    configurable = spec.config()["configurable"]
+    assert configurable["langgraph_auth_user"].identity == "ada"
+    assert configurable["langgraph_auth_user"]["role"] == "admin"
+    assert configurable["langgraph_auth_user_id"] == "ada"
+    assert spec.record_kwargs()["config"]["configurable"]["langgraph_auth_user"] == user
