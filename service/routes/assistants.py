@@ -82,6 +82,8 @@ async def delete_assistant(
 ) -> Response:
     """Delete the assistant and stop its runs; with `delete_threads`, also its threads."""
     await authorize("assistants", "delete", {"assistant_id": assistant_id})
+    if delete_threads:  # only the threads the caller may delete go with it
+        await authorize("threads", "delete", {"thread_id": None, "assistant_id": assistant_id})
     manager = services.run_manager
     deleted = await manager.assistants.delete(assistant_id)
     await manager.forget_assistant(deleted.assistant_id, delete_threads=delete_threads)
