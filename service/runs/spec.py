@@ -57,8 +57,8 @@ class RunSpec:
         configurable = {
             **(self.assistant.config.get("configurable") or {}),
             **asked,
-            **auth_configurable(),
             **(request.checkpoint or {}),
+            **auth_configurable(),
             "run_id": self.run_id,
             "thread_id": self.thread_id,
             "graph_id": self.assistant.graph_id,

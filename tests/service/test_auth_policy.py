@@ -436,8 +436,11 @@ async def test_the_user_reaches_the_graphs_configurable(
         result = await ada.runs.wait(
             thread["thread_id"], "agent", input={}, config={"configurable": forged}
         )
+        through_checkpoint = await ada.runs.wait(
+            thread["thread_id"], "agent", input={}, checkpoint=forged
+        )
         stateless = await ada.runs.wait(None, "agent", input={})
-        (run,) = await ada.runs.list(thread["thread_id"])
+        run, *_ = await ada.runs.list(thread["thread_id"])
     # The run records its user, so a retry after a crash runs as the same user.
     recorded = run["kwargs"]["config"]["configurable"]
     assert recorded["langgraph_auth_user"]["role"] == "admin"
@@ -451,6 +454,7 @@ async def test_the_user_reaches_the_graphs_configurable(
         "permissions": ["threads:write"],
     }
     assert result["seen"] == expected
+    assert through_checkpoint["seen"] == expected
     assert stateless["seen"] == expected
 
 
