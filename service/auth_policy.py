@@ -69,6 +69,14 @@ _AUTHENTICATE_PARAMETERS = frozenset(
     }
 )
 _POLICY_RESOURCES: frozenset[str] = frozenset({"threads", "assistants", "crons"})
+# Every (resource, action) the routes ask the policy about.
+_CRUD = ("create", "read", "update", "delete", "search")
+DISPATCHED: tuple[tuple[str, str], ...] = (
+    *(("threads", action) for action in (*_CRUD, "create_run")),
+    *(("assistants", action) for action in _CRUD),
+    *(("crons", action) for action in _CRUD),
+    *(("store", action) for action in ("put", "get", "delete", "search", "list_namespaces")),
+)
 
 
 class PolicyRefusal(ServiceError):
@@ -184,6 +192,7 @@ class AuthPolicy:
         self._auth = auth
         self._authenticate = auth._authenticate_handler
         self._parameters = _authenticate_parameters(self._authenticate, path)
+        self._warn_of_uncovered_actions()
 
     @classmethod
     def load(cls, path: str) -> AuthPolicy:
@@ -256,6 +265,20 @@ class AuthPolicy:
                 f"{type(result).__name__}; return None, True, False or a filter dict."
             )
         return dict(result)
+
+    def _warn_of_uncovered_actions(self) -> None:
+        """Say which actions no handler judges, once some are judged: those are allowed
+        unscoped (as in LangGraph Server), a usual cause of one user seeing another's data."""
+        if not self._auth._handlers and not self._auth._global_handlers:
+            return  # authentication only: every action allowed, on purpose
+        uncovered = [f"{r}.{a}" for r, a in DISPATCHED if self._handler(r, a) is None]
+        if uncovered:
+            logger.warning(
+                "auth policy %s has no handler for %s: these are allowed for every "
+                "authenticated user, unscoped. Add a default handler (@auth.on) to judge them.",
+                self.path,
+                ", ".join(uncovered),
+            )
 
     def _handler(self, resource: str, action: str) -> Callable[..., Awaitable[Any]] | None:
         handlers = self._auth._handlers

@@ -549,3 +549,18 @@ def test_a_run_read_back_from_its_record_runs_as_its_recorded_user() -> None:
     assert configurable["langgraph_auth_user"]["role"] == "admin"
     assert configurable["langgraph_auth_user_id"] == "ada"
     assert spec.record_kwargs()["config"]["configurable"]["langgraph_auth_user"] == user
+
+
+def test_a_policy_that_judges_only_some_actions_is_warned_about_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    only_threads = (
+        "from langgraph_sdk import Auth\nauth = Auth()\n"
+        "@auth.authenticate\nasync def who(authorization):\n    return 'x'\n"
+        "@auth.on.threads\nasync def mine(ctx, value):\n    return {'owner': 'x'}\n"
+    )
+    auth_path = policy_file(tmp_path, only_threads)
+    create_app(Settings(db=tmp_path / "db.sqlite", auth_path=auth_path))
+    (warning,) = [r.getMessage() for r in caplog.records if "no handler for" in r.getMessage()]
+    assert "assistants.create" in warning and "store.put" in warning
+    assert "threads." not in warning
