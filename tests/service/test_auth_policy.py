@@ -412,7 +412,7 @@ def user_echo_graph(settings: Any) -> StateGraph:
             "seen": {
                 "identity": user.identity,
                 "by_key": user["identity"],
-                "role": user.role,
+                "role": getattr(user, "role", None),
                 "is_authenticated": user.is_authenticated,
                 "user_id": configurable["langgraph_auth_user_id"],
                 "permissions": configurable["langgraph_auth_permissions"],
@@ -564,3 +564,57 @@ def test_a_policy_that_judges_only_some_actions_is_warned_about_the_rest(
     (warning,) = [r.getMessage() for r in caplog.records if "no handler for" in r.getMessage()]
     assert "assistants.create" in warning and "store.put" in warning
     assert "threads." not in warning
+
+
+REQUEST_PARTS = """
+from langgraph_sdk import Auth
+from starlette.authentication import BaseUser
+
+
+class Member(BaseUser):
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def identity(self):
+        return self.name
+
+    @property
+    def is_authenticated(self):
+        return True
+
+
+auth = Auth()
+
+
+@auth.authenticate
+async def authenticate(request, path, method, query_params, scopes):
+    token = request.headers.get("x-token") or query_params.get("token")
+    if token != "good":
+        raise Auth.exceptions.HTTPException(401, detail=f"{method} {path} needs a token")
+    return ["p1"], Member("m")
+"""
+
+
+async def test_authenticate_gets_the_request_parts_it_names_and_may_return_a_user_object(
+    start: StartServer, tmp_path: Path
+) -> None:
+    path = policy_file(tmp_path, REQUEST_PARTS)
+    server = await start(graph_factory=user_echo_graph, auth_path=path)
+    async with httpx.AsyncClient(base_url=server.url, timeout=DEADLINE_S) as anyone:
+        refused = await anyone.post("/threads/search", json={})
+        assert refused.status_code == 401
+        assert refused.json() == {"detail": "POST /threads/search needs a token"}
+        by_query = await anyone.post("/threads/search", params={"token": "good"}, json={})
+        assert by_query.status_code == 200, by_query.text
+        run = {"assistant_id": "agent", "input": {}}
+        ran = await anyone.post("/runs/wait", json=run, headers={"x-token": "good"})
+        assert ran.status_code == 200, ran.text
+    assert ran.json()["seen"] == {
+        "identity": "m",
+        "by_key": "m",
+        "role": None,
+        "is_authenticated": True,
+        "user_id": "m",
+        "permissions": ["p1"],
+    }
