@@ -116,6 +116,9 @@ class AuthUser(BaseUser):
             fields.update(user.model_dump(mode="json"))
         elif callable(getattr(user, "dict", None)):
             fields.update(user.dict())
+        else:  # a plain object or a dataclass: its public attributes
+            public = getattr(user, "__dict__", {})
+            fields.update({k: v for k, v in public.items() if not k.startswith("_")})
         for name in ("identity", "display_name", "is_authenticated", "permissions"):
             try:
                 fields.setdefault(name, getattr(user, name))

@@ -412,7 +412,7 @@ def user_echo_graph(settings: Any) -> StateGraph:
             "seen": {
                 "identity": user.identity,
                 "by_key": user["identity"],
-                "role": getattr(user, "role", None),
+                "role": getattr(user, "role", None) or getattr(user, "name", None),
                 "is_authenticated": user.is_authenticated,
                 "user_id": configurable["langgraph_auth_user_id"],
                 "permissions": configurable["langgraph_auth_permissions"],
@@ -613,7 +613,7 @@ async def test_authenticate_gets_the_request_parts_it_names_and_may_return_a_use
     assert ran.json()["seen"] == {
         "identity": "m",
         "by_key": "m",
-        "role": None,
+        "role": "m",  # the object's own attribute (`name`) reaches the graph too
         "is_authenticated": True,
         "user_id": "m",
         "permissions": ["p1"],
