@@ -412,7 +412,8 @@ def user_echo_graph(settings: Any) -> StateGraph:
             "seen": {
                 "identity": user.identity,
                 "by_key": user["identity"],
-                "role": getattr(user, "role", None) or getattr(user, "name", None),
+                "role": getattr(user, "role", None),
+                "name": getattr(user, "name", None),
                 "is_authenticated": user.is_authenticated,
                 "user_id": configurable["langgraph_auth_user_id"],
                 "permissions": configurable["langgraph_auth_permissions"],
@@ -449,6 +450,7 @@ async def test_the_user_reaches_the_graphs_configurable(
         "identity": "ada",
         "by_key": "ada",
         "role": "admin",
+        "name": None,
         "is_authenticated": True,
         "user_id": "ada",
         "permissions": ["threads:write"],
@@ -613,7 +615,8 @@ async def test_authenticate_gets_the_request_parts_it_names_and_may_return_a_use
     assert ran.json()["seen"] == {
         "identity": "m",
         "by_key": "m",
-        "role": "m",  # the object's own attribute (`name`) reaches the graph too
+        "role": None,
+        "name": "m",  # the user object's own attribute reaches the graph too
         "is_authenticated": True,
         "user_id": "m",
         "permissions": ["p1"],
