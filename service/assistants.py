@@ -22,6 +22,7 @@ from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
     BadRequest,
     Conflict,
+    Forbidden,
     InvalidRequest,
     NotFound,
 )
@@ -101,6 +102,7 @@ class Assistants:
 
     async def create(self, body: AssistantCreate) -> Assistant:
         self._check_graph(body.graph_id)
+        _check_not_posing_as_system(body.metadata)
         assistant_id = _uuid(body.assistant_id) if body.assistant_id else str(uuid4())
         config, context = _in_step(body.config, body.context)
         now = utc_now()
@@ -130,6 +132,7 @@ class Assistants:
         key = _uuid(assistant_id)
         if body.graph_id is not None:
             self._check_graph(body.graph_id)
+        _check_not_posing_as_system(body.metadata)
         config, context = _in_step(body.config or {}, body.context)
         current = await self._store.get(key)
         if current is None:
@@ -204,6 +207,15 @@ class Assistants:
     def _check_graph(self, graph_id: str) -> None:
         if graph_id not in self.graph_ids:
             raise NotFound(f"Graph '{graph_id}' not found. Expected one of: {self.graph_ids}")
+
+
+def _check_not_posing_as_system(metadata: dict[str, Any] | None) -> None:
+    """Under an auth policy the system assistants' metadata makes an assistant readable by
+    every user (`service.storage.owners.visible_rows`), so no user's assistant may carry it."""
+    if policy_filter("assistants") and (metadata or {}).get("created_by") == "system":
+        raise Forbidden(
+            "Metadata 'created_by': 'system' is reserved for the graphs' system assistants."
+        )
 
 
 def _uuid(assistant_id: str) -> str:

@@ -42,7 +42,7 @@ def stamped(metadata: Mapping[str, Any], filters: Filter | None) -> dict[str, An
     for key, wanted in (filters or {}).items():
         if key.startswith("$"):
             continue
-        if not isinstance(wanted, Mapping) or not any(str(name).startswith("$") for name in wanted):
+        if _is_value(wanted):
             stamp[key] = wanted
         elif set(wanted) == {"$eq"}:
             stamp[key] = wanted["$eq"]
@@ -95,8 +95,7 @@ def _group(
 
 
 def _key_condition(dialect: Dialect, key: str, wanted: Any, metadata: str) -> tuple[str, list[Any]]:
-    if not isinstance(wanted, Mapping) or not any(str(name).startswith("$") for name in wanted):
-        # A plain value, or an object without operators, is what the key must equal.
+    if _is_value(wanted):
         return dialect.json_field_equals(metadata), [dialect.json_key(key), dialect.json(wanted)]
     if len(wanted) != 1 or next(iter(wanted)) not in ("$eq", "$contains"):
         raise PolicyError(
@@ -112,3 +111,8 @@ def _key_condition(dialect: Dialect, key: str, wanted: Any, metadata: str) -> tu
     for item in items:
         params += [dialect.json_key(key), dialect.json([item])]
     return "(" + " AND ".join(clauses or ["1 = 1"]) + ")", params
+
+
+def _is_value(wanted: Any) -> bool:
+    """Whether a key's filter is the value it must equal: anything but an object of operators."""
+    return not isinstance(wanted, Mapping) or not any(str(name).startswith("$") for name in wanted)

@@ -183,6 +183,9 @@ async def test_owner_only_policy_keeps_each_user_to_their_own_on_every_route(
     alice, bob = clients
     assistant = await ok(alice.post("/assistants", json={"graph_id": "agent", "name": "a"}))
     assert assistant["metadata"]["owner"] == "alice"  # stamped on create
+    # The system assistants' mark would make hers readable by everyone: refused.
+    posing = {"graph_id": "agent", "metadata": {"created_by": "system"}}
+    assert (await alice.post("/assistants", json=posing)).status_code == 403
     assistant_id = assistant["assistant_id"]
     thread = await ok(alice.post("/threads", json={"metadata": {"topic": "math"}}))
     assert thread["metadata"] == {"topic": "math", "owner": "alice"}
