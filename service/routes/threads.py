@@ -103,4 +103,5 @@ def _search_value(body: ThreadSearch | ThreadCount) -> dict[str, Any]:
         "status": body.status,
         "limit": getattr(body, "limit", None),
         "offset": getattr(body, "offset", None),
+        "ids": getattr(body, "ids", None),
     }
