@@ -19,11 +19,12 @@ from langgraph.graph import StateGraph
 from threadloom.service.agent import compile_agent, make_agent_graph
 from threadloom.service.assistant_store import AssistantStore
 from threadloom.service.assistants import GRAPH_ID, Assistants
-from threadloom.service.auth import ApiKeyAuth, ApiKeys, is_loopback
+from threadloom.service.auth import OPEN_PATHS, ApiKeyAuth, ApiKeys, is_loopback
+from threadloom.service.auth_policy import AuthPolicy, PolicyAuth
 from threadloom.service.crons.jobs import CronJobs
 from threadloom.service.crons.scheduler import CronScheduler
 from threadloom.service.deps import Services
-from threadloom.service.errors import install_error_handlers
+from threadloom.service.errors import ConfigurationError, install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
 from threadloom.service.routes import (
@@ -68,7 +69,8 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     """The API app; its lifespan opens the database and builds the graph with `graph_factory`.
 
     Tests inject a fake model with `graph_factory=partial(make_agent_graph, model=fake)`.
-    Raises `ConfigurationError` for unusable API key, TTL, webhook or store index settings.
+    Raises `ConfigurationError` for unusable API key, TTL, webhook or store index settings, an
+    auth policy that cannot be loaded, or API keys and a policy at once.
     """
 
     @asynccontextmanager
@@ -109,11 +111,22 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
 
 def install_access_controls(app: FastAPI, settings: Settings) -> None:
     """Who may call the API, and how much they may send. Outermost first: CORS (so browsers'
-    preflights need no key, and refusals carry CORS headers), then API keys (so no body is read
-    for a request without one), then the body size limit. (The last one added runs first.)"""
+    preflights need no key, and refusals carry CORS headers), then API keys or the auth policy
+    (so no body is read for a request without one), then the body size limit. (The last one
+    added runs first.)"""
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     keys = ApiKeys.from_settings(settings)
-    if keys:
+    policy = AuthPolicy.load(settings.auth_path) if settings.auth_path else None
+    if keys and policy:
+        raise ConfigurationError(
+            f"Both API keys (THREADLOOM_API_KEYS / THREADLOOM_API_KEYS_FILE) and an auth policy "
+            f"(auth path {settings.auth_path}) are configured; use one: the policy's "
+            "@auth.authenticate can check API keys itself."
+        )
+    if policy:
+        app.add_middleware(PolicyAuth, policy=policy, open_paths=OPEN_PATHS)
+        logger.info("auth on: custom auth policy %s", policy.path)
+    elif keys:
         app.add_middleware(ApiKeyAuth, keys=keys)
         logger.info("auth on: API keys required, owners=%d", keys.owner_count)
     elif not is_loopback(settings.host):

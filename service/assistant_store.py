@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from threadloom.service.errors import Forbidden, NotFound
 from threadloom.service.storage.database import Database, Queries, Row
-from threadloom.service.storage.owners import current_owner, visible_to_current_owner
+from threadloom.service.storage.owners import current_owner, policy_filter, visible_rows
+from threadloom.service.storage.policy_filters import filter_condition
 
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 
@@ -93,7 +94,7 @@ class AssistantStore:
         return bool(inserted)
 
     async def get(self, assistant_id: str) -> Assistant | None:
-        visible, visible_args = visible_to_current_owner(shared_unowned=True)
+        visible, visible_args = visible_rows(self._sql, "assistants", shared_unowned=True)
         row = await self._db.fetch_one(
             f"SELECT {_LATEST} FROM assistants WHERE assistant_id = ? AND {visible}",
             (assistant_id, *visible_args),
@@ -173,7 +174,9 @@ class AssistantStore:
     ) -> list[Assistant]:
         """The assistant's versions, newest first."""
         clause, params = self._metadata_clauses(metadata)
-        visible, visible_args = visible_to_current_owner("assistants", shared_unowned=True)
+        visible, visible_args = visible_rows(
+            self._sql, "assistants", "assistants", shared_unowned=True
+        )
         rows = await self._db.fetch_all(
             f"SELECT {_VERSION} FROM assistant_versions WHERE assistant_id = ? "
             f"{''.join(' AND ' + c for c in clause)} AND EXISTS (SELECT 1 FROM assistants "
@@ -185,7 +188,17 @@ class AssistantStore:
 
     async def _changeable(self, tx: Queries, assistant_id: str) -> bool:
         """Whether the current owner may change the assistant: False if it is not one the owner
-        may see; 403 if it is shared by every owner."""
+        may see, or its metadata does not match the auth policy's filter (which, unlike reads,
+        spares no system assistant); 403 if it is shared by every owner."""
+        filters = policy_filter("assistants")
+        if filters:
+            scoped, scoped_args = filter_condition(self._sql, filters, "metadata")
+            matched = await tx.fetch_one(
+                f"SELECT 1 AS found FROM assistants WHERE assistant_id = ? AND {scoped}",
+                (assistant_id, *scoped_args),
+            )
+            if matched is None:
+                return False
         owner = current_owner()
         if owner is None:
             return True
@@ -240,7 +253,7 @@ class AssistantStore:
 
     def _where(self, where: AssistantFilter) -> tuple[str, list[Any]]:
         clauses, params = self._metadata_clauses(where.metadata)
-        visible, visible_args = visible_to_current_owner(shared_unowned=True)
+        visible, visible_args = visible_rows(self._sql, "assistants", shared_unowned=True)
         clauses.append(visible)
         params.extend(visible_args)
         if where.graph_id is not None:

@@ -22,6 +22,7 @@ from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
     BadRequest,
     Conflict,
+    Forbidden,
     InvalidRequest,
     NotFound,
 )
@@ -32,6 +33,8 @@ from threadloom.service.schemas.assistants import (
     AssistantSearch,
     AssistantVersionsSearch,
 )
+from threadloom.service.storage.owners import policy_filter
+from threadloom.service.storage.policy_filters import SYSTEM_ROWS, stamped
 from threadloom.service.storage.records import utc_now
 
 __all__ = ["GRAPH_ID", "Assistant", "Assistants", "system_assistant_id"]
@@ -40,7 +43,7 @@ GRAPH_ID = "agent"
 # LangGraph Server names a graph's default assistant uuid5(this namespace, graph id); the same
 # namespace gives our assistant the UUID that clients of `langgraph dev` already know.
 ASSISTANT_NAMESPACE = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
-SYSTEM = {"created_by": "system"}
+SYSTEM = SYSTEM_ROWS
 
 
 def system_assistant_id(graph_id: str) -> str:
@@ -99,6 +102,7 @@ class Assistants:
 
     async def create(self, body: AssistantCreate) -> Assistant:
         self._check_graph(body.graph_id)
+        _check_not_posing_as_system(body.metadata)
         assistant_id = _uuid(body.assistant_id) if body.assistant_id else str(uuid4())
         config, context = _in_step(body.config, body.context)
         now = utc_now()
@@ -110,7 +114,7 @@ class Assistants:
             description=body.description,
             config=config,
             context=context or {},
-            metadata=body.metadata,
+            metadata=stamped(body.metadata, policy_filter("assistants")),
             created_at=now,
             updated_at=now,
         )
@@ -128,6 +132,7 @@ class Assistants:
         key = _uuid(assistant_id)
         if body.graph_id is not None:
             self._check_graph(body.graph_id)
+        _check_not_posing_as_system(body.metadata)
         config, context = _in_step(body.config or {}, body.context)
         current = await self._store.get(key)
         if current is None:
@@ -142,7 +147,10 @@ class Assistants:
             else current.description,
             config=config or current.config,
             context=current.context if context is None else context,
-            metadata={**current.metadata, **(body.metadata or {})},
+            # The auth policy's filter stays stamped: a patch cannot give the assistant away.
+            metadata=stamped(
+                {**current.metadata, **(body.metadata or {})}, policy_filter("assistants")
+            ),
             created_at=utc_now(),
             updated_at=utc_now(),
         )
@@ -199,6 +207,15 @@ class Assistants:
     def _check_graph(self, graph_id: str) -> None:
         if graph_id not in self.graph_ids:
             raise NotFound(f"Graph '{graph_id}' not found. Expected one of: {self.graph_ids}")
+
+
+def _check_not_posing_as_system(metadata: dict[str, Any] | None) -> None:
+    """Under an auth policy the system assistants' metadata makes an assistant readable by
+    every user (`service.storage.owners.visible_rows`), so no user's assistant may carry it."""
+    if policy_filter("assistants") and (metadata or {}).get("created_by") == "system":
+        raise Forbidden(
+            "Metadata 'created_by': 'system' is reserved for the graphs' system assistants."
+        )
 
 
 def _uuid(assistant_id: str) -> str:

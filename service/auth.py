@@ -4,7 +4,8 @@ Keys come from `THREADLOOM_API_KEYS` and/or `THREADLOOM_API_KEYS_FILE` (see `Set
 naming an owner. `ApiKeyAuth`, an ASGI middleware, reads the key of every request but `/ok` and
 `/info` (`Authorization: Bearer <key>`, or `x-api-key: <key>` as `langgraph_sdk` sends it) and
 runs the request acting for the key's owner, so that the storage shows it that owner's threads,
-runs and assistants only (`service.storage.owners`). With no keys configured, auth is off.
+runs and assistants only (`service.storage.owners`). With no keys configured, auth is off, or
+done by a custom auth policy (`service.auth_policy`); keys and a policy together are refused.
 
 Only SHA-256 digests of the keys stay in memory; no key is ever logged or put in a message.
 

@@ -1,11 +1,14 @@
 """What routes receive by dependency injection: the app's services and validated path ids.
 
 A thread id in a path that names another owner's thread answers 404 here, before any route
-code runs (`service.storage.owners`), as if the thread did not exist.
+code runs (`service.storage.owners`), as if the thread did not exist. The thread dependencies
+ask the auth policy first (`service.auth_policy.authorize`), so its filter already scopes the
+lookup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -14,6 +17,7 @@ from fastapi import Depends, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 
+from threadloom.service.auth_policy import authorize
 from threadloom.service.errors import InvalidRequest, thread_not_found
 from threadloom.service.runs.manager import RunManager
 from threadloom.service.runs.queue import RunQueue
@@ -75,12 +79,20 @@ ThreadId = Annotated[str, Depends(_thread_id)]
 RunId = Annotated[str, Depends(_run_id)]
 
 
-async def _existing_thread(thread_id: str, services: ServicesDep) -> ThreadRecord:
-    thread_id = canonical_id(thread_id, "thread")
-    thread = await services.threads.get(thread_id)  # only the current owner's
-    if thread is None:
-        raise thread_not_found(thread_id)
-    return thread
+def _existing_thread_for(action: str) -> Callable[..., Awaitable[ThreadRecord]]:
+    """A dependency: the path's thread, once the auth policy allows `action` on it."""
+
+    async def existing_thread(thread_id: str, services: ServicesDep) -> ThreadRecord:
+        thread_id = canonical_id(thread_id, "thread")
+        await authorize("threads", action, {"thread_id": thread_id})
+        thread = await services.threads.get(thread_id)  # only those the caller may see
+        if thread is None:
+            raise thread_not_found(thread_id)
+        return thread
+
+    return existing_thread
 
 
-ExistingThread = Annotated[ThreadRecord, Depends(_existing_thread)]
+ExistingThread = Annotated[ThreadRecord, Depends(_existing_thread_for("read"))]
+ThreadToUpdate = Annotated[ThreadRecord, Depends(_existing_thread_for("update"))]
+ThreadToDelete = Annotated[ThreadRecord, Depends(_existing_thread_for("delete"))]

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # one `owner:key` per line, `#` starts a comment. Both may be given.
     api_keys: SecretStr | None = None
     api_keys_file: Path | None = None
+    # A `langgraph_sdk.Auth` object, as `auth.path` of langgraph.json names it:
+    # "path/to/file.py:attr" or "package.module:attr". Its `@auth.authenticate` turns each
+    # request into a user; its `@auth.on...` handlers allow, refuse or scope every operation
+    # (see `service.auth_policy`). Not together with API keys: the server refuses to start.
+    auth_path: str | None = None
     # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; none if empty.
     cors_origins: Annotated[list[str], NoDecode] = []
     # The largest request body accepted; a larger one is answered 413 and never reaches a route.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from threadloom.service.assistant_store import Assistant
 from threadloom.service.assistants import Assistants, system_assistant_id
@@ -32,7 +33,8 @@ from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.webhooks import WebhookPolicy
 from threadloom.service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
 from threadloom.service.storage.crons import CronQuery, CronRecord, Crons
-from threadloom.service.storage.owners import current_owner
+from threadloom.service.storage.owners import current_owner, policy_filter
+from threadloom.service.storage.policy_filters import stamped
 from threadloom.service.storage.records import utc_now
 from threadloom.service.storage.threads import Threads
 
@@ -60,6 +62,7 @@ class CronJobs:
 
     async def create(self, thread_id: str | None, body: CronCreate) -> CronRecord:
         """A new cron: on `thread_id`, or (None) on a new thread per run."""
+        body = _stamped(body)
         assistant = await self._assistant(body.assistant_id)
         timezone = check_timezone(body.timezone)
         if body.webhook:  # each of its runs POSTs its result there
@@ -104,6 +107,8 @@ class CronJobs:
                 "enabled, end_time, input or metadata."
             )
         current = await self.get(cron_id)
+        if body.metadata is not None:
+            body = _stamped(body)
         check_timezone(body.timezone)
         if body.webhook:
             await self._webhooks.check(body.webhook)
@@ -194,6 +199,19 @@ def _check_runnable(cron: CronRecord, assistant: Assistant) -> None:
     request = run_request(cron)
     # A run's spec checks the request as it is made (configurable and context together: 400).
     RunSpec(new_id(), cron.thread_id or new_id(), assistant, request)
+
+
+CronBody = TypeVar("CronBody", CronCreate, CronPatch)
+
+
+def _stamped(body: CronBody) -> CronBody:
+    """`body` with the auth policy's filter stamped into its metadata, which the cron, its
+    payload, and so the runs and threads it makes, all carry: no request can place a cron
+    or its threads beyond the filter. Unchanged without a filter."""
+    filters = policy_filter("crons")
+    if not filters:
+        return body
+    return body.model_copy(update={"metadata": stamped(body.metadata or {}, filters)})
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
 from threadloom.service.assistants import Assistants
+from threadloom.service.auth_policy import authorize
 from threadloom.service.deps import ServicesDep
 from threadloom.service.errors import InvalidRequest
 from threadloom.service.graph_description import graph_drawing, graph_schemas, subgraph_schemas
@@ -33,6 +34,9 @@ AssistantsDep = Annotated[Assistants, Depends(_assistants)]
 
 @router.post("")
 async def create_assistant(body: AssistantCreate, assistants: AssistantsDep) -> JsonResponse:
+    asked = body.model_dump()
+    await authorize("assistants", "create", asked)  # its handler may add to the metadata
+    body = body.model_copy(update={"metadata": asked["metadata"]})
     return JsonResponse((await assistants.create(body)).to_api())
 
 
@@ -41,6 +45,7 @@ async def search_assistants(
     assistants: AssistantsDep, body: AssistantSearch | None = None
 ) -> JsonResponse:
     body = body or AssistantSearch()
+    await authorize("assistants", "search", _search_value(body))
     found = await assistants.search(body.model_copy(update={"limit": body.limit + 1}))
     return paged_response(found, offset=body.offset, limit=body.limit, select=body.select)
 
@@ -49,11 +54,14 @@ async def search_assistants(
 async def count_assistants(
     assistants: AssistantsDep, body: AssistantCount | None = None
 ) -> JsonResponse:
-    return JsonResponse(await assistants.count(body or AssistantCount()))
+    body = body or AssistantCount()
+    await authorize("assistants", "search", _search_value(body))
+    return JsonResponse(await assistants.count(body))
 
 
 @router.get("/{assistant_id}")
 async def get_assistant(assistant_id: str, assistants: AssistantsDep) -> JsonResponse:
+    await authorize("assistants", "read", {"assistant_id": assistant_id})
     return JsonResponse((await assistants.get(assistant_id)).to_api())
 
 
@@ -61,6 +69,10 @@ async def get_assistant(assistant_id: str, assistants: AssistantsDep) -> JsonRes
 async def patch_assistant(
     assistant_id: str, body: AssistantPatch, assistants: AssistantsDep
 ) -> JsonResponse:
+    asked = {"assistant_id": assistant_id, **body.model_dump(exclude_unset=True)}
+    await authorize("assistants", "update", asked)
+    if "metadata" in asked:
+        body = body.model_copy(update={"metadata": asked["metadata"]})
     return JsonResponse((await assistants.patch(assistant_id, body)).to_api())
 
 
@@ -69,6 +81,9 @@ async def delete_assistant(
     assistant_id: str, services: ServicesDep, delete_threads: bool = False
 ) -> Response:
     """Delete the assistant and stop its runs; with `delete_threads`, also its threads."""
+    await authorize("assistants", "delete", {"assistant_id": assistant_id})
+    if delete_threads:  # only the threads the caller may delete go with it
+        await authorize("threads", "delete", {"thread_id": None, "assistant_id": assistant_id})
     manager = services.run_manager
     deleted = await manager.assistants.delete(assistant_id)
     await manager.forget_assistant(deleted.assistant_id, delete_threads=delete_threads)
@@ -79,6 +94,7 @@ async def delete_assistant(
 async def assistant_versions(
     assistant_id: str, assistants: AssistantsDep, body: AssistantVersionsSearch | None = None
 ) -> JsonResponse:
+    await authorize("assistants", "read", {"assistant_id": assistant_id})
     versions = await assistants.versions(assistant_id, body or AssistantVersionsSearch())
     return JsonResponse([version.version_to_api() for version in versions])
 
@@ -87,6 +103,7 @@ async def assistant_versions(
 async def set_latest_version(
     assistant_id: str, body: AssistantVersionChange, assistants: AssistantsDep
 ) -> JsonResponse:
+    await authorize("assistants", "update", {"assistant_id": assistant_id, "version": body.version})
     return JsonResponse((await assistants.set_latest(assistant_id, body.version)).to_api())
 
 
@@ -95,12 +112,14 @@ async def get_graph(
     assistant_id: str, services: ServicesDep, xray: str | None = None
 ) -> JsonResponse:
     """The drawing of the assistant's graph: `xray=true` (or a depth) draws subgraphs too."""
+    await authorize("assistants", "read", {"assistant_id": assistant_id})
     await services.run_manager.assistants.get(assistant_id)
     return JsonResponse(graph_drawing(services.graph, _xray(xray)))
 
 
 @router.get("/{assistant_id}/schemas")
 async def get_schemas(assistant_id: str, services: ServicesDep) -> JsonResponse:
+    await authorize("assistants", "read", {"assistant_id": assistant_id})
     assistant = await services.run_manager.assistants.get(assistant_id)
     return JsonResponse({"graph_id": assistant.graph_id, **graph_schemas(services.graph)})
 
@@ -110,6 +129,7 @@ async def get_schemas(assistant_id: str, services: ServicesDep) -> JsonResponse:
 async def get_subgraphs(
     assistant_id: str, services: ServicesDep, namespace: str | None = None, recurse: bool = False
 ) -> JsonResponse:
+    await authorize("assistants", "read", {"assistant_id": assistant_id})
     await services.run_manager.assistants.get(assistant_id)
     return JsonResponse(subgraph_schemas(services.graph, namespace, recurse))
 
@@ -126,3 +146,13 @@ def _xray(value: str | None) -> bool | int:
     if depth <= 0:
         raise InvalidRequest("Invalid xray value: use true, false or a depth of 1 or more.")
     return depth
+
+
+def _search_value(body: AssistantCount) -> dict[str, Any]:
+    """What a policy's `assistants.search` handler receives (LangGraph's `AssistantsSearch`)."""
+    return {
+        "graph_id": body.graph_id,
+        "metadata": body.metadata or {},
+        "limit": getattr(body, "limit", None),
+        "offset": getattr(body, "offset", None),
+    }

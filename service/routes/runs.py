@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
+from threadloom.service.auth_policy import authorize, authorize_run
 from threadloom.service.deps import ExistingThread, RunId, ServicesDep, ThreadId
 from threadloom.service.errors import NotFound
 from threadloom.service.json_codec import JsonResponse
@@ -31,6 +32,7 @@ async def stream_run(
     thread_id: ThreadId, body: RunCreate, services: ServicesDep
 ) -> EventSourceResponse:
     """Start a run and stream its events (SSE) until it ends."""
+    body = await authorize_run(thread_id, body)
     run = await services.run_manager.submit(thread_id, body)
     return stream_response(
         run,
@@ -45,6 +47,7 @@ async def wait_run(
     thread_id: ThreadId, body: RunCreate, services: ServicesDep
 ) -> StreamingResponse:
     """Start a run and answer with its final values (or `__error__` / `__interrupt__`)."""
+    body = await authorize_run(thread_id, body)
     run = await services.run_manager.submit(thread_id, body)
     return result_response(
         run,
@@ -56,6 +59,7 @@ async def wait_run(
 @router.post("")
 async def create_run(thread_id: ThreadId, body: RunCreate, services: ServicesDep) -> JsonResponse:
     """Start a run in the background; answers with the run (pending) at once."""
+    body = await authorize_run(thread_id, body)
     run = await services.run_manager.submit(thread_id, body)
     return JsonResponse(run.record.to_api(), headers={"Content-Location": thread_run_path(run)})
 
@@ -74,6 +78,7 @@ async def list_runs(
 
 @router.get("/{run_id}")
 async def get_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> JsonResponse:
+    await authorize("threads", "read", {"thread_id": thread_id, "run_id": run_id})
     run = await services.runs.get(thread_id, run_id)
     if run is None:
         raise _run_not_found(run_id)
@@ -83,6 +88,7 @@ async def get_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> 
 @router.delete("/{run_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> Response:
     """Delete the run and the checkpoints it wrote (a run still going is rolled back)."""
+    await authorize("threads", "delete", {"thread_id": thread_id, "run_id": run_id})
     await services.run_manager.delete_run(thread_id, run_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -131,6 +137,7 @@ async def cancel_run(
 ) -> Response:
     """Stop the run; `rollback` also deletes it and what it wrote. Without `wait` the answer
     (202) comes at once, with it (200) once the run has stopped."""
+    await authorize("threads", "update", {"thread_id": thread_id, "run_id": run_id})
     await services.run_manager.cancel(thread_id, run_id, action=action, wait=wait)
     if not wait:
         return Response(status_code=status.HTTP_202_ACCEPTED)
@@ -138,6 +145,10 @@ async def cancel_run(
 
 
 async def _find(services: ServicesDep, thread_id: str, run_id: str) -> Run:
+    scoped = await authorize("threads", "read", {"thread_id": thread_id, "run_id": run_id})
+    # A run going here is found without a query, so the policy's filter is checked on its own.
+    if scoped is not None and await services.threads.get(thread_id) is None:
+        raise _run_not_found(run_id)
     run = await services.run_manager.find(thread_id, run_id)
     if run is None:
         raise _run_not_found(run_id)

@@ -10,6 +10,7 @@ from pydantic import Field
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
+from threadloom.service.auth_policy import authorize, authorize_run
 from threadloom.service.deps import ServicesDep
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import result_response, stream_response
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/runs", tags=["stateless runs"])
 
 @router.post("/stream")
 async def stream_stateless_run(body: RunCreate, services: ServicesDep) -> EventSourceResponse:
+    body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return stream_response(
         run,
@@ -33,6 +35,7 @@ async def stream_stateless_run(body: RunCreate, services: ServicesDep) -> EventS
 
 @router.post("/wait")
 async def wait_stateless_run(body: RunCreate, services: ServicesDep) -> StreamingResponse:
+    body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return result_response(
         run,
@@ -44,6 +47,7 @@ async def wait_stateless_run(body: RunCreate, services: ServicesDep) -> Streamin
 @router.post("")
 async def create_stateless_run(body: RunCreate, services: ServicesDep) -> JsonResponse:
     """Start a stateless run in the background; answers with the run (pending) at once."""
+    body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return JsonResponse(run.record.to_api(), headers={"Content-Location": f"/runs/{run.run_id}"})
 
@@ -53,6 +57,7 @@ async def create_stateless_runs(
     body: Annotated[list[RunCreate], Field(min_length=1)], services: ServicesDep
 ) -> JsonResponse:
     """Start several stateless runs in the background; answers with them (pending)."""
+    body = [await authorize_run(None, request) for request in body]
     runs = await services.run_manager.submit_stateless_batch(body)
     return JsonResponse([run.record.to_api() for run in runs])
 
@@ -64,5 +69,6 @@ async def cancel_runs(
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Response:
     """Cancel runs `run_ids` of thread `thread_id`, or every run with `status`."""
+    await authorize("threads", "update", body.model_dump())
     await services.run_manager.cancel_many(body, action=action)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

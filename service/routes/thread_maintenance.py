@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from threadloom.service.auth_policy import authorize
 from threadloom.service.deps import ExistingThread, ServicesDep, canonical_id
 from threadloom.service.errors import thread_not_found
 from threadloom.service.ids import new_id
@@ -25,6 +26,9 @@ async def prune_threads(body: ThreadPrune, services: ServicesDep) -> JsonRespons
     does; `keep_latest` keeps only their latest checkpoints."""
     # Every id is checked before anything changes.
     thread_ids = dict.fromkeys(canonical_id(thread_id, "thread") for thread_id in body.thread_ids)
+    await authorize(
+        "threads", "delete", {"thread_ids": list(thread_ids), "strategy": body.strategy}
+    )
     found = [
         thread_id for thread_id in thread_ids if await services.threads.get(thread_id) is not None
     ]
@@ -41,7 +45,9 @@ async def copy_thread(thread: ExistingThread, services: ServicesDep) -> JsonResp
     """A new thread with the thread's metadata and its checkpoints (its state and history);
     its runs stay with the original."""
     copy_id = new_id()
-    await services.threads.create(copy_id, thread.metadata)
+    asked = {"thread_id": copy_id, "metadata": dict(thread.metadata), "if_exists": "raise"}
+    await authorize("threads", "create", asked)  # the copy is a new thread of the caller's
+    await services.threads.create(copy_id, asked["metadata"])
     try:
         await copy_thread_checkpoints(services.checkpointer, thread.thread_id, copy_id)
     except BaseException:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from langgraph.errors import InvalidUpdateError
 
-from threadloom.service.deps import ExistingThread, ServicesDep
+from threadloom.service.deps import ExistingThread, ServicesDep, ThreadToUpdate
 from threadloom.service.errors import BadRequest, Conflict, InvalidRequest, NotFound
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
@@ -41,7 +41,7 @@ async def post_state_at(
 
 @router.post("/state")
 async def update_state(
-    thread: ExistingThread, body: StateUpdate, services: ServicesDep
+    thread: ThreadToUpdate, body: StateUpdate, services: ServicesDep
 ) -> JsonResponse:
     """Write `values` to the thread (at `checkpoint_id`, forking from there) as node `as_node`;
     refused while a run is going on the thread."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response, status
 
-from threadloom.service.deps import ExistingThread, ServicesDep, canonical_id
-from threadloom.service.errors import NotSupported, thread_exists
+from threadloom.service.auth_policy import authorize
+from threadloom.service.deps import ExistingThread, ServicesDep, ThreadToDelete, canonical_id
+from threadloom.service.errors import NotSupported, thread_exists, thread_not_found
 from threadloom.service.ids import new_id
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
@@ -23,7 +24,9 @@ async def create_thread(services: ServicesDep, body: ThreadCreate | None = None)
     if body.supersteps:
         raise NotSupported("Creating a thread from supersteps is not supported yet.")
     thread_id = canonical_id(body.thread_id, "thread") if body.thread_id else new_id()
-    created = await services.threads.create(thread_id, body.metadata or {}, body.ttl)
+    asked = {"thread_id": thread_id, "metadata": body.metadata or {}, "if_exists": body.if_exists}
+    await authorize("threads", "create", asked)  # its handler may add to the metadata
+    created = await services.threads.create(thread_id, asked["metadata"], body.ttl)
     if created is not None:
         return JsonResponse(created.to_api())
     existing = await services.threads.get(thread_id)
@@ -35,6 +38,7 @@ async def create_thread(services: ServicesDep, body: ThreadCreate | None = None)
 @router.post("/search")
 async def search_threads(services: ServicesDep, body: ThreadSearch | None = None) -> JsonResponse:
     body = body or ThreadSearch()
+    await authorize("threads", "search", _search_value(body))
     query = ThreadQuery(
         ids=[canonical_id(i, "thread") for i in body.ids] if body.ids else None,
         metadata=body.metadata,
@@ -52,6 +56,7 @@ async def search_threads(services: ServicesDep, body: ThreadSearch | None = None
 @router.post("/count")
 async def count_threads(services: ServicesDep, body: ThreadCount | None = None) -> JsonResponse:
     body = body or ThreadCount()
+    await authorize("threads", "search", _search_value(body))
     query = ThreadQuery(metadata=body.metadata, values=body.values, status=body.status)
     return JsonResponse(await services.threads.count(query))
 
@@ -71,27 +76,45 @@ async def get_thread(
 
 @router.patch("/{thread_id}", response_model=None)
 async def patch_thread(
-    thread: ExistingThread,
+    thread_id: str,
     body: ThreadPatch,
     services: ServicesDep,
     prefer: Annotated[str | None, Header()] = None,
 ) -> JsonResponse | Response:
     """Merge `metadata` into the thread's and set its `ttl` if given (an update renews the
     TTL either way); `Prefer: return=minimal` answers 204 without it."""
+    thread_id = canonical_id(thread_id, "thread")
+    asked = {"thread_id": thread_id, "metadata": body.metadata or {}}
+    await authorize("threads", "update", asked)  # its handler may change the metadata
+    thread = await services.threads.get(thread_id)
+    if thread is None:
+        raise thread_not_found(thread_id)
     now = utc_now().timestamp()
     if body.ttl is not None:
-        await services.threads.ttls.set(thread.thread_id, body.ttl, now)
+        await services.threads.ttls.set(thread_id, body.ttl, now)
     else:
-        await services.threads.ttls.renew(thread.thread_id, now)
-    await services.threads.merge_metadata(thread.thread_id, body.metadata or {})
+        await services.threads.ttls.renew(thread_id, now)
+    await services.threads.merge_metadata(thread_id, asked["metadata"])
     if prefer == "return=minimal":
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    updated = await services.threads.get(thread.thread_id)
+    updated = await services.threads.get(thread_id)
     return JsonResponse((updated or thread).to_api())
 
 
 @router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_thread(thread: ExistingThread, services: ServicesDep) -> Response:
+async def delete_thread(thread: ThreadToDelete, services: ServicesDep) -> Response:
     """Delete the thread, its runs and its checkpoints; its active runs are cancelled first."""
     await services.run_manager.delete_thread(thread.thread_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _search_value(body: ThreadSearch | ThreadCount) -> dict[str, Any]:
+    """What a policy's `threads.search` handler receives (LangGraph's `ThreadsSearch`)."""
+    return {
+        "metadata": body.metadata or {},
+        "values": body.values or {},
+        "status": body.status,
+        "limit": getattr(body, "limit", None),
+        "offset": getattr(body, "offset", None),
+        "ids": getattr(body, "ids", None),
+    }

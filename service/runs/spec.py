@@ -16,6 +16,7 @@ from langgraph.types import Command, Send
 from langgraph.version import __version__ as langgraph_version
 
 from threadloom.service.assistant_store import Assistant
+from threadloom.service.auth_policy import USER_KEY, auth_configurable, graph_user
 from threadloom.service.errors import BadRequest
 from threadloom.service.schemas.runs import RunCommand, RunCreate
 
@@ -49,13 +50,15 @@ class RunSpec:
         return _command(command) if command is not None else self.request.input
 
     def configurable(self) -> dict[str, Any]:
-        """The assistant's configurable, the request's over it, then the run's ids."""
+        """The assistant's configurable, the request's over it, then the run's ids and the
+        auth policy's user (which no request can set for itself)."""
         request = self.request
         asked = request.context or (request.config or {}).get("configurable") or {}
         configurable = {
             **(self.assistant.config.get("configurable") or {}),
             **asked,
             **(request.checkpoint or {}),
+            **auth_configurable(),
             "run_id": self.run_id,
             "thread_id": self.thread_id,
             "graph_id": self.assistant.graph_id,
@@ -77,10 +80,13 @@ class RunSpec:
             "run_attempt": self.attempt,
             "langgraph_version": langgraph_version,
         }
+        configurable = self.configurable()
+        if USER_KEY in configurable:
+            configurable[USER_KEY] = graph_user(configurable[USER_KEY])
         return RunnableConfig(
             **{
                 **merged,
-                "configurable": self.configurable(),
+                "configurable": configurable,
                 "metadata": metadata,
                 "run_id": UUID(self.run_id),
             }

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from threadloom.service.storage.database import Database, Row
-from threadloom.service.storage.owners import current_owner, visible_to_current_owner
+from threadloom.service.storage.owners import current_owner, visible_rows
 
 OnRunCompleted = Literal["delete", "keep"]
 CronSortBy = Literal[
@@ -119,7 +119,7 @@ class Crons:
         )
 
     async def get(self, cron_id: str) -> CronRecord | None:
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "crons")
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM crons WHERE cron_id = ? AND {visible}",
             (cron_id, *visible_args),
@@ -132,7 +132,7 @@ class Crons:
         """Replace the cron with `edit(cron)`, reading and writing it in one transaction (so a
         claim in between is not undone); None if the current owner has no such cron. If `edit`
         raises, nothing is written."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "crons")
         async with self._db.transaction() as tx:
             row = await tx.fetch_one(
                 f"SELECT {_COLUMNS} FROM crons WHERE cron_id = ? AND {visible}"
@@ -167,7 +167,7 @@ class Crons:
 
     async def delete(self, cron_id: str) -> bool:
         """Delete the cron; False if the current owner has none with this id."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "crons")
         deleted = await self._db.execute(
             f"DELETE FROM crons WHERE cron_id = ? AND {visible}", (cron_id, *visible_args)
         )
@@ -223,7 +223,7 @@ class Crons:
         return None if row is None or row["next"] is None else self._read_time(row["next"])
 
     def _where(self, query: CronQuery) -> tuple[str, list[Any]]:
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "crons")
         clauses: list[str] = [visible]
         params: list[Any] = [*visible_args]
         for column, wanted in (

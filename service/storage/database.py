@@ -29,6 +29,9 @@ class Dialect:
     # `json(value)`; it holds when the column's top-level `key` equals `value`.
     json_field_equals: Callable[[str], str]
     json_key: Callable[[str], str]
+    # `json_array_contains(column)`, with parameters `json_key(key)` and `json([item])`, holds
+    # when the column's top-level `key` is a list that holds `item`.
+    json_array_contains: Callable[[str], str]
     # Appended to a SELECT that reads rows it will update in the same transaction.
     for_update: str
     is_unique_violation: Callable[[BaseException], bool]

@@ -7,18 +7,31 @@ run or assistant is absent for this one. With no owner set (auth off, or the ser
 background work such as recovery) every row is visible.
 
 Tasks started during a request (a run's task) inherit its owner, as asyncio copies the context.
+
+An auth policy (`service.auth_policy`) narrows the same rule further: the filter its handler
+returned for a resource (`scope_to_policy`) becomes one more condition, on the rows' metadata, of
+every statement `visible_rows` guards for that resource in the rest of the request. A run is
+seen through its thread's metadata, as LangGraph Server sees it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal
+
+from threadloom.service.storage.database import Dialect
+from threadloom.service.storage.policy_filters import SYSTEM_ROWS, Filter, filter_condition
 
 OWNER_COLUMN = "owned_by"
+# The resources a policy scopes with metadata filters (the store checks namespaces instead).
+Resource = Literal["threads", "assistants", "crons"]
 
 _current_owner: ContextVar[str | None] = ContextVar("threadloom_owner", default=None)
+_policy_filters: ContextVar[Mapping[str, Filter] | None] = ContextVar(
+    "threadloom_policy_filters", default=None
+)
 
 
 def current_owner() -> str | None:
@@ -49,3 +62,42 @@ def visible_to_current_owner(
     if shared_unowned:
         return f"({column} = ? OR {column} IS NULL)", (owner,)
     return f"{column} = ?", (owner,)
+
+
+def scope_to_policy(resource: Resource, filters: Filter | None) -> None:
+    """Keep the current request (and tasks it starts from now on) to the rows of `resource`
+    whose metadata matches `filters`; None lifts the filter of that resource."""
+    current = dict(_policy_filters.get() or {})
+    if filters:
+        current[resource] = filters
+    else:
+        current.pop(resource, None)
+    _policy_filters.set(current)
+
+
+def policy_filter(resource: Resource) -> Filter | None:
+    """The filter the policy set on `resource` for the current request, if any."""
+    return (_policy_filters.get() or {}).get(resource)
+
+
+def visible_rows(
+    dialect: Dialect,
+    resource: Resource,
+    table: str | None = None,
+    *,
+    shared_unowned: bool = False,
+    metadata: str | None = None,
+) -> tuple[str, tuple[Any, ...]]:
+    """`visible_to_current_owner`, and the policy's filter on `resource` on the metadata
+    (`metadata`: a column or subquery; default the table's `metadata` column). With
+    `shared_unowned`, the graphs' system assistants stay visible to every user too."""
+    owned, owned_args = visible_to_current_owner(table, shared_unowned=shared_unowned)
+    filters = policy_filter(resource)
+    if not filters:
+        return owned, owned_args
+    column = metadata or (f"{table}.metadata" if table else "metadata")
+    scoped, scoped_args = filter_condition(dialect, filters, column)
+    if shared_unowned:
+        system, system_args = filter_condition(dialect, SYSTEM_ROWS, column)
+        scoped, scoped_args = f"({scoped} OR {system})", [*scoped_args, *system_args]
+    return f"{owned} AND {scoped}", (*owned_args, *scoped_args)

@@ -45,6 +45,8 @@ POSTGRES = Dialect(
     read_json=_same,
     json_field_equals=lambda column: f"{column} -> ? = ?",
     json_key=_same,
+    # A scalar or an object never contains an array, so only a list holding the item matches.
+    json_array_contains=lambda column: f"({column} -> ?) @> ?",
     for_update=" FOR UPDATE",
     is_unique_violation=lambda exc: isinstance(exc, psycopg.errors.UniqueViolation),
 )

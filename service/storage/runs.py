@@ -20,7 +20,7 @@ from typing import Any
 
 from threadloom.service.errors import thread_not_found
 from threadloom.service.storage.database import Database, Row
-from threadloom.service.storage.owners import visible_to_current_owner
+from threadloom.service.storage.owners import visible_rows
 from threadloom.service.storage.records import RunRecord, RunStatus, utc_now
 
 _COLUMNS = (
@@ -28,6 +28,8 @@ _COLUMNS = (
     "multitask_strategy"
 )
 _UNFINISHED = "('pending', 'running')"
+# An auth policy sees a run through its thread's metadata (see `service.storage.owners`).
+_THREAD_METADATA = "(SELECT metadata FROM threads WHERE threads.thread_id = runs.thread_id)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class Runs:
         """Insert the run, leased to this replica and owned by its thread's owner; 404 if the
         thread is not one the current owner may see (a run never reaches another's thread)."""
         sql, json = self._sql, self._sql.json
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         inserted = await self._db.execute(
             f"INSERT INTO runs ({_COLUMNS}, owner, lease_expires_at, owned_by) "
             "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, owned_by "
@@ -90,7 +92,9 @@ class Runs:
         )
 
     async def get(self, thread_id: str, run_id: str) -> RunRecord | None:
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(
+            self._sql, "threads", metadata=_THREAD_METADATA
+        )
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ? AND run_id = ? AND {visible}",
             (thread_id, run_id, *visible_args),
@@ -101,7 +105,9 @@ class Runs:
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
     ) -> list[RunRecord]:
         """The thread's runs, newest first."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(
+            self._sql, "threads", metadata=_THREAD_METADATA
+        )
         status_clause = "AND status = ?" if status else ""
         params = (thread_id, *visible_args, status) if status else (thread_id, *visible_args)
         rows = await self._db.fetch_all(
@@ -113,7 +119,9 @@ class Runs:
 
     async def delete(self, thread_id: str, run_id: str) -> bool:
         """Delete the run (its events go with it); False if the thread has no such run."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(
+            self._sql, "threads", metadata=_THREAD_METADATA
+        )
         deleted = await self._db.execute(
             f"DELETE FROM runs WHERE thread_id = ? AND run_id = ? AND {visible}",
             (thread_id, run_id, *visible_args),

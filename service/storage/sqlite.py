@@ -35,6 +35,11 @@ SQLITE = Dialect(
     # json_extract on both sides compares scalars as SQL values and objects as JSON text.
     json_field_equals=lambda column: f"json_extract({column}, ?) IS json_extract(?, '$')",
     json_key=_json_path,
+    # json_each also walks a scalar or an object; only array elements have an integer key.
+    json_array_contains=lambda column: (
+        f"EXISTS (SELECT 1 FROM json_each({column}, ?) AS item "
+        "WHERE typeof(item.key) = 'integer' AND item.value IS json_extract(?, '$[0]'))"
+    ),
     for_update="",
     is_unique_violation=lambda exc: (
         isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from threadloom.service.storage.database import Database, Row
-from threadloom.service.storage.owners import current_owner, visible_to_current_owner
+from threadloom.service.storage.owners import current_owner, policy_filter, visible_rows
+from threadloom.service.storage.policy_filters import stamped
 from threadloom.service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
 from threadloom.service.storage.thread_ttls import ThreadTtl, ThreadTtls
 
@@ -40,8 +41,10 @@ class Threads:
     async def create(
         self, thread_id: str, metadata: dict[str, Any], ttl: ThreadTtl | None = None
     ) -> ThreadRecord | None:
-        """Insert a new idle thread of the current owner, with `ttl` (or the default TTL, if
-        one is configured); None if the id is taken."""
+        """Insert a new idle thread of the current owner, its metadata stamped with the auth
+        policy's filter, with `ttl` (or the default TTL, if one is configured); None if the id
+        is taken."""
+        metadata = stamped(metadata, policy_filter("threads"))
         moment = utc_now()
         now = self._sql.time(moment)
         ttl = ttl or self._default_ttl
@@ -57,7 +60,7 @@ class Threads:
         return await self.get(thread_id) if inserted else None
 
     async def get(self, thread_id: str) -> ThreadRecord | None:
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM threads WHERE thread_id = ? AND {visible}",
             (thread_id, *visible_args),
@@ -92,7 +95,7 @@ class Threads:
 
     async def delete(self, thread_id: str) -> bool:
         """Delete the thread and (by cascade) its runs; False if there was none."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         deleted = await self._db.execute(
             f"DELETE FROM threads WHERE thread_id = ? AND {visible}", (thread_id, *visible_args)
         )
@@ -100,7 +103,7 @@ class Threads:
 
     async def merge_metadata(self, thread_id: str, patch: dict[str, Any]) -> None:
         """Set the keys of `patch` in the thread's metadata (keys set to None are removed)."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         async with self._db.transaction() as tx:
             row = await tx.fetch_one(
                 f"SELECT metadata FROM threads WHERE thread_id = ? AND {visible}"
@@ -109,7 +112,9 @@ class Threads:
             )
             if row is None:
                 return
-            merged = {**self._sql.read_json(row["metadata"]), **patch}
+            # The policy's filter stays stamped: a patch cannot hand the thread to another user.
+            merged = stamped({**self._sql.read_json(row["metadata"]), **patch},
+                             policy_filter("threads"))
             await tx.execute(
                 "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
                 (
@@ -155,7 +160,7 @@ class Threads:
 
     async def ids_with_metadata(self, key: str, value: Any) -> list[str]:
         """The threads whose metadata has `key` set to `value`."""
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         rows = await self._db.fetch_all(
             f"SELECT thread_id FROM threads WHERE {self._sql.json_field_equals('metadata')} "
             f"AND {visible}",
@@ -174,7 +179,7 @@ class Threads:
         return [row["thread_id"] for row in rows]
 
     def _where(self, query: ThreadQuery) -> tuple[str, list[Any]]:
-        visible, visible_args = visible_to_current_owner()
+        visible, visible_args = visible_rows(self._sql, "threads")
         clauses: list[str] = [visible]
         params: list[Any] = [*visible_args]
         if query.ids:
