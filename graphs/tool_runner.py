@@ -4,7 +4,8 @@ Calls to tools that need approval (the graph's own `approve_tools`, or the run's
 `graphs.run_options`) first pause the run with `interrupt({"tool_calls": [...]})`; the run
 resumes with `{"approved": true}`, `{"approved": false, "reason": "..."}` (each waiting call is
 answered with a refusal that the model reads as the tool's result), or a list of edited calls to
-run instead (`[{"name": ..., "args": ..., "id": ...}]`).
+run instead (`[{"name": ..., "args": ..., "id": ...}]`). Anything else is asked again: the new
+interrupt's value adds an `error` that says what was wrong.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ ToolCall = dict[str, Any]
 
 
 class InvalidApproval(ValueError):
-    """A tool approval was resumed with something other than a decision or edited calls."""
+    """A tool approval was resumed with something other than a decision or edited calls; the
+    message becomes the `error` of the interrupt that asks again."""
 
 
 class ToolRunner:
@@ -96,11 +98,27 @@ class ToolRunner:
 def _decide(
     calls: list[ToolCall], needs_approval: Callable[[str], bool]
 ) -> list[ToolCall | ToolMessage]:
-    """The calls to run, in order; a call a human refused is already answered by a message."""
+    """The calls to run, in order; a call a human refused is already answered by a message.
+
+    A resume value that is no decision is answered by asking again, the interrupt's value then
+    carrying an `error`: LangGraph keeps a resume value once given, so failing the run instead
+    would make every later resume of this call read the same unusable value.
+    """
     waiting = [call for call in calls if needs_approval(call["name"])]
     if not waiting:
         return list(calls)
-    decision = interrupt({"tool_calls": waiting})
+    question: dict[str, Any] = {"tool_calls": waiting}
+    decision = interrupt(question)
+    while True:
+        try:
+            return _apply(decision, calls, waiting)
+        except InvalidApproval as exc:
+            decision = interrupt({**question, "error": str(exc)})
+
+
+def _apply(
+    decision: Any, calls: list[ToolCall], waiting: list[ToolCall]
+) -> list[ToolCall | ToolMessage]:
     if isinstance(decision, list):
         edited = _edited_calls(decision, waiting)
         return [edited.get(call.get("id"), call) if call in waiting else call for call in calls]
@@ -110,8 +128,8 @@ def _decide(
         reason = decision.get("reason")
         return [_refusal(call, reason) if call in waiting else call for call in calls]
     raise InvalidApproval(
-        'Resume a tool approval with {"approved": true}, {"approved": false} or a list of '
-        f"edited tool calls; got {decision!r}."
+        'Resume a tool approval with {"approved": true}, {"approved": false, "reason": "..."} '
+        f"or a list of edited tool calls; got {decision!r}."
     )
 
 
