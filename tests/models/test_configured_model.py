@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
 
 from threadloom.models import ModelSpec, chat_model
 from threadloom.models.local import LocalChatModel
@@ -76,3 +78,22 @@ def test_the_bundled_model_calls_tools_once_bound() -> None:
     assert [(call["name"], call["args"]) for call in reply.tool_calls] == [
         ("calculator", {"expression": "17*23"})
     ]
+
+
+def test_a_users_own_graph_gets_tool_calling_from_it() -> None:
+    """The README's example: LangGraph's own ToolNode around our model, nothing else written."""
+    model = chat_model(ModelSpec()).bind_tools([calculator])
+
+    def agent(state: MessagesState) -> dict:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node(agent)
+    builder.add_node("tools", ToolNode([calculator]))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", tools_condition)
+    builder.add_edge("tools", "agent")
+
+    result = builder.compile().invoke({"messages": [("user", "compute 17*23")]})
+
+    assert [m.content for m in result["messages"][2:]] == ["391", "The answer is 391."]
