@@ -194,3 +194,20 @@ async def test_approval_edit_runs_the_edited_arguments(approval: LangGraphClient
 
     assert messages[2]["content"] == "84" and messages[2]["tool_call_id"] == waiting["id"]
     assert "84" in messages[-1]["content"]
+
+
+async def test_approval_asks_again_when_the_resume_is_no_decision(
+    approval: LangGraphClient,
+) -> None:
+    thread_id, waiting = await _pause(approval, "compute 17*23")
+
+    again = await approval.runs.wait(
+        thread_id, APPROVAL, command={"resume": {"action": "approve"}}
+    )
+
+    (question,) = again["__interrupt__"]
+    assert "Resume a tool approval with" in question["value"]["error"]
+    assert question["value"]["tool_calls"] == [waiting]
+    assert (await approval.threads.get(thread_id))["status"] == "interrupted"
+    messages = await _decide(approval, thread_id, {"approved": True})
+    assert messages[2]["content"] == "391"
