@@ -14,7 +14,7 @@ from typing import Literal
 
 Route = Literal["math_agent", "research_agent"]
 
-_NUMBER = r"\d+(?:\.\d+)?"
+_NUMBER = r"-?\d+(?:\.\d+)?"
 _BETWEEN_NUMBERS = (
     r"\*\*|[-+*/^%x×÷]|plus|minus|times|multiplied by|divided by|over|modulo|mod|take away|"
     r"added to|(?:raised )?to the power of|raised to(?: the)?|to the"
