@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -26,11 +26,13 @@ def build_graph(
     tools: Sequence[BaseTool],
     system_prompt: str | None = None,
     tool_timeout_s: float = 30.0,
+    approve_tools: Collection[str] | Literal["*"] = (),
 ) -> StateGraph:
     """Build the agent graph (not compiled: the caller adds its checkpointer).
 
     `system_prompt` and `tools` are defaults: an assistant's configuration may replace the
     prompt, offer fewer tools, or make tool calls wait for approval (`graphs.run_options`).
+    `approve_tools` names tools whose calls always wait for approval (`"*"`: all of them).
 
     Example:
         >>> graph = build_graph(model, [calculator]).compile(checkpointer=saver)
@@ -67,7 +69,8 @@ def build_graph(
 
     graph = StateGraph(AgentState)
     graph.add_node("agent", agent)
-    graph.add_node("tools", ToolRunner(tools, timeout_s=tool_timeout_s))
+    runner = ToolRunner(tools, timeout_s=tool_timeout_s, approve_tools=approve_tools)
+    graph.add_node("tools", runner)
     graph.add_edge(START, "agent")
     graph.add_conditional_edges("agent", route, ["tools", END])
     graph.add_edge("tools", "agent")

@@ -1,37 +1,53 @@
 """The tools node: runs every requested call; any failure becomes a ToolMessage, never a crash.
 
-Calls to tools that need approval (`approve_tools`, see `graphs.run_options`) first pause the
-run with `interrupt({"tool_calls": [...]})`; the run resumes with `{"approved": true}`,
-`{"approved": false, "reason": "..."}` (each waiting call is answered with a refusal), or a list
-of edited calls to run instead (`[{"name": ..., "args": ..., "id": ...}]`).
+Calls to tools that need approval (the graph's own `approve_tools`, or the run's, see
+`graphs.run_options`) first pause the run with `interrupt({"tool_calls": [...]})`; the run
+resumes with `{"approved": true}`, `{"approved": false, "reason": "..."}` (each waiting call is
+answered with a refusal that the model reads as the tool's result), or a list of edited calls to
+run instead (`[{"name": ..., "args": ..., "id": ...}]`). Anything else is asked again: the new
+interrupt's value adds an `error` that says what was wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.types import interrupt
 
-from threadloom.graphs.run_options import RunOptions, run_options
+from threadloom.graphs.run_options import ALL_TOOLS, run_options
 
 ToolCall = dict[str, Any]
 
 
 class InvalidApproval(ValueError):
-    """A tool approval was resumed with something other than a decision or edited calls."""
+    """A tool approval was resumed with something other than a decision or edited calls; the
+    message becomes the `error` of the interrupt that asks again."""
 
 
 class ToolRunner:
-    """Executes the tool calls of the last AI message, concurrently, each with a time limit."""
+    """Executes the tool calls of the last AI message, concurrently, each with a time limit.
 
-    def __init__(self, tools: Sequence[BaseTool], timeout_s: float = 30.0) -> None:
+    `approve_tools` names the tools whose calls always wait for a human (`"*"`: every tool),
+    whatever the run's configuration says; a run may add more with `approve_tools`.
+    """
+
+    def __init__(
+        self,
+        tools: Sequence[BaseTool],
+        timeout_s: float = 30.0,
+        approve_tools: Collection[str] | Literal["*"] = (),
+    ) -> None:
+        if isinstance(approve_tools, str) and approve_tools != ALL_TOOLS:
+            raise ValueError(f'approve_tools is a list of tool names or "*", not {approve_tools!r}')
         self.tools = {tool.name: tool for tool in tools}
         self.timeout_s = timeout_s
+        self.approve_all = approve_tools == ALL_TOOLS
+        self.approve_tools = frozenset(() if self.approve_all else approve_tools)
 
     async def __call__(self, state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         last = state["messages"][-1]
@@ -39,7 +55,11 @@ class ToolRunner:
             return {"messages": []}
         options = run_options(config)
         allowed = options.offered(self.tools)
-        decided = _decide(last.tool_calls, options)
+
+        def needs_approval(name: str) -> bool:
+            return self.approve_all or name in self.approve_tools or options.needs_approval(name)
+
+        decided = _decide(last.tool_calls, needs_approval)
         results = await asyncio.gather(
             *(self._run(call, allowed, config) for call in decided if isinstance(call, dict))
         )
@@ -75,12 +95,30 @@ class ToolRunner:
         return _error(name, bad.get("id") or "", text)
 
 
-def _decide(calls: list[ToolCall], options: RunOptions) -> list[ToolCall | ToolMessage]:
-    """The calls to run, in order; a call a human refused is already answered by a message."""
-    waiting = [call for call in calls if options.needs_approval(call["name"])]
+def _decide(
+    calls: list[ToolCall], needs_approval: Callable[[str], bool]
+) -> list[ToolCall | ToolMessage]:
+    """The calls to run, in order; a call a human refused is already answered by a message.
+
+    A resume value that is no decision is answered by asking again, the interrupt's value then
+    carrying an `error`: LangGraph keeps a resume value once given, so failing the run instead
+    would make every later resume of this call read the same unusable value.
+    """
+    waiting = [call for call in calls if needs_approval(call["name"])]
     if not waiting:
         return list(calls)
-    decision = interrupt({"tool_calls": waiting})
+    question: dict[str, Any] = {"tool_calls": waiting}
+    decision = interrupt(question)
+    while True:
+        try:
+            return _apply(decision, calls, waiting)
+        except InvalidApproval as exc:
+            decision = interrupt({**question, "error": str(exc)})
+
+
+def _apply(
+    decision: Any, calls: list[ToolCall], waiting: list[ToolCall]
+) -> list[ToolCall | ToolMessage]:
     if isinstance(decision, list):
         edited = _edited_calls(decision, waiting)
         return [edited.get(call.get("id"), call) if call in waiting else call for call in calls]
@@ -90,8 +128,8 @@ def _decide(calls: list[ToolCall], options: RunOptions) -> list[ToolCall | ToolM
         reason = decision.get("reason")
         return [_refusal(call, reason) if call in waiting else call for call in calls]
     raise InvalidApproval(
-        'Resume a tool approval with {"approved": true}, {"approved": false} or a list of '
-        f"edited tool calls; got {decision!r}."
+        'Resume a tool approval with {"approved": true}, {"approved": false, "reason": "..."} '
+        f"or a list of edited tool calls; got {decision!r}."
     )
 
 

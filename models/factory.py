@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 
-from threadloom.models.loading import Device, Dtype, Quantization, load_local_model
+if TYPE_CHECKING:
+    from threadloom.models.loading import Device, Dtype, Quantization
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
         from threadloom.models.remote import make_endpoint_chat_model
 
         return make_endpoint_chat_model(spec)
+    # Imported here too: torch and transformers are not needed to read or compare specs.
+    from threadloom.models.loading import load_local_model
+
     return load_local_model(
         spec.model,
         dtype=spec.dtype,

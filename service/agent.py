@@ -9,36 +9,21 @@ from langgraph.pregel import Pregel
 from langgraph.store.base import BaseStore
 
 from threadloom.graphs import build_graph
-from threadloom.models.factory import ModelSpec, load_chat_model
+from threadloom.models.configured import chat_model
 from threadloom.service.assistants import GRAPH_ID
 from threadloom.service.settings import Settings
 from threadloom.tools.registry import get_tools
 
 
-def model_spec(settings: Settings) -> ModelSpec:
-    """The model half of the settings."""
-    return ModelSpec(
-        model=settings.model,
-        endpoint_url=settings.endpoint_url,
-        hf_token=settings.hf_token.get_secret_value() if settings.hf_token else None,
-        dtype=settings.dtype,
-        device=settings.device,
-        quantization=settings.quantization,
-        trust_remote_code=settings.trust_remote_code,
-        tool_call_format=settings.tool_call_format,
-        max_new_tokens=settings.max_new_tokens,
-        temperature=settings.temperature,
-        max_concurrent=settings.max_batch_size,
-        max_batch_size=settings.max_batch_size,
-        max_queue=settings.max_queue,
-    )
-
-
 def make_agent_graph(settings: Settings, model: BaseChatModel | None = None) -> StateGraph:
-    """The agent graph, not compiled; `model` replaces the configured one (tests pass a fake)."""
+    """The agent graph, not compiled; `model` replaces the configured one (tests pass a fake).
+
+    The configured model comes from `chat_model`, so graphs of the same process that ask for
+    the same model (the supervisor's sub-agents, a user's graph) share it with the agent.
+    """
     tavily_key = settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None
     return build_graph(
-        model if model is not None else load_chat_model(model_spec(settings)),
+        model if model is not None else chat_model(settings.to_spec()),
         get_tools(settings.tools, tavily_api_key=tavily_key),
         system_prompt=settings.system_prompt,
     )

@@ -6,21 +6,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
+
+from threadloom.models.settings import ModelSettings
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant. Use the tools when they help."
 
 
-class Settings(BaseSettings):
+class Settings(ModelSettings):
     """Configuration of the service and of the agent it serves.
 
     Every field can be set with an environment variable `THREADLOOM_<NAME>` (or a `.env` file).
-    Defaults run fully offline: the bundled model and a SQLite file under `./data/`.
+    Defaults run fully offline: the bundled model and a SQLite file under `./data/`. The model
+    fields (`model`, `endpoint_url`, `max_new_tokens`, ..., `max_batch_size`, `max_queue`) and
+    the `THREADLOOM_` prefix come from `ModelSettings`, which graphs read without the service.
     """
-
-    model_config = SettingsConfigDict(
-        env_prefix="THREADLOOM_", env_file=".env", extra="ignore", validate_by_name=True
-    )
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # (see `service.auth_policy`). Not together with API keys: the server refuses to start.
     auth_path: str | None = None
     # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; none if empty.
-    cors_origins: Annotated[list[str], NoDecode] = []
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The largest request body accepted; a larger one is answered 413 and never reaches a route.
     max_body_bytes: int = Field(1024 * 1024, ge=1)
 
@@ -70,27 +70,13 @@ class Settings(BaseSettings):
     # Stored run events (for rejoining streams) are kept this long after their run ended.
     event_log_retention_s: float = Field(3600.0, gt=0)
 
-    # Model: "bundled", a hub id or a local folder; or a remote endpoint.
-    model: str = "bundled"
-    endpoint_url: str | None = None
-    hf_token: SecretStr | None = None
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    quantization: Literal["none", "4bit", "8bit"] = "none"
-    trust_remote_code: bool = False
-    tool_call_format: str = "auto"
-    max_new_tokens: int = Field(256, ge=1, le=32768)
-    temperature: float = Field(0.0, ge=0.0, le=5.0)
-
     # Agent.
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    tools: Annotated[list[str], NoDecode] = ["calculator", "search"]
+    tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["calculator", "search"]
+    )
     max_steps: int = Field(12, ge=2, le=200)
     tavily_api_key: SecretStr | None = None
-
-    # Generation scheduler for local models.
-    max_batch_size: int = Field(8, ge=1, le=256)
-    max_queue: int = Field(64, ge=1)
 
     # Semantic search in the store: the `store.index` of langgraph.json, {"embed": "...",
     # "dims": int, "fields": ["$"]} (see `service.storage.store_index`). None: keyword search.

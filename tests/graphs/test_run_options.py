@@ -13,7 +13,6 @@ from pydantic import Field
 from tests.fakes import ScriptedChatModel
 from threadloom.graphs import build_graph
 from threadloom.graphs.run_options import InvalidRunOptions, run_options
-from threadloom.graphs.tool_runner import InvalidApproval
 from threadloom.tools import get_tools
 
 
@@ -157,11 +156,40 @@ async def test_edited_calls_run_instead_of_the_requested_ones() -> None:
 
 
 @pytest.mark.parametrize(
-    "resume",
-    ["yes", {"approved": "yes"}, [{"args": {}}], [{"name": "calculator", "id": "zzz"}]],
+    ("resume", "problem"),
+    [
+        ("yes", "Resume a tool approval with"),
+        ({"approved": "yes"}, "Resume a tool approval with"),
+        ([{"args": {}}], 'needs a "name"'),
+        ([{"name": "calculator", "id": "zzz"}], "matches none of the calls"),
+    ],
 )
-async def test_a_resume_that_is_no_decision_fails_clearly(resume: Any) -> None:
-    graph, config, _ = await _paused(_calls(("calculator", {"expression": "1"}, "a")), "*")
+async def test_a_resume_that_is_no_decision_asks_again_saying_why(
+    resume: Any, problem: str
+) -> None:
+    graph, config, _ = await _paused(_calls(("calculator", {"expression": "1+1"}, "a")), "*")
 
-    with pytest.raises(InvalidApproval):
-        await graph.ainvoke(Command(resume=resume), config)
+    again = await graph.ainvoke(Command(resume=resume), config)
+
+    (pending,) = again["__interrupt__"]
+    assert problem in pending.value["error"]
+    assert [call["id"] for call in pending.value["tool_calls"]] == ["a"]
+    assert not [m for m in again["messages"] if isinstance(m, ToolMessage)]
+    result = await graph.ainvoke(Command(resume={"approved": True}), config)
+    assert [m.content for m in result["messages"] if isinstance(m, ToolMessage)] == ["2"]
+
+
+async def test_tools_the_graph_itself_names_wait_without_any_configuration() -> None:
+    model = ScriptedChatModel(replies=[_calls(("calculator", {"expression": "2+2"}, "a"))])
+    graph = build_graph(
+        model, get_tools(["calculator", "search"]), approve_tools=["calculator"]
+    ).compile(checkpointer=InMemorySaver())
+
+    result = await graph.ainvoke({"messages": [("user", "hi")]}, _config())
+
+    assert result["__interrupt__"][0].value["tool_calls"][0]["id"] == "a"
+
+
+def test_approve_tools_is_a_list_or_star() -> None:
+    with pytest.raises(ValueError, match="list of tool names"):
+        build_graph(ScriptedChatModel(replies=[]), get_tools(["calculator"]), approve_tools="calc")

@@ -1,0 +1,56 @@
+"""`ModelSettings`: the model half of the configuration, read from `THREADLOOM_*` variables.
+
+It lives here, below the service, so that a graph can find the configured model without
+importing the service; the service's `Settings` extends it, so there is still one settings class
+per process and one place that names each variable.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from threadloom.models.factory import ModelSpec
+
+
+class ModelSettings(BaseSettings):
+    """Which model runs and how: "bundled", a hub id or a local folder; or a remote endpoint."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="THREADLOOM_", env_file=".env", extra="ignore", validate_by_name=True
+    )
+
+    model: str = "bundled"
+    endpoint_url: str | None = None
+    hf_token: SecretStr | None = None
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    quantization: Literal["none", "4bit", "8bit"] = "none"
+    trust_remote_code: bool = False
+    tool_call_format: str = "auto"
+    max_new_tokens: int = Field(256, ge=1, le=32768)
+    temperature: float = Field(0.0, ge=0.0, le=5.0)
+
+    # Generation scheduler for local models.
+    max_batch_size: int = Field(8, ge=1, le=256)
+    max_queue: int = Field(64, ge=1)
+
+    def to_spec(self) -> ModelSpec:
+        """The `ModelSpec` these settings describe, for `load_chat_model` and `chat_model`."""
+        return ModelSpec(
+            model=self.model,
+            endpoint_url=self.endpoint_url,
+            hf_token=self.hf_token.get_secret_value() if self.hf_token else None,
+            dtype=self.dtype,
+            device=self.device,
+            quantization=self.quantization,
+            trust_remote_code=self.trust_remote_code,
+            tool_call_format=self.tool_call_format,
+            max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature,
+            max_concurrent=self.max_batch_size,
+            max_batch_size=self.max_batch_size,
+            max_queue=self.max_queue,
+        )
