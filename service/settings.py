@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     # one `owner:key` per line, `#` starts a comment. Both may be given.
     api_keys: SecretStr | None = None
     api_keys_file: Path | None = None
-    # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; none if empty.
+    # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; if empty,
+    # pages on loopback (localhost, 127.0.0.1, [::1], any port) only.
     cors_origins: Annotated[list[str], NoDecode] = []
     # The largest request body accepted; a larger one is answered 413 and never reaches a route.
     max_body_bytes: int = Field(1024 * 1024, ge=1)
