@@ -27,6 +27,7 @@ from threadloom.service.deps import Services
 from threadloom.service.errors import install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
+from threadloom.service.openai import routes as openai_routes
 from threadloom.service.routes import (
     assistants,
     crons,
@@ -92,6 +93,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         crons,
         store,
         health,
+        openai_routes,
     ):
         app.include_router(module.router)
     return app

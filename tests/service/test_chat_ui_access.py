@@ -50,9 +50,7 @@ async def test_a_json_body_without_content_type_is_read(client: httpx.AsyncClien
     assert created.status_code == 200, created.text
     assert created.json()["metadata"] == {"from": "a proxy"}
 
-    local = await client.post(
-        "/threads", content=body, headers={"Origin": "http://localhost:3000"}
-    )
+    local = await client.post("/threads", content=body, headers={"Origin": "http://localhost:3000"})
     assert local.status_code == 200 and local.json()["metadata"] == {"from": "a proxy"}
 
 
