@@ -7,6 +7,7 @@ OpenAI clients read the status code to pick an exception (404 `NotFoundError`, 4
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from starlette import status
 
 from threadloom.service.errors import ServiceError, describe_validation_errors
 from threadloom.service.json_codec import JsonResponse
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "/v1/"
 _TYPES = {
@@ -90,6 +93,13 @@ class OpenAIRoute(APIRoute):
                 return await handler(request)
             except (ServiceError, RequestValidationError) as exc:
                 return error_response(exc)
+            except Exception as exc:
+                logger.exception("unhandled error method=%s path=%s", request.method, request.url)
+                message = f"Internal server error ({type(exc).__name__}). See the server log."
+                return JsonResponse(
+                    error_body(message, status.HTTP_500_INTERNAL_SERVER_ERROR),
+                    status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+                )
 
         return handle
 

@@ -44,7 +44,10 @@ from threadloom.service.openai.schemas import (
 from threadloom.service.schemas.assistants import AssistantSearch
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 404, 500)
+    400: {"model": ErrorBody, "description": "The body is invalid (OpenAI answers 400, not 422)"},
+    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
+    404: {"model": ErrorBody, "description": "Unknown model, thread or previous response"},
+    "default": {"model": ErrorBody, "description": "Any other error, in the same shape"},
 }
 STREAMED = {200: {"content": {"text/event-stream": {}}}}
 # The most assistants `/v1/models` lists.
