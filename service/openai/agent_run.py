@@ -14,6 +14,7 @@ from typing import Any
 
 from threadloom.service.errors import ServiceError
 from threadloom.service.json_codec import dumps, loads
+from threadloom.service.openai.schemas import AgentToolCall, FunctionCall
 from threadloom.service.runs.manager import ActiveRun, RunManager
 from threadloom.service.schemas.runs import RunCreate
 
@@ -35,6 +36,14 @@ class ToolRun:
     name: str
     arguments: str
     output: str | None = None
+
+    def as_tool_call(self) -> AgentToolCall:
+        """As the chat and Responses answers show it."""
+        return AgentToolCall(
+            id=self.call_id,
+            function=FunctionCall(name=self.name, arguments=self.arguments),
+            output=self.output,
+        )
 
 
 @dataclass(slots=True)

@@ -16,12 +16,10 @@ from threadloom.service.json_codec import dumps
 from threadloom.service.openai.agent_run import AgentTurn, RunFailed, TextDelta, ToolRun, Usage
 from threadloom.service.openai.errors import error_body
 from threadloom.service.openai.schemas import (
-    AgentToolCall,
     AssistantMessage,
     ChatCompletion,
     Choice,
     CompletionUsage,
-    FunctionCall,
 )
 
 DONE = b"data: [DONE]\n\n"
@@ -35,7 +33,7 @@ async def chat_completion(turn: AgentTurn, model: str, *, stateful: bool) -> Cha
     """Wait for the turn to end and describe it as one completion."""
     result = await turn.finish()
     message = AssistantMessage(
-        content=result.text, agent_tool_calls=[_tool_call(run) for run in result.tool_runs]
+        content=result.text, agent_tool_calls=[run.as_tool_call() for run in result.tool_runs]
     )
     return ChatCompletion(
         id=completion_id(turn),
@@ -60,7 +58,7 @@ async def completion_chunks(
             if isinstance(happening, TextDelta):
                 yield chunk.delta({"content": happening.text})
             elif isinstance(happening, ToolRun) and happening.output is not None:
-                yield chunk.delta({"agent_tool_calls": [_tool_call(happening).model_dump()]})
+                yield chunk.delta({"agent_tool_calls": [happening.as_tool_call().model_dump()]})
     except RunFailed as exc:
         yield _data(error_body(exc.detail, 500))
         return
@@ -96,14 +94,6 @@ class _ChunkWriter:
 
 def _data(payload: Any) -> bytes:
     return b"data: " + dumps(payload) + b"\n\n"
-
-
-def _tool_call(run: ToolRun) -> AgentToolCall:
-    return AgentToolCall(
-        id=run.call_id,
-        function=FunctionCall(name=run.name, arguments=run.arguments),
-        output=run.output,
-    )
 
 
 def _usage(usage: Usage) -> CompletionUsage:

@@ -1,10 +1,11 @@
 """A finished agent turn as a Responses API `response`, or a running one as its stream of
-events: `response.created`, `response.in_progress`, the output items (`output_item.added`,
+events: `response.created`, `response.in_progress`, the answer message (`output_item.added`,
 `content_part.added`, `output_text.delta`..., `output_text.done`, `content_part.done`,
 `output_item.done`), then `response.completed` (or `response.failed`).
 
-Tools the agent ran are output items of a type OpenAI's schema does not have,
-`agent_tool_call`, placed before the answer; `output_text` reads messages only.
+The tools the agent ran are in a field OpenAI's schema does not have, `agent_tool_calls` (as in
+a chat completion's message), so they reach no client's output handling; while streaming, each
+is also sent as an event of its own type, `response.agent_tool_call.done`, once it has answered.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from threadloom.service.json_codec import dumps
 from threadloom.service.openai.agent_run import AgentTurn, RunFailed, TextDelta, ToolRun
 from threadloom.service.openai.conversation import response_id
 from threadloom.service.openai.schemas import (
-    ResponseAgentToolCall,
     ResponseMessage,
     ResponseObject,
     ResponseOutputText,
@@ -47,14 +47,16 @@ class ResponseDraft:
             instructions=self.instructions,
             metadata=self.metadata,
             store=self.store,
+            agent_tool_calls=[run.as_tool_call() for run in turn.result.tool_runs],
             **fields,
         )
 
 
 async def finished_response(turn: AgentTurn, draft: ResponseDraft) -> ResponseObject:
     result = await turn.finish()
-    output = [*map(_tool_item, result.tool_runs), _message(turn, result.text)]
-    return draft.response(turn, "completed", output=output, usage=_usage(turn))
+    return draft.response(
+        turn, "completed", output=[_message(turn, result.text)], usage=_usage(turn)
+    )
 
 
 async def response_events(turn: AgentTurn, draft: ResponseDraft) -> AsyncIterator[bytes]:
@@ -63,62 +65,48 @@ async def response_events(turn: AgentTurn, draft: ResponseDraft) -> AsyncIterato
     started = draft.response(turn, "in_progress").model_dump()
     yield events.write("response.created", response=started)
     yield events.write("response.in_progress", response=started)
-    output: list[Any] = []
     message = _message(turn, "", status="in_progress")
+    where = {"item_id": message.id, "output_index": 0, "content_index": 0}
     text: list[str] = []
     try:
         async for happening in turn.happenings():
             if isinstance(happening, ToolRun) and happening.output is not None:
-                item = _tool_item(happening).model_dump()
-                yield events.write(
-                    "response.output_item.added", output_index=len(output), item=item
-                )
-                yield events.write("response.output_item.done", output_index=len(output), item=item)
-                output.append(item)
+                call = happening.as_tool_call().model_dump()
+                yield events.write("response.agent_tool_call.done", tool_call=call)
             elif isinstance(happening, TextDelta):
                 if not text:
-                    for frame in _message_opened(events, message, len(output)):
+                    for frame in _message_opened(events, message):
                         yield frame
                 text.append(happening.text)
                 yield events.write(
-                    "response.output_text.delta",
-                    item_id=message.id,
-                    output_index=len(output),
-                    content_index=0,
-                    delta=happening.text,
-                    logprobs=[],
+                    "response.output_text.delta", **where, delta=happening.text, logprobs=[]
                 )
     except RunFailed as exc:
         error = {"code": "server_error", "message": exc.detail}
-        failed = draft.response(turn, "failed", output=output, error=error)
+        failed = draft.response(turn, "failed", error=error)
         yield events.write("response.failed", response=failed.model_dump())
         return
     if not text:
-        for frame in _message_opened(events, message, len(output)):
+        for frame in _message_opened(events, message):
             yield frame
-    answer = turn.result.text if not text else "".join(text)
+    answer = "".join(text) or turn.result.text
     done = _message(turn, answer)
     part = done.content[0].model_dump()
-    where = {"item_id": done.id, "output_index": len(output), "content_index": 0}
     yield events.write("response.output_text.done", **where, text=answer, logprobs=[])
     yield events.write("response.content_part.done", **where, part=part)
-    yield events.write(
-        "response.output_item.done", output_index=len(output), item=done.model_dump()
-    )
-    completed = draft.response(
-        turn, "completed", output=[*output, done.model_dump()], usage=_usage(turn)
-    )
+    yield events.write("response.output_item.done", output_index=0, item=done.model_dump())
+    completed = draft.response(turn, "completed", output=[done], usage=_usage(turn))
     yield events.write("response.completed", response=completed.model_dump())
 
 
-def _message_opened(events: _EventWriter, message: ResponseMessage, index: int) -> list[bytes]:
+def _message_opened(events: _EventWriter, message: ResponseMessage) -> list[bytes]:
     part = ResponseOutputText(text="").model_dump()
     return [
-        events.write("response.output_item.added", output_index=index, item=message.model_dump()),
+        events.write("response.output_item.added", output_index=0, item=message.model_dump()),
         events.write(
             "response.content_part.added",
             item_id=message.id,
-            output_index=index,
+            output_index=0,
             content_index=0,
             part=part,
         ),
@@ -141,16 +129,6 @@ def _message(turn: AgentTurn, text: str, status: str = "completed") -> ResponseM
     content = [ResponseOutputText(text=text)] if status == "completed" else []
     return ResponseMessage(
         id="msg_" + turn.run.run_id.replace("-", ""), status=status, content=content
-    )
-
-
-def _tool_item(run: ToolRun) -> ResponseAgentToolCall:
-    return ResponseAgentToolCall(
-        id="atc_" + run.call_id,
-        call_id=run.call_id,
-        name=run.name,
-        arguments=run.arguments,
-        output=run.output,
     )
 
 

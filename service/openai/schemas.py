@@ -141,19 +141,6 @@ class ResponseMessage(BaseModel):
     content: list[ResponseOutputText]
 
 
-class ResponseAgentToolCall(BaseModel):
-    """Not one of OpenAI's output item types: a tool call the agent ran itself, which clients
-    that do not know the type skip (`output_text` reads the messages only)."""
-
-    type: Literal["agent_tool_call"] = "agent_tool_call"
-    id: str
-    call_id: str
-    name: str
-    arguments: str
-    output: str | None
-    status: Literal["completed"] = "completed"
-
-
 class ResponseUsage(BaseModel):
     input_tokens: int
     output_tokens: int
@@ -168,7 +155,7 @@ class ResponseObject(BaseModel):
     created_at: int
     status: Literal["in_progress", "completed", "failed", "incomplete"]
     model: str
-    output: list[ResponseAgentToolCall | ResponseMessage] = Field(default_factory=list)
+    output: list[ResponseMessage] = Field(default_factory=list)
     usage: ResponseUsage | None = None
     previous_response_id: str | None = None
     instructions: str | None = None
@@ -183,6 +170,8 @@ class ResponseObject(BaseModel):
     store: bool = True
     text: dict[str, Any] = Field(default_factory=lambda: {"format": {"type": "text"}})
     truncation: str = "disabled"
+    # Not in OpenAI's schema: the tools the agent ran, as in a chat completion's message.
+    agent_tool_calls: list[AgentToolCall] = Field(default_factory=list)
 
 
 class ErrorDetail(BaseModel):

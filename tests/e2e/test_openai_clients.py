@@ -55,27 +55,9 @@ def test_models_are_the_assistants(client: OpenAI) -> None:
     assert by_uuid.model_extra is not None and by_uuid.model_extra["graph_id"] == "agent"
 
 
-def test_a_stateless_chat_completion_runs_the_tool(client: OpenAI) -> None:
-    completion = client.chat.completions.create(
-        model="agent", messages=[{"role": "user", "content": TOOL_QUESTION}]
-    )
-    [choice] = completion.choices
-    assert "391" in (choice.message.content or "")
-    assert choice.finish_reason == "stop"
-    assert completion.object == "chat.completion"
-    assert completion.usage is not None and completion.usage.completion_tokens > 0
-    assert completion.usage.total_tokens == (
-        completion.usage.prompt_tokens + completion.usage.completion_tokens
-    )
-    # The tool the agent ran: beside OpenAI's fields, never as a call for the client to run.
-    assert choice.message.tool_calls is None
-    [ran] = (choice.message.model_extra or {})["agent_tool_calls"]
-    assert ran["function"]["name"] == "calculator"
-    assert json.loads(ran["function"]["arguments"]) == {"expression": "17*23"}
-    assert ran["output"] == "391"
-
-
-def test_a_streamed_chat_goes_on_on_its_thread(client: OpenAI, server: ServerProcess) -> None:
+def test_a_chat_goes_on_on_its_thread(client: OpenAI, server: ServerProcess) -> None:
+    """Streamed, then waited for; the second turn sends the whole conversation, as chat UIs
+    do, and the thread adds only the new message."""
     thread_id = "5f0c3c1e-7a7e-4c55-9a38-0c1f4d0e2b11"
     question = {"role": "user", "content": TOOL_QUESTION}
     stream = client.chat.completions.create(
@@ -104,18 +86,27 @@ def test_a_streamed_chat_goes_on_on_its_thread(client: OpenAI, server: ServerPro
     first_turn = thread_messages(server, thread_id)
     assert first_turn[0]["content"] == TOOL_QUESTION and "391" in first_turn[-1]["content"]
 
-    # The whole conversation sent again, as chat UIs do: only the new message is added.
     conversation = [question, {"role": "assistant", "content": answer}]
-    with client.chat.completions.with_streaming_response.create(
+    completion = client.chat.completions.create(
         model="agent",
         messages=[*conversation, {"role": "user", "content": FOLLOW_UP}],
-        stream=True,
         extra_headers={"X-Thread-Id": thread_id},
-    ) as raw:
-        lines = [line for line in raw.iter_lines() if line]
-    assert lines[-1] == "data: [DONE]"
-    deltas = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
-    assert "84" in "".join(d["choices"][0]["delta"].get("content") or "" for d in deltas)
+    )
+    [choice] = completion.choices
+    assert "84" in (choice.message.content or "") and choice.finish_reason == "stop"
+    assert completion.object == "chat.completion"
+    assert (completion.model_extra or {})["thread_id"] == thread_id
+    assert completion.usage is not None and completion.usage.completion_tokens > 0
+    assert completion.usage.total_tokens == (
+        completion.usage.prompt_tokens + completion.usage.completion_tokens
+    )
+    # The tool the agent ran: beside OpenAI's fields, never as a call for the client to run.
+    assert choice.message.tool_calls is None
+    [call] = (choice.message.model_extra or {})["agent_tool_calls"]
+    assert call["function"]["name"] == "calculator"
+    assert json.loads(call["function"]["arguments"]) == {"expression": "12*7"}
+    assert call["output"] == "84"
+
     both_turns = thread_messages(server, thread_id)
     assert both_turns[: len(first_turn)] == first_turn
     assert [m["content"] for m in both_turns].count(TOOL_QUESTION) == 1
@@ -127,7 +118,9 @@ def test_responses_go_on_from_the_previous_response(client: OpenAI, server: Serv
     first = client.responses.create(model="agent", input=TOOL_QUESTION)
     assert first.status == "completed" and "391" in first.output_text
     assert first.usage is not None and first.usage.output_tokens > 0
-    assert [item.type for item in first.output] == ["agent_tool_call", "message"]
+    assert [item.type for item in first.output] == ["message"]
+    [ran] = (first.model_extra or {})["agent_tool_calls"]
+    assert ran["function"]["name"] == "calculator" and ran["output"] == "391"
 
     stream = client.responses.create(
         model="agent", input=FOLLOW_UP, previous_response_id=first.id, stream=True

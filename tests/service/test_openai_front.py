@@ -8,9 +8,10 @@ import json
 
 import httpx
 import pytest
+from openai import AsyncOpenAI
 
 from tests.fakes import ScriptedChatModel
-from tests.service.live_server import StartServer
+from tests.service.live_server import LiveServer, StartServer
 
 QUESTION = {"role": "user", "content": "what is 6 * 7?"}
 
@@ -36,6 +37,20 @@ async def test_content_parts_and_developer_messages_are_read(client: httpx.Async
     assert [call["output"] for call in message["agent_tool_calls"]] == ["42"]
     assert answer.json()["thread_id"] is None  # stateless: nothing kept
     assert (await client.post("/threads/search", json={})).json() == []
+
+
+async def test_a_chat_stream_ends_with_done(client: httpx.AsyncClient) -> None:
+    body = {"model": "agent", "messages": [QUESTION], "stream": True}
+    async with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        raw = await response.aread()
+    assert response.headers["content-type"].startswith("text/event-stream")
+    data = sse_data(raw.decode())
+    assert data[-1] == "[DONE]"
+    chunks = [json.loads(item) for item in data[:-1]]
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == "The answer is 42."
+    assert "usage" not in chunks[-1]  # only with stream_options.include_usage
 
 
 async def test_a_failing_run_is_an_openai_error(start: StartServer) -> None:
@@ -113,3 +128,32 @@ async def test_an_unstored_response_cannot_be_continued(client: httpx.AsyncClien
     assert first.status_code == 200 and first.json()["store"] is False
     again = {"model": "agent", "input": "hi", "previous_response_id": first.json()["id"]}
     assert (await client.post("/v1/responses", json=again)).status_code == 404
+
+
+async def test_the_openai_stream_helpers_accumulate_the_answer(server: LiveServer) -> None:
+    """The client's own stream helpers rebuild the answer from our events, the non-standard
+    tool call events and fields included, without a warning."""
+    async with AsyncOpenAI(base_url=f"{server.url}/v1", api_key="none", max_retries=0) as client:
+        async with client.responses.stream(model="agent", input="what is 6 * 7?") as events:
+            seen = [event async for event in events]
+            final = await events.get_final_response()
+        deltas = [event.delta for event in seen if event.type == "response.output_text.delta"]
+        assert "".join(deltas) == final.output_text == "The answer is 42."
+        [ran] = [e for e in seen if e.type == "response.agent_tool_call.done"]
+        assert (ran.model_extra or {})["tool_call"]["output"] == "42"
+        assert [item.type for item in final.output] == ["message"]
+        assert [call["output"] for call in (final.model_extra or {})["agent_tool_calls"]] == ["42"]
+
+        async with client.chat.completions.stream(model="agent", messages=[QUESTION]) as chunks:
+            completion = await chunks.get_final_completion()
+        assert completion.choices[0].message.content == "The answer is 42."
+
+
+async def test_without_a_key_the_answer_is_an_openai_401(start: StartServer) -> None:
+    server = await start(api_keys="alice:key-a")
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        refused = await http.get("/v1/models")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "invalid_api_key"
+        # The LangGraph routes keep their own shape.
+        assert "detail" in (await http.post("/threads/search", json={})).json()
