@@ -144,7 +144,7 @@ class AgentTurn:
 
     def _note(self, message: dict[str, Any]) -> list[ToolRun]:
         kind = message.get("type")
-        if kind in ("ai", "AIMessageChunk"):
+        if kind == "ai":
             usage = message.get("usage_metadata") or {}
             self.result.usage.input_tokens += usage.get("input_tokens", 0)
             self.result.usage.output_tokens += usage.get("output_tokens", 0)
