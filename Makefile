@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JS := tests/js
+JS_STAMP := $(JS)/node_modules/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: install run dev test lint bench tiny-model clean
+.PHONY: install js-deps run dev test lint bench tiny-model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +23,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The JavaScript SDK that tests/js/contract.mjs drives, into the ignored tests/js/node_modules:
+# npm runs again only when package.json or the lock changed, so later runs need no network.
+$(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+js-deps: $(JS_STAMP)
+
 run: $(STAMP)
 	$(BIN)/threadloom serve --host $(HOST) --port $(PORT)
 
 dev: $(STAMP)
 	$(BIN)/langgraph dev --no-browser --port 2024
 
-test: $(STAMP)
+test: $(STAMP) $(JS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -21,12 +21,14 @@ from threadloom.service.assistant_store import AssistantStore
 from threadloom.service.assistants import GRAPH_ID, Assistants
 from threadloom.service.auth import OPEN_PATHS, ApiKeyAuth, ApiKeys, is_loopback
 from threadloom.service.auth_policy import AuthPolicy, PolicyAuth
+from threadloom.service.browser_access import BrowserOrigins, UntypedJsonBodies
 from threadloom.service.crons.jobs import CronJobs
 from threadloom.service.crons.scheduler import CronScheduler
 from threadloom.service.deps import Services
 from threadloom.service.errors import ConfigurationError, install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
+from threadloom.service.openai import routes as openai_routes
 from threadloom.service.routes import (
     assistants,
     crons,
@@ -104,6 +106,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         crons,
         store,
         health,
+        openai_routes,
     ):
         app.include_router(module.router)
     return app
@@ -112,8 +115,10 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
 def install_access_controls(app: FastAPI, settings: Settings) -> None:
     """Who may call the API, and how much they may send. Outermost first: CORS (so browsers'
     preflights need no key, and refusals carry CORS headers), then API keys or the auth policy
-    (so no body is read for a request without one), then the body size limit. (The last one
-    added runs first.)"""
+    (so no body is read for a request without one), then the body size limit, then untyped JSON
+    bodies. (The last one added runs first.)"""
+    origins = BrowserOrigins(settings.cors_origins)
+    app.add_middleware(UntypedJsonBodies, origins=origins)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     keys = ApiKeys.from_settings(settings)
     policy = AuthPolicy.load(settings.auth_path) if settings.auth_path else None
@@ -135,14 +140,14 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
             "every thread. Set THREADLOOM_API_KEYS or THREADLOOM_API_KEYS_FILE to require keys.",
             settings.host,
         )
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=EXPOSED_HEADERS,
-        )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins.configured,
+        allow_origin_regex=origins.default_regex,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+    )
 
 
 @asynccontextmanager

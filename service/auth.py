@@ -28,6 +28,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.openai.errors import PREFIX as OPENAI_PREFIX
+from threadloom.service.openai.errors import error_body
 from threadloom.service.settings import Settings
 from threadloom.service.storage.owners import acting_for
 
@@ -178,8 +180,12 @@ class ApiKeyAuth:
                 scope.get("method", "websocket"),
                 scope["path"],
             )
+            message = MISSING_KEY if key is None else INVALID_KEY
             refusal = JsonResponse(
-                {"detail": MISSING_KEY if key is None else INVALID_KEY},
+                # OpenAI clients read OpenAI's error shape.
+                error_body(message, status.HTTP_401_UNAUTHORIZED, code="invalid_api_key")
+                if scope["path"].startswith(OPENAI_PREFIX)
+                else {"detail": message},
                 status_code=status.HTTP_401_UNAUTHORIZED,
                 headers={"WWW-Authenticate": "Bearer"},
             )

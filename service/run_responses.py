@@ -20,6 +20,8 @@ from threadloom.service.runs.stream_modes import joined
 from threadloom.service.sse import event_stream_response, run_result_response
 
 Run = ActiveRun | RemoteRun
+# The `Last-Event-ID` that asks for every event from the start.
+REPLAY_ALL = "-"
 
 
 def thread_run_path(run: Run) -> str:
@@ -71,7 +73,10 @@ def result_response(
 
 
 def after_event(last_event_id: str) -> int:
-    """The number of the first event to replay after the `Last-Event-ID` a client sends."""
+    """The number of the first event to replay after the `Last-Event-ID` a client sends;
+    `-` (what the JavaScript SDK sends to rejoin from the start) replays them all."""
+    if last_event_id == REPLAY_ALL:
+        return 0
     try:
         return int(last_event_id) + 1
     except ValueError:

@@ -40,7 +40,8 @@ class Settings(ModelSettings):
     # request into a user; its `@auth.on...` handlers allow, refuse or scope every operation
     # (see `service.auth_policy`). Not together with API keys: the server refuses to start.
     auth_path: str | None = None
-    # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; none if empty.
+    # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; if empty,
+    # pages on loopback (localhost, 127.0.0.1, [::1], any port) only.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The largest request body accepted; a larger one is answered 413 and never reaches a route.
     max_body_bytes: int = Field(1024 * 1024, ge=1)
@@ -92,7 +93,7 @@ class Settings(ModelSettings):
     # hosts a webhook may call (exact names or `*.example.com`; empty: any public host; a
     # loopback or link-local host only when listed), and whether plain http is refused.
     webhooks: dict[str, Any] | None = None
-    webhook_allowed_hosts: Annotated[list[str], NoDecode] = []
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_https_only: bool = True
 
     @field_validator("tools", "cors_origins", "webhook_allowed_hosts", mode="before")

@@ -29,7 +29,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from threadloom.service.errors import InvalidRequest
 from threadloom.service.json_codec import dumps, loads
-from threadloom.service.run_responses import Run
+from threadloom.service.run_responses import REPLAY_ALL, Run
 from threadloom.service.runs.events import RunEvent
 from threadloom.service.sse import frame
 from threadloom.service.storage.records import RunRecord
@@ -38,7 +38,6 @@ from threadloom.service.storage.threads import Threads
 from threadloom.service.storage.wakeups import Subscription
 
 ThreadStreamMode = Literal["run_modes", "lifecycle", "state_update"]
-REPLAY_ALL = "-"
 _DONE = "done"
 # How many of a thread's runs one look for new runs reads at a time.
 _PAGE = 100

@@ -97,9 +97,7 @@ async def get_history(
 
 
 async def _history(thread_id: str, body: HistoryRequest, services: ServicesDep) -> JsonResponse:
-    before = body.before
-    if isinstance(before, str):
-        before = {"checkpoint_id": before}
+    before = body.before_checkpoint()
     states = [
         thread_state(snapshot)
         async for snapshot in services.graph.aget_state_history(

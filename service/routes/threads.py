@@ -49,8 +49,10 @@ async def search_threads(services: ServicesDep, body: ThreadSearch | None = None
         sort_by=body.sort_by or "created_at",
         sort_order=body.sort_order or "desc",
     )
-    threads = await services.threads.search(query)
-    return JsonResponse([thread.to_api() for thread in threads])
+    threads = [thread.to_api() for thread in await services.threads.search(query)]
+    if body.select:
+        threads = [{field: thread[field] for field in body.select} for thread in threads]
+    return JsonResponse(threads)
 
 
 @router.post("/count")

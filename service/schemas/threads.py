@@ -28,6 +28,20 @@ class ThreadPatch(_Body):
     ttl: ThreadTtl | None = None
 
 
+# The fields of a thread a search may `select` (LangGraph Server's list).
+ThreadField = Literal[
+    "thread_id",
+    "created_at",
+    "updated_at",
+    "state_updated_at",
+    "metadata",
+    "config",
+    "status",
+    "values",
+    "interrupts",
+]
+
+
 class ThreadSearch(_Body):
     ids: list[str] | None = None
     metadata: dict[str, Any] | None = None
@@ -37,6 +51,9 @@ class ThreadSearch(_Body):
     offset: int = Field(0, ge=0)
     sort_by: ThreadSortBy | None = None
     sort_order: SortOrder | None = None
+    select: list[ThreadField] | None = Field(
+        None, description="Answer with only these fields of each thread (all when absent)."
+    )
 
 
 class ThreadCount(_Body):
@@ -47,9 +64,22 @@ class ThreadCount(_Body):
 
 class HistoryRequest(_Body):
     limit: int = Field(10, ge=1, le=1000)
-    before: str | dict[str, Any] | None = None
+    before: str | dict[str, Any] | None = Field(
+        None,
+        description="A checkpoint id, a checkpoint (`{checkpoint_id, ...}`), or a config "
+        "holding one (`{configurable: {checkpoint_id}}`, as the JavaScript SDK sends it).",
+    )
     metadata: dict[str, Any] | None = None
     checkpoint: dict[str, Any] | None = None
+
+    def before_checkpoint(self) -> dict[str, Any] | None:
+        """The checkpoint `before` names, however it was written."""
+        before = self.before
+        if isinstance(before, str):
+            return {"checkpoint_id": before}
+        if before and isinstance(before.get("configurable"), dict):
+            return before["configurable"]
+        return before or None
 
 
 class StateUpdate(_Body):
