@@ -39,7 +39,12 @@ def make_agent_graph(settings: Settings, model: BaseChatModel | None = None) -> 
     tavily_key = settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None
     return build_graph(
         model if model is not None else load_chat_model(model_spec(settings)),
-        get_tools(settings.tools, tavily_api_key=tavily_key),
+        get_tools(
+            settings.tools,
+            tavily_api_key=tavily_key,
+            mcp_servers_file=settings.mcp_servers_file,
+            mcp_timeout_s=settings.mcp_timeout_s,
+        ),
         system_prompt=settings.system_prompt,
     )
 
