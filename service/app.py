@@ -26,6 +26,9 @@ from threadloom.service.deps import Services
 from threadloom.service.errors import install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
+from threadloom.service.protocols import mcp
+from threadloom.service.protocols.assistant_tools import AssistantTools
+from threadloom.service.protocols.mcp import McpEndpoint
 from threadloom.service.routes import (
     assistants,
     crons,
@@ -65,11 +68,15 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     Raises `ConfigurationError` for unusable API key settings.
     """
 
+    mcp_endpoint = McpEndpoint()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings, graph_factory) as services:
             app.state.services = services
-            yield
+            tools = AssistantTools(services.run_manager, lambda assistant: services.graph)
+            async with mcp_endpoint.running(tools):
+                yield
 
     app = FastAPI(
         title="threadloom",
@@ -93,6 +100,8 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         health,
     ):
         app.include_router(module.router)
+    # A protocol of its own (JSON-RPC over Streamable HTTP), outside the OpenAPI document.
+    app.add_route(mcp.PATH, mcp_endpoint, methods=mcp.METHODS, include_in_schema=False)
     return app
 
 

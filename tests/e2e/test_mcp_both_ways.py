@@ -1,0 +1,64 @@
+"""MCP against `threadloom serve` with the bundled model: the official `mcp` client calls the
+agent at `/mcp`; a server in the MCP servers file that cannot start stops the start-up."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.e2e.server_process import ServerProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path / "threadloom.sqlite")
+    process.start()
+    yield process
+    process.stop()
+
+
+async def test_an_mcp_client_lists_and_calls_the_agent(server: ServerProcess) -> None:
+    async with (
+        streamable_http_client(f"{server.url}/mcp") as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        info = await session.initialize()
+        assert info.serverInfo.name == "threadloom"
+        assert info.capabilities.tools is not None
+
+        (tool,) = (await session.list_tools()).tools
+        assert tool.name == "agent"
+        assert tool.inputSchema["required"] == ["messages"]
+
+        answer = await session.call_tool("agent", {"messages": "compute 17*23"})
+        assert answer.isError is False
+        assert "391" in answer.content[0].text
+        steps = answer.structuredContent["messages"]
+        assert steps[1]["tool_calls"][0]["args"] == {"expression": "17*23"}
+        assert steps[2]["content"] == "391"
+
+        bad = await session.call_tool("agent", {"message": "compute 17*23"})
+        assert bad.isError is True
+        assert bad.content[0].text == "Invalid arguments: 'messages' is a required property"
+
+
+def test_an_mcp_server_that_cannot_start_stops_the_start_up(tmp_path: Path) -> None:
+    servers = tmp_path / "mcp.json"
+    servers.write_text(json.dumps({"mcpServers": {"broken": {"command": "/no/such/server"}}}))
+    process = ServerProcess(
+        tmp_path / "threadloom.sqlite", env={"THREADLOOM_MCP_SERVERS_FILE": str(servers)}
+    )
+    with pytest.raises(RuntimeError, match="server did not start"):
+        process.start()
+    last = "".join(process.log)
+    assert (
+        "ConfigurationError: MCP server 'broken' could not start or list its tools: "
+        "FileNotFoundError: [Errno 2] No such file or directory: '/no/such/server'"
+    ) in last
