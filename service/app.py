@@ -26,7 +26,7 @@ from threadloom.service.deps import Services
 from threadloom.service.errors import install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
-from threadloom.service.protocols import mcp
+from threadloom.service.protocols import a2a, mcp
 from threadloom.service.protocols.assistant_tools import AssistantTools
 from threadloom.service.protocols.mcp import McpEndpoint
 from threadloom.service.routes import (
@@ -98,6 +98,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         crons,
         store,
         health,
+        a2a,
     ):
         app.include_router(module.router)
     # A protocol of its own (JSON-RPC over Streamable HTTP), outside the OpenAPI document.
