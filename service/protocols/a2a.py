@@ -2,12 +2,15 @@
 at `/a2a/{assistant_id}/.well-known/agent-card.json` and
 `/.well-known/agent-card.json?assistant_id=...`, as LangGraph Server serves them.
 
-Methods (A2A 1.0 names; the 0.3 names in brackets answer in 0.3's JSON): `SendMessage`
-(`message/send`) runs the assistant on the message's context (a thread; a new one without a
-`contextId`) and answers the finished task (at once, submitted, with `returnImmediately`); `SendStreamingMessage` (`message/stream`) answers
-SSE: the task submitted, working, its answer artifact, and its final status; `GetTask`
-(`tasks/get`) and `CancelTask` (`tasks/cancel`). Runs go through the run manager, as every run.
-Errors are JSON-RPC errors (HTTP 200) with A2A's codes.
+Methods (A2A 1.0 names; the 0.3 names in brackets answer in 0.3's JSON):
+- `SendMessage` (`message/send`) runs the assistant on the message's context (a thread; a new
+  one without a `contextId`) and answers the finished task (at once, submitted, with
+  `returnImmediately`);
+- `SendStreamingMessage` (`message/stream`) answers SSE: the task submitted, working, its
+  answer artifact, and its final status;
+- `GetTask` (`tasks/get`) and `CancelTask` (`tasks/cancel`).
+Runs go through the run manager, as every run. Errors are JSON-RPC errors (HTTP 200) with
+A2A's codes.
 """
 
 from __future__ import annotations
