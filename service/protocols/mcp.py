@@ -28,7 +28,9 @@ from threadloom.service.json_codec import dumps
 from threadloom.service.protocols.assistant_tools import AssistantTools, ToolCallError
 
 PATH = "/mcp"
-METHODS = ["GET", "POST", "DELETE"]
+# Stateless: no session to end (DELETE) and no stream of server-sent notifications (GET); both
+# answer 405, which the specification allows and clients expect.
+METHODS = ["POST"]
 # Assistants run a model and may call tools of the open world; they change no state of the
 # caller's, except the threads they write (stateless runs delete theirs).
 ANNOTATIONS = types.ToolAnnotations(

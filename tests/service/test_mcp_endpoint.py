@@ -145,3 +145,11 @@ async def test_api_keys_guard_mcp_and_each_owner_sees_its_own_assistants(
 async def test_mcp_is_outside_the_openapi_document(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert "/mcp" not in paths
+
+
+async def test_get_and_delete_answer_405_as_a_stateless_server_does(
+    client: httpx.AsyncClient,
+) -> None:
+    for method in ("GET", "DELETE"):
+        response = await client.request(method, "/mcp", headers={"Accept": "text/event-stream"})
+        assert response.status_code == 405
