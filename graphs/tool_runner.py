@@ -57,13 +57,19 @@ class ToolRunner:
         # Invoked with the whole call, a tool answers with its ToolMessage, which carries the
         # tool's own error status (an MCP tool's `isError`) and artifact.
         tool_call = {"type": "tool_call", "name": name, "args": call.get("args") or {}}
+        too_long = _error(name, call_id, f"Tool {name!r} took longer than {self.timeout_s:g} s.")
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         try:
             output = await asyncio.wait_for(
                 tool.ainvoke({**tool_call, "id": call_id}, config), self.timeout_s
             )
         except TimeoutError:
-            return _error(name, call_id, f"Tool {name!r} took longer than {self.timeout_s:g} s.")
+            return too_long
         except Exception as exc:  # a tool's failure is information for the model
+            # A tool stopped at the deadline may fail its own way rather than as cancelled
+            # (an MCP client cut off while it starts its server raises its broken stream).
+            if asyncio.get_running_loop().time() >= deadline:
+                return too_long
             return _error(name, call_id, f"Tool {name!r} failed: {_describe(exc)}")
         if isinstance(output, ToolMessage):
             return output.model_copy(update={"content": _as_text(output.content), "name": name})

@@ -1,20 +1,21 @@
 """A small MCP server for the tests: `python mcp_math_server.py` serves it over stdio;
 `make_math_server()` gives the FastMCP server that tests serve over Streamable HTTP.
 
-Its tools: `add`, `divide` (fails for a zero divisor, as an MCP tool error), and `crash`, whose
-process dies in the middle of the call.
+Its tools: `add`, `divide` (fails for a zero divisor, as an MCP tool error), `crash`, whose
+process dies in the middle of the call, and `stall`, which never answers.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from mcp.server.fastmcp import FastMCP
 
 
 def make_math_server() -> FastMCP:
     server = FastMCP("math", log_level="WARNING")
-    for tool in (add, divide, crash):
+    for tool in (add, divide, crash, stall):
         server.add_tool(tool)
     return server
 
@@ -34,6 +35,12 @@ def divide(a: float, b: float) -> float:
 def crash() -> str:
     """Stop the server's process at once, as a crash would."""
     os._exit(3)
+
+
+def stall() -> str:
+    """Never answer, as a hung server would."""
+    time.sleep(3600)
+    return "too late"
 
 
 if __name__ == "__main__":

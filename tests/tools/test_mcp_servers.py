@@ -31,12 +31,14 @@ def stdio_math(**extra: Any) -> dict[str, Any]:
     return {"command": sys.executable, "args": [MATH_SERVER], **extra}
 
 
-async def run_calls(tools: list[Any], *calls: tuple[str, dict[str, Any]]) -> list[Any]:
+async def run_calls(
+    tools: list[Any], *calls: tuple[str, dict[str, Any]], timeout_s: float = 20
+) -> list[Any]:
     """Run tool calls the way the agent does, through its tool runner."""
     request = AIMessage(
         "", tool_calls=[{"name": n, "args": a, "id": f"c{i}"} for i, (n, a) in enumerate(calls)]
     )
-    result = await ToolRunner(tools, timeout_s=20).__call__({"messages": [request]}, {})
+    result = await ToolRunner(tools, timeout_s=timeout_s)({"messages": [request]}, {})
     return result["messages"]
 
 
@@ -95,7 +97,8 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 async def test_stdio_tools_join_the_built_in_ones_and_answer(tmp_path: Path) -> None:
     path = servers_file(tmp_path, {"math": stdio_math(env={"MATH_OFFSET": "1000"})})
     tools = await asyncio.to_thread(get_tools, ["calculator"], mcp_servers_file=path)
-    assert [tool.name for tool in tools] == ["calculator", "math_add", "math_divide", "math_crash"]
+    names = [tool.name for tool in tools]
+    assert names == ["calculator", "math_add", "math_divide", "math_crash", "math_stall"]
     assert "Add two whole numbers" in tools[1].description
 
     added, divided = await run_calls(
@@ -114,6 +117,13 @@ async def test_a_server_that_dies_during_a_call_answers_an_error_and_the_next_ca
     assert crashed.content.startswith("Error: Tool 'm_crash' failed: McpError")
     (added,) = await run_calls(tools, ("m_add", {"a": 20, "b": 22}))
     assert added.content == "42"
+
+
+async def test_a_call_to_a_server_that_hangs_is_cut_off_with_an_error(tmp_path: Path) -> None:
+    tools = await asyncio.to_thread(load_mcp_tools, servers_file(tmp_path, {"m": stdio_math()}))
+    (stalled,) = await run_calls(tools, ("m_stall", {}), timeout_s=3)
+    assert stalled.status == "error"
+    assert stalled.content == "Error: Tool 'm_stall' took longer than 3 s."
 
 
 async def test_http_server_tools_are_called_with_the_configured_headers(tmp_path: Path) -> None:
