@@ -80,9 +80,9 @@ async def test_the_agent_card_describes_the_assistant(
 
 
 async def test_send_answers_the_completed_task_and_a_context_continues(
-    server: LiveServer, http: httpx.AsyncClient
+    each_backend: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    client = await a2a_client(http, server)
+    client = await a2a_client(http, each_backend)
     (event,) = await send(client, ask("what is 6 * 7?"))
     task = event.task
     assert task.status.state == TaskState.TASK_STATE_COMPLETED
@@ -204,3 +204,23 @@ async def test_a2a_0_3_method_names_answer_in_0_3_json(
         json={"jsonrpc": "2.0", "id": "2", "method": "tasks/get", "params": {"id": task["id"]}},
     )
     assert got.json()["result"]["status"]["state"] == "completed"
+
+
+async def test_api_keys_guard_a2a_and_tasks_stay_with_their_owner(start: StartServer) -> None:
+    server = await start(api_keys="alice:a-key,bob:b-key")
+    async with (
+        httpx.AsyncClient(timeout=30, headers={"x-api-key": "a-key"}) as alice_http,
+        httpx.AsyncClient(timeout=30, headers={"x-api-key": "b-key"}) as bob_http,
+        httpx.AsyncClient(timeout=30) as anonymous,
+    ):
+        card = await anonymous.get(f"{server.url}/a2a/agent/.well-known/agent-card.json")
+        assert card.status_code == 401
+        alice = await a2a_client(alice_http, server)
+        (event,) = await send(alice, ask("what is 6 * 7?"))
+        assert event.task.status.state == TaskState.TASK_STATE_COMPLETED
+        bob = await a2a_client(bob_http, server)
+        with pytest.raises(TaskNotFoundError):
+            await bob.get_task(GetTaskRequest(id=event.task.id))
+        with pytest.raises(TaskNotFoundError):
+            await send(bob, ask("what is 1 + 1?", context_id=event.task.context_id))
+        assert (await alice.get_task(GetTaskRequest(id=event.task.id))).id == event.task.id

@@ -58,9 +58,9 @@ async def test_each_assistant_is_a_tool_taking_its_graphs_input(
 
 
 async def test_calling_the_agent_runs_it_and_answers_its_last_message(
-    server: LiveServer, client: httpx.AsyncClient
+    each_backend: LiveServer,
 ) -> None:
-    async with mcp_session(server.url) as session:
+    async with mcp_session(each_backend.url) as session:
         result = await session.call_tool("agent", {"messages": "what is 6 * 7?"})
     assert result.isError is False
     assert [block.type for block in result.content] == ["text"]
@@ -70,7 +70,8 @@ async def test_calling_the_agent_runs_it_and_answers_its_last_message(
     assert messages[0]["content"] == "what is 6 * 7?"
     assert messages[2]["name"] == "calculator" and messages[2]["content"] == "42"
     # A stateless run: its thread is gone once it has answered.
-    assert (await client.post("/threads/search", json={})).json() == []
+    async with httpx.AsyncClient(base_url=each_backend.url) as client:
+        assert (await client.post("/threads/search", json={})).json() == []
 
 
 @pytest.mark.parametrize(
