@@ -156,9 +156,7 @@ async def _start(services: Services, assistant: Assistant, params: Json) -> tupl
     )
     if not text:
         raise RpcError(CONTENT_TYPE_NOT_SUPPORTED, "The message needs a text part.")
-    thread_id = _context_of(message)
-    if thread_id is not None and await services.threads.hidden(thread_id):
-        raise RpcError(TASK_NOT_FOUND, f"Context not found: {thread_id}")
+    thread_id = await _context_of(services, assistant, message)
     request = RunCreate(
         assistant_id=assistant.assistant_id,
         input={"messages": [{"role": "user", "content": text}]},
@@ -173,17 +171,25 @@ async def _start(services: Services, assistant: Assistant, params: Json) -> tupl
     return thread_id, run
 
 
-def _context_of(message: Json) -> str | None:
-    """The thread a message continues: its `contextId`, else its `taskId`'s thread."""
-    context_id = message.get("contextId")
-    if not context_id and message.get("taskId"):
-        context_id, _ = _task_ref(message["taskId"])
-    if not context_id:
+async def _context_of(services: Services, assistant: Assistant, message: Json) -> str | None:
+    """The thread a message continues: its task's (which must not have ended), or its
+    `contextId`; None for a new conversation."""
+    if message.get("taskId"):
+        task = await _get(services, assistant, {"id": message["taskId"], "historyLength": 0})
+        if task["status"]["state"] in a2a_tasks.TERMINAL_STATES:
+            raise RpcError(UNSUPPORTED_OPERATION, "A terminal task cannot accept another message")
+        return task["contextId"]
+    if not message.get("contextId"):
         return None
     try:
-        return str(UUID(context_id))
+        thread_id = str(UUID(message["contextId"]))
     except ValueError:
-        raise RpcError(INVALID_PARAMS, f"Invalid contextId {context_id!r}: not a UUID") from None
+        raise RpcError(
+            INVALID_PARAMS, f"Invalid contextId {message['contextId']!r}: not a UUID"
+        ) from None
+    if await services.threads.hidden(thread_id):
+        raise RpcError(TASK_NOT_FOUND, f"Context not found: {thread_id}")
+    return thread_id
 
 
 def _task_ref(value: Any) -> tuple[str, str]:

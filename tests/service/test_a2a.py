@@ -23,6 +23,7 @@ from a2a.types import (
     TaskNotCancelableError,
     TaskNotFoundError,
     TaskState,
+    UnsupportedOperationError,
 )
 from google.protobuf.json_format import MessageToDict
 
@@ -94,6 +95,9 @@ async def test_send_answers_the_completed_task_and_a_context_continues(
     assert again.task.context_id == task.context_id and again.task.id != task.id
     assert again.task.artifacts[0].parts[0].text == "The answer is 5."
     assert len(again.task.history) == 4
+
+    with pytest.raises(UnsupportedOperationError):
+        await send(client, ask("and 1 + 1?", task_id=task.id))
 
     fetched = await client.get_task(GetTaskRequest(id=task.id, history_length=1))
     assert fetched.status.state == TaskState.TASK_STATE_COMPLETED
