@@ -208,7 +208,7 @@ async def _get(services: Services, assistant: Assistant, params: Json) -> Json:
         raise RpcError(TASK_NOT_FOUND, f"Task not found: {params.get('id')}")
     state = a2a_tasks.task_state(record.status, thread.status == "interrupted")
     failure = (thread.error or {}).get("message") if state == "TASK_STATE_FAILED" else None
-    values = loads(dumps(thread.values)) if isinstance(thread.values, dict) else {}
+    values = await _values_after(services, thread_id, run_id)
     return a2a_tasks.task(
         thread_id,
         run_id,
@@ -217,6 +217,15 @@ async def _get(services: Services, assistant: Assistant, params: Json) -> Json:
         failure=failure,
         history_length=params.get("historyLength"),
     )
+
+
+async def _values_after(services: Services, thread_id: str, run_id: str) -> Json:
+    """The thread's values as the run left them (its last checkpoint): a task shows its own
+    answer and history even after later tasks continued the conversation."""
+    config = {"configurable": {"thread_id": thread_id}}
+    async for saved in services.checkpointer.alist(config, filter={"run_id": run_id}, limit=1):
+        return loads(dumps(saved.checkpoint["channel_values"]))
+    return {}
 
 
 async def _cancel(services: Services, assistant: Assistant, params: Json) -> Json:

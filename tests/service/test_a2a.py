@@ -99,9 +99,13 @@ async def test_send_answers_the_completed_task_and_a_context_continues(
     with pytest.raises(UnsupportedOperationError):
         await send(client, ask("and 1 + 1?", task_id=task.id))
 
-    fetched = await client.get_task(GetTaskRequest(id=task.id, history_length=1))
+    # A task keeps its own answer and history after the conversation went on.
+    fetched = await client.get_task(GetTaskRequest(id=task.id))
     assert fetched.status.state == TaskState.TASK_STATE_COMPLETED
-    assert len(fetched.history) == 1
+    assert fetched.artifacts[0].parts[0].text == "The answer is 42."
+    assert [m.parts[0].text for m in fetched.history] == ["what is 6 * 7?", "The answer is 42."]
+    latest = await client.get_task(GetTaskRequest(id=again.task.id, history_length=1))
+    assert [m.parts[0].text for m in latest.history] == ["The answer is 5."]
 
 
 async def test_stream_sends_submitted_working_the_answer_and_completed(
