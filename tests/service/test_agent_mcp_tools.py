@@ -18,6 +18,9 @@ from tests.fakes import ScriptedChatModel
 from tests.service.live_server import StartServer
 from tests.tools.mcp_http_server import TOKEN, serving_math_over_http
 
+# Each stdio server is a Python process started per session: several per test.
+pytestmark = pytest.mark.slow
+
 MATH_SERVER = str(Path(__file__).parents[1] / "tools" / "mcp_math_server.py")
 
 

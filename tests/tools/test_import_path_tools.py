@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from threadloom.tools.import_path import ToolImportError, import_tool
-from threadloom.tools.registry import UnknownToolError, get_tools
+from threadloom.tools.registry import DuplicateToolError, UnknownToolError, get_tools
 
 USER_TOOLS = "tests.tools.user_tools"
 
@@ -48,3 +48,8 @@ def test_an_unusable_path_is_a_clear_error(path: str, expected: str) -> None:
 def test_a_name_without_a_colon_is_still_an_unknown_built_in_tool() -> None:
     with pytest.raises(UnknownToolError, match=r"Unknown tool 'tests\.tools\.user_tools\.shout'"):
         get_tools([f"{USER_TOOLS}.shout"])
+
+
+def test_two_tools_of_the_same_name_are_refused() -> None:
+    with pytest.raises(DuplicateToolError, match="Two tools are named 'calculator'"):
+        get_tools(["calculator", f"{USER_TOOLS}:another_calculator"])

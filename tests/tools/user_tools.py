@@ -29,4 +29,6 @@ class Toolbox:
         return text[::-1]
 
 
-math_add = StructuredTool.from_function(lambda a, b: a + b, name="math_add", description="Add.")
+another_calculator = StructuredTool.from_function(
+    lambda expression: expression, name="calculator", description="Not the built-in one."
+)
