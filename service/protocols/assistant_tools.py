@@ -106,16 +106,20 @@ class AssistantTools:
     async def list(self) -> list[AssistantTool]:
         search = AssistantSearch(limit=MAX_TOOLS, sort_by="created_at", sort_order="asc")
         tools: dict[str, AssistantTool] = {}
+        schemas: dict[str, dict[str, Any]] = {}  # by graph: many assistants share one
         for assistant in await self._runs.assistants.search(search):
             name = tool_name(assistant.name)
-            if name and name not in tools:
-                tools[name] = AssistantTool(
-                    name=name,
-                    description=assistant.description
-                    or f"Runs the {assistant.name} assistant (graph {assistant.graph_id}).",
-                    input_schema=input_schema(self._graph_of(assistant)),
-                    assistant=assistant,
-                )
+            if not name or name in tools:
+                continue
+            if assistant.graph_id not in schemas:
+                schemas[assistant.graph_id] = input_schema(self._graph_of(assistant))
+            tools[name] = AssistantTool(
+                name=name,
+                description=assistant.description
+                or f"Runs the {assistant.name} assistant (graph {assistant.graph_id}).",
+                input_schema=schemas[assistant.graph_id],
+                assistant=assistant,
+            )
         return list(tools.values())
 
     async def call(self, name: str, arguments: dict[str, Any]) -> ToolAnswer:
