@@ -6,8 +6,8 @@ Methods (A2A 1.0 names; the 0.3 names in brackets answer in 0.3's JSON):
 - `SendMessage` (`message/send`) runs the assistant on the message's context (a thread; a new
   one without a `contextId`) and answers the finished task (at once, submitted, with
   `returnImmediately`);
-- `SendStreamingMessage` (`message/stream`) answers SSE: the task submitted, working, its
-  answer artifact, and its final status;
+- `SendStreamingMessage` (`message/stream`) answers SSE: the task submitted, working, a
+  working status per tool call and tool answer, its answer artifact, and its final status;
 - `GetTask` (`tasks/get`) and `CancelTask` (`tasks/cancel`).
 Runs go through the run manager, as every run. Errors are JSON-RPC errors (HTTP 200) with
 A2A's codes.
@@ -160,6 +160,7 @@ async def _start(services: Services, assistant: Assistant, params: Json) -> tupl
     request = RunCreate(
         assistant_id=assistant.assistant_id,
         input={"messages": [{"role": "user", "content": text}]},
+        stream_mode=["updates"],  # what a streaming client is told while the task works
         if_not_exists="create",
         metadata={"a2a_message_id": message.get("messageId")},
     )
@@ -250,7 +251,8 @@ _HANDLERS: dict[str, Callable[[Services, Assistant, Json], Any]] = {
 def _stream(
     services: Services, thread_id: str, run: ActiveRun, rpc_id: Any, legacy: bool
 ) -> EventSourceResponse:
-    """The task's events as SSE: submitted, working, its answer artifact, its final status."""
+    """The task's events as SSE: submitted, working (then a working status for each tool call
+    and tool answer), its answer artifact, its final status."""
     ids = {"taskId": a2a_tasks.task_id(thread_id, run.run_id), "contextId": thread_id}
 
     def event(result: Json) -> bytes:
@@ -261,6 +263,11 @@ def _stream(
         submitted = a2a_tasks.task(thread_id, run.run_id, "TASK_STATE_SUBMITTED", None)
         yield event({"task": submitted})
         yield event({"statusUpdate": {**ids, "status": a2a_tasks.status("TASK_STATE_WORKING")}})
+        async for _, logged in run.log.follow(0):
+            if logged.name == "updates":
+                for text in a2a_tasks.progress(loads(logged.data)):
+                    working = a2a_tasks.status("TASK_STATE_WORKING", text, ids)
+                    yield event({"statusUpdate": {**ids, "status": working}})
         state, values, failure = await _ending(run)
         if state == "TASK_STATE_COMPLETED":
             text = a2a_tasks.last_ai_text(values.get("messages") or [])

@@ -90,6 +90,20 @@ def task(
     return found
 
 
+def progress(update: Json) -> list[str]:
+    """What a graph step did, in words, from its `updates` event: the tools the agent called
+    and what they answered (the answer itself comes as the task's artifact)."""
+    said = []
+    for node_update in update.values():
+        messages = node_update.get("messages") if isinstance(node_update, dict) else None
+        for message in messages or []:
+            if message.get("type") == "tool":
+                said.append(f"{message.get('name')} answered: {_text(message)}")
+            for call in message.get("tool_calls") or []:
+                said.append(f"Calling {call.get('name')} with {call.get('args')}")
+    return said
+
+
 def answer_artifact(text: str) -> Json:
     return {
         "artifactId": str(uuid4()),

@@ -116,13 +116,21 @@ async def test_stream_sends_submitted_working_the_answer_and_completed(
     assert [next(iter(e)) for e in events] == [
         "task",
         "statusUpdate",
+        "statusUpdate",
+        "statusUpdate",
         "artifactUpdate",
         "statusUpdate",
     ]
     assert events[0]["task"]["status"]["state"] == "TASK_STATE_SUBMITTED"
-    assert events[1]["statusUpdate"]["status"]["state"] == "TASK_STATE_WORKING"
-    assert events[2]["artifactUpdate"]["artifact"]["parts"] == [{"text": "The answer is 42."}]
-    assert events[3]["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED"
+    working = [e["statusUpdate"]["status"] for e in events[1:4]]
+    assert {status["state"] for status in working} == {"TASK_STATE_WORKING"}
+    assert [status.get("message", {}).get("parts") for status in working] == [
+        None,
+        [{"text": "Calling calculator with {'expression': '6 * 7'}"}],
+        [{"text": "calculator answered: 42"}],
+    ]
+    assert events[4]["artifactUpdate"]["artifact"]["parts"] == [{"text": "The answer is 42."}]
+    assert events[5]["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED"
     task_id = events[0]["task"]["id"]
     assert {e[next(iter(e))].get("taskId", task_id) for e in events} == {task_id}
 
