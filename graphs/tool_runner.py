@@ -74,14 +74,25 @@ class ToolRunner:
         if tool is None:
             known = ", ".join(sorted(allowed)) or "none"
             return _error(name, call_id, f"Unknown tool {name!r}. Available tools: {known}.")
+        # Invoked with the whole call, a tool answers with its ToolMessage, which carries the
+        # tool's own error status (an MCP tool's `isError`) and artifact.
+        tool_call = {"type": "tool_call", "name": name, "args": call.get("args") or {}}
+        too_long = _error(name, call_id, f"Tool {name!r} took longer than {self.timeout_s:g} s.")
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         try:
             output = await asyncio.wait_for(
-                tool.ainvoke(call.get("args") or {}, config), self.timeout_s
+                tool.ainvoke({**tool_call, "id": call_id}, config), self.timeout_s
             )
         except TimeoutError:
-            return _error(name, call_id, f"Tool {name!r} took longer than {self.timeout_s:g} s.")
+            return too_long
         except Exception as exc:  # a tool's failure is information for the model
+            # A tool stopped at the deadline may fail its own way rather than as cancelled
+            # (an MCP client cut off while it starts its server raises its broken stream).
+            if asyncio.get_running_loop().time() >= deadline:
+                return too_long
             return _error(name, call_id, f"Tool {name!r} failed: {_describe(exc)}")
+        if isinstance(output, ToolMessage):
+            return output.model_copy(update={"content": _as_text(output.content), "name": name})
         content = output if isinstance(output, str) else str(output)
         return ToolMessage(content=content, name=name, tool_call_id=call_id)
 
@@ -162,6 +173,16 @@ def _refusal(call: ToolCall, reason: str | None) -> ToolMessage:
 
 def _error(name: str, call_id: str, text: str) -> ToolMessage:
     return ToolMessage(content=f"Error: {text}", name=name, tool_call_id=call_id, status="error")
+
+
+def _as_text(content: str | list[Any]) -> str | list[Any]:
+    """Text blocks (as MCP tools answer) joined into one string, which every chat template
+    renders; content with images or files stays as blocks."""
+    if isinstance(content, str):
+        return content
+    if all(isinstance(block, dict) and block.get("type") == "text" for block in content):
+        return "\n".join(block["text"] for block in content)
+    return content
 
 
 def _describe(exc: Exception) -> str:

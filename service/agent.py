@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
@@ -11,6 +12,7 @@ from langgraph.store.base import BaseStore
 from threadloom.graphs import build_graph
 from threadloom.models.configured import chat_model
 from threadloom.service.assistants import GRAPH_ID
+from threadloom.service.errors import ConfigurationError
 from threadloom.service.settings import Settings
 from threadloom.tools.registry import get_tools
 
@@ -21,12 +23,28 @@ def make_agent_graph(settings: Settings, model: BaseChatModel | None = None) -> 
     The configured model comes from `chat_model`, so graphs of the same process that ask for
     the same model (the supervisor's sub-agents, a user's graph) share it with the agent.
     """
-    tavily_key = settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None
+    tools = configured_tools(settings)  # first: a bad tool setting fails before a model loads
     return build_graph(
         model if model is not None else chat_model(settings.to_spec()),
-        get_tools(settings.tools, tavily_api_key=tavily_key),
+        tools,
         system_prompt=settings.system_prompt,
     )
+
+
+def configured_tools(settings: Settings) -> list[BaseTool]:
+    """The tools the settings name; a `ConfigurationError` saying which entry is unusable (an
+    unknown name, a bad import path, an MCP server that does not start)."""
+    tavily_key = settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None
+    try:
+        return get_tools(
+            settings.tools,
+            tavily_api_key=tavily_key,
+            mcp_servers_file=settings.mcp_servers_file,
+            mcp_timeout_s=settings.mcp_timeout_s,
+        )
+    except ValueError as exc:
+        # The message says it all; the MCP client's nested task-group traces would bury it.
+        raise ConfigurationError(str(exc)) from None
 
 
 def compile_agent(

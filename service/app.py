@@ -29,6 +29,9 @@ from threadloom.service.errors import ConfigurationError, install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
 from threadloom.service.openai import routes as openai_routes
+from threadloom.service.protocols import a2a, mcp
+from threadloom.service.protocols.assistant_tools import AssistantTools
+from threadloom.service.protocols.mcp import McpEndpoint
 from threadloom.service.routes import (
     assistants,
     crons,
@@ -75,11 +78,15 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     auth policy that cannot be loaded, or API keys and a policy at once.
     """
 
+    mcp_endpoint = McpEndpoint()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings, graph_factory) as services:
             app.state.services = services
-            yield
+            tools = AssistantTools(services.run_manager, lambda assistant: services.graph)
+            async with mcp_endpoint.running(tools):
+                yield
 
     app = FastAPI(
         title="threadloom",
@@ -107,8 +114,11 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         store,
         health,
         openai_routes,
+        a2a,
     ):
         app.include_router(module.router)
+    # A protocol of its own (JSON-RPC over Streamable HTTP), outside the OpenAPI document.
+    app.add_route(mcp.PATH, mcp_endpoint, methods=mcp.METHODS, include_in_schema=False)
     return app
 
 

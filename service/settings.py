@@ -71,11 +71,16 @@ class Settings(ModelSettings):
     # Stored run events (for rejoining streams) are kept this long after their run ended.
     event_log_retention_s: float = Field(3600.0, gt=0)
 
-    # Agent.
+    # Agent. `tools`: built-in tool names and Python import paths (`package.module:tool`);
+    # the tools of the MCP servers in `mcp_servers_file` (the `mcpServers` JSON format) join
+    # them, named `<server>_<tool>`. Each server must list its tools within `mcp_timeout_s`
+    # at start-up.
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     tools: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["calculator", "search"]
     )
+    mcp_servers_file: Path | None = None
+    mcp_timeout_s: float = Field(30.0, gt=0, le=600)
     max_steps: int = Field(12, ge=2, le=200)
     tavily_api_key: SecretStr | None = None
 

@@ -61,6 +61,13 @@ async def start_server(
         Settings(db=db, tools=["calculator", "search"], **settings),
         graph_factory=graph_factory or partial(make_agent_graph, model=model),
     )
+    url, server, task = await serve_on_loopback(app)
+    return LiveServer(url, app, server, task)
+
+
+async def serve_on_loopback(app: Any) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 and an ephemeral port, in this event loop;
+    returns its base URL once it serves (stop it with `should_exit` and await the task)."""
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5
     )
@@ -73,7 +80,7 @@ async def start_server(
         await task  # raises the start-up failure
         raise RuntimeError("the server stopped during start-up")
     port = server.servers[0].sockets[0].getsockname()[1]
-    return LiveServer(f"http://127.0.0.1:{port}", app, server, task)
+    return f"http://127.0.0.1:{port}", server, task
 
 
 @dataclass(frozen=True)

@@ -36,5 +36,8 @@ def test_a_tavily_key_switches_search_to_the_web() -> None:
 def test_unknown_tool_names_itself_and_the_available_ones() -> None:
     with pytest.raises(UnknownToolError) as caught:
         get_tools(["calculator", "weather"])
-    assert str(caught.value) == "Unknown tool 'weather'. Available tools: calculator, search."
+    assert str(caught.value) == (
+        "Unknown tool 'weather'. Available tools: calculator, search, "
+        "or a Python import path such as 'package.module:tool'."
+    )
     assert isinstance(caught.value, ValueError)

@@ -1,0 +1,1 @@
+"""Protocol fronts: other wires (MCP, ...) onto the same assistants and runs as the API."""
