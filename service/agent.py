@@ -20,6 +20,13 @@ def model_spec(settings: Settings) -> ModelSpec:
     return ModelSpec(
         model=settings.model,
         endpoint_url=settings.endpoint_url,
+        endpoint_kind=settings.endpoint_kind,
+        endpoint_model=settings.endpoint_model,
+        endpoint_api_key=(
+            settings.endpoint_api_key.get_secret_value() if settings.endpoint_api_key else None
+        ),
+        endpoint_timeout_s=settings.endpoint_timeout_s,
+        endpoint_max_retries=settings.endpoint_max_retries,
         hf_token=settings.hf_token.get_secret_value() if settings.hf_token else None,
         dtype=settings.dtype,
         device=settings.device,

@@ -65,9 +65,18 @@ class Settings(BaseSettings):
     # Stored run events (for rejoining streams) are kept this long after their run ended.
     event_log_retention_s: float = Field(3600.0, gt=0)
 
-    # Model: "bundled", a hub id or a local folder; or a remote endpoint.
+    # Model: "bundled", a hub id or a local folder; or a remote endpoint. `endpoint_kind`
+    # "auto" speaks OpenAI's wire (vLLM, SGLang, llama.cpp, `transformers serve`) except to
+    # Hugging Face's hosts; `endpoint_model` is the name sent, by default the one model the
+    # server lists at /v1/models (see models/served_model.py).
     model: str = "bundled"
     endpoint_url: str | None = None
+    endpoint_kind: Literal["auto", "openai", "huggingface"] = "auto"
+    endpoint_model: str | None = Field(None, min_length=1)
+    endpoint_api_key: SecretStr | None = None
+    endpoint_timeout_s: float = Field(120.0, gt=0, le=3600)
+    # Retries of a request the server could not take (connection refused, 429, 5xx), with backoff.
+    endpoint_max_retries: int = Field(2, ge=0, le=10)
     hf_token: SecretStr | None = None
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
