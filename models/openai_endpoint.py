@@ -11,7 +11,10 @@ which every one of these servers reads. What it adds:
   at `/v1/models`), so servers pinned to one model do not refuse the request;
 - tool-call markup a server leaves in the text (`<tool_call>...</tool_call>` from `transformers
   serve`, or vLLM without `--tool-call-parser`) is parsed with our own parsers, streamed as well
-  as not, so markup never reaches the user;
+  as not, so markup never reaches the user; such replies are marked (`response_metadata
+  ["tool_call_markup"]`) and sent back in later requests as the model wrote them, text and
+  markup in `content`, because such a server renders history `tool_calls` without the text
+  beside them (`transformers serve` drops it), and the model then loses its own reasoning;
 - `tool_choice` auto / required / none / a named tool, checked against the bound tools;
 - sampling options the OpenAI client has no parameter for (`top_k`, `repetition_penalty`, which
   vLLM, SGLang and llama.cpp read) travel in the body; only options that were set are sent,
@@ -53,6 +56,7 @@ from threadloom.models.markup_format import markup_format
 from threadloom.models.reply_chunks import TextChunks
 from threadloom.models.served_model import ServedModel, api_base
 from threadloom.models.tool_calls import parse_reply
+from threadloom.models.tool_calls.writing import write_calls
 from threadloom.models.tool_choice import wire_tool_choice
 
 __all__ = ["OpenAIEndpointModel", "OpenAIEndpointSpec", "make_openai_chat_model"]
@@ -63,6 +67,8 @@ _CLIENT_FIELDS = frozenset(
 ) - {"self"}
 # Sent as the key when none is configured: the client needs one, keyless servers ignore it.
 _NO_KEY = "EMPTY"
+# Marks a reply whose calls were read from markup in its text; the value is the format.
+MARKUP_KEY = "tool_call_markup"
 
 
 class OpenAIEndpointSpec(Protocol):
@@ -151,6 +157,9 @@ class OpenAIEndpointModel(BaseChatOpenAI):
         extra = {name: kwargs.pop(name) for name in list(kwargs) if name not in _CLIENT_FIELDS}
         payload = super()._get_request_payload(input_, stop=stop, **kwargs)
         payload["model"] = self.served.name()
+        messages = self._convert_input(input_).to_messages()
+        sent = zip(messages, payload["messages"], strict=True)
+        payload["messages"] = [_as_written(message, wire) for message, wire in sent]
         own = {"top_k": self.top_k, "repetition_penalty": self.repetition_penalty}
         extra_body = {
             **{name: value for name, value in own.items() if value is not None},
@@ -192,8 +201,8 @@ class OpenAIEndpointModel(BaseChatOpenAI):
         text = TextChunks(self.markup_format)
         with self._endpoint_errors():
             for chunk in super()._stream(messages, stop, run_manager, **kwargs):
-                yield from _without_markup(chunk, text)
-        yield from _generation_chunks(text.finish())
+                yield from _without_markup(chunk, text, self.markup_format)
+        yield from _generation_chunks(text.finish(), self.markup_format)
 
     async def _astream(
         self,
@@ -206,9 +215,9 @@ class OpenAIEndpointModel(BaseChatOpenAI):
         text = TextChunks(self.markup_format)
         with self._endpoint_errors():
             async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
-                for piece in _without_markup(chunk, text):
+                for piece in _without_markup(chunk, text, self.markup_format):
                     yield piece
-        for piece in _generation_chunks(text.finish()):
+        for piece in _generation_chunks(text.finish(), self.markup_format):
             yield piece
 
     def _create_chat_result(
@@ -251,7 +260,9 @@ def _cause(exc: BaseException) -> object:
     return exc.__cause__ or exc
 
 
-def _without_markup(chunk: ChatGenerationChunk, text: TextChunks) -> list[ChatGenerationChunk]:
+def _without_markup(
+    chunk: ChatGenerationChunk, text: TextChunks, fmt: str
+) -> list[ChatGenerationChunk]:
     """`chunk` with its text run through the markup splitter: visible text, reasoning and
     parsed calls come out (now or once their markup is complete); everything else the server
     sent with the text (native tool-call deltas, usage, finish reason) is kept."""
@@ -266,21 +277,23 @@ def _without_markup(chunk: ChatGenerationChunk, text: TextChunks) -> list[ChatGe
         or getattr(rest, "usage_metadata", None)
         or chunk.generation_info
     )
-    out = _generation_chunks(parsed, message.id)
+    out = _generation_chunks(parsed, fmt, message.id)
     if carries_more:
         out.append(ChatGenerationChunk(message=rest, generation_info=chunk.generation_info))
     return out
 
 
 def _generation_chunks(
-    chunks: list[AIMessageChunk], message_id: str | None = None
+    chunks: list[AIMessageChunk], fmt: str, message_id: str | None = None
 ) -> list[ChatGenerationChunk]:
-    return [
-        ChatGenerationChunk(message=chunk.model_copy(update={"id": message_id}))
-        if message_id
-        else ChatGenerationChunk(message=chunk)
-        for chunk in chunks
-    ]
+    """Parsed chunks under the server's message id; those with calls marked as read from text."""
+    out = []
+    for chunk in chunks:
+        update: dict[str, Any] = {"id": message_id} if message_id else {}
+        if chunk.tool_call_chunks:
+            update["response_metadata"] = {**chunk.response_metadata, MARKUP_KEY: fmt}
+        out.append(ChatGenerationChunk(message=chunk.model_copy(update=update)))
+    return out
 
 
 def _parsed_message(message: BaseMessage, fmt: str) -> BaseMessage:
@@ -293,11 +306,27 @@ def _parsed_message(message: BaseMessage, fmt: str) -> BaseMessage:
     extra = dict(message.additional_kwargs)
     if reply.reasoning:
         extra["reasoning_content"] = reply.reasoning
+    metadata = dict(message.response_metadata)
+    if reply.tool_calls or reply.invalid_tool_calls:
+        metadata[MARKUP_KEY] = fmt
     return message.model_copy(
         update={
             "content": reply.content,
             "tool_calls": [*message.tool_calls, *reply.tool_calls],
             "invalid_tool_calls": [*message.invalid_tool_calls, *reply.invalid_tool_calls],
             "additional_kwargs": extra,
+            "response_metadata": metadata,
         }
     )
+
+
+def _as_written(message: BaseMessage, sent: dict[str, Any]) -> dict[str, Any]:
+    """The request's dict for `message`: a reply whose calls were read from its text goes back
+    as that text (the calls written in their markup again), without `tool_calls`."""
+    fmt = message.response_metadata.get(MARKUP_KEY)
+    if not isinstance(message, AIMessage) or not fmt or not message.tool_calls:
+        return sent
+    parts = [message.text, write_calls(message.tool_calls, fmt)]
+    written = {key: value for key, value in sent.items() if key != "tool_calls"}
+    written["content"] = "\n".join(part for part in parts if part)
+    return written
