@@ -106,6 +106,7 @@ def make_openai_chat_model(spec: OpenAIEndpointSpec) -> OpenAIEndpointModel:
         spec.endpoint_model,
         api_key=spec.endpoint_api_key,
         preferred=spec.model,
+        timeout_s=spec.endpoint_timeout_s,
     )
     served.check_at_start_up()
     return OpenAIEndpointModel(
@@ -251,8 +252,8 @@ class OpenAIEndpointModel(BaseChatOpenAI):
         except openai.APIStatusError as exc:
             detail = error_detail(exc.body) or exc.message
             raise status_error(exc.status_code, detail, where, self.served.offered) from exc
-        except openai.OpenAIError as exc:  # an error event in the middle of a stream
-            raise generation_error(where, getattr(exc, "message", exc)) from exc
+        except openai.APIError as exc:  # an error event in the middle of a stream
+            raise generation_error(where, error_detail(exc.body) or exc.message) from exc
 
 
 def _cause(exc: BaseException) -> object:

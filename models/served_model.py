@@ -58,6 +58,7 @@ class ServedModel:
         *,
         api_key: str | None = None,
         preferred: str | None = None,
+        timeout_s: float = _LIST_TIMEOUT_S,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.offered: tuple[str, ...] = ()
@@ -65,6 +66,7 @@ class ServedModel:
         self._name = configured
         self._preferred = preferred
         self._headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout_s = min(timeout_s, _LIST_TIMEOUT_S)
         self._lock = threading.Lock()
 
     @property
@@ -125,7 +127,7 @@ class ServedModel:
         url = f"{api_base(self.endpoint_url)}/models"
         where = f"at {self.endpoint_url}"
         try:
-            response = httpx.get(url, headers=self._headers, timeout=_LIST_TIMEOUT_S)
+            response = httpx.get(url, headers=self._headers, timeout=self._timeout_s)
         except httpx.TimeoutException as exc:
             raise timeout_error(where, exc) from exc
         except httpx.TransportError as exc:
