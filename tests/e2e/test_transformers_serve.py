@@ -94,6 +94,21 @@ def test_seed_question_streams_search_calculator_and_answer(
     assert threadloom.wait_for_log("serves model=").rstrip().endswith(model_server.model_id)
 
 
+def test_info_names_the_remote_servers_tried(threadloom: ServerProcess) -> None:
+    servers = httpx.get(f"{threadloom.url}/info").json()["remote_servers"]
+
+    by_name = {server["name"]: server for server in servers}
+    assert set(by_name) == {
+        "transformers serve",
+        "vLLM",
+        "SGLang",
+        "llama.cpp server",
+        "Hugging Face Inference Endpoints (TGI)",
+    }
+    assert by_name["transformers serve"]["verified"].startswith("run in CI")
+    assert all(server["settings"].startswith("THREADLOOM_ENDPOINT_URL=") for server in servers)
+
+
 def test_a_model_name_the_server_does_not_serve_is_a_clear_error(
     model_server: TransformersServe,
 ) -> None:

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import reduce
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -19,6 +20,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import tool
 from openai_server import OpenAIServer, Reply, ToolCallReply
 
+from tests.e2e.server_process import ServerProcess
 from threadloom.models.endpoint_errors import EndpointError
 from threadloom.models.factory import ModelSpec, endpoint_kind, load_chat_model
 from threadloom.models.openai_endpoint import (
@@ -139,6 +141,19 @@ def test_several_served_models_need_a_choice() -> None:
         picked.invoke(QUESTION)
 
     assert server.requests[0]["model"] == "org/b"
+
+
+@pytest.mark.slow
+def test_threadloom_serve_will_not_start_without_a_model_that_fits(tmp_path: Path) -> None:
+    process = ServerProcess(tmp_path / "threadloom.sqlite")
+    with OpenAIServer(models=("org/a", "org/b")) as server:
+        process.env["THREADLOOM_ENDPOINT_URL"] = server.url
+        with pytest.raises(RuntimeError, match="did not start"):
+            process.start()
+
+    log = "".join(process.log)
+    assert f"The model server at {server.url} offers several models (org/a, org/b)" in log
+    assert "set THREADLOOM_ENDPOINT_MODEL to the one to use" in log
 
 
 def test_a_server_without_a_model_list_is_a_start_up_error() -> None:
