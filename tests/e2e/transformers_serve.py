@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import signal
 import sys
-from pathlib import Path
 
 from tests.e2e.server_process import ChildServer
 from threadloom.models.bundled import BUNDLED_MODEL_DIR
 
-TRANSFORMERS_CLI = Path(sys.executable).with_name("transformers")
+# The `transformers` command, run with this interpreter (the console script may live elsewhere).
+TRANSFORMERS_CLI = [sys.executable, "-m", "transformers.cli.transformers"]
 
 
 class TransformersServe(ChildServer):
@@ -32,7 +32,7 @@ class TransformersServe(ChildServer):
 
     def command(self) -> list[str]:
         return [
-            str(TRANSFORMERS_CLI), "serve", self.model_id,
+            *TRANSFORMERS_CLI, "serve", self.model_id,
             "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu",
         ]
 
