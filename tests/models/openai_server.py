@@ -60,6 +60,8 @@ class OpenAIServer:
 
     def __init__(self, models: tuple[str, ...] | None = ("org/tiny-chat",)) -> None:
         self.models = models
+        # While True, `/v1/models` answers 503, as a server still loading its weights does.
+        self.loading = False
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._replies: deque[Reply] = deque()
@@ -98,6 +100,9 @@ def _handler_for(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             server.headers.append({k.lower(): v for k, v in self.headers.items()})
+            if server.loading:
+                self._send_json(503, {"error": "the model is loading"})
+                return
             if self.path != MODELS_PATH or server.models is None:
                 self._send_json(404, {"error": f"no route {self.path}"})
                 return

@@ -190,6 +190,17 @@ async def test_unreachable_at_start_up_is_looked_up_again_per_call(
     assert caught.value.status_code is None
 
 
+@pytest.mark.parametrize("mode", ["invoke", "astream"])
+async def test_a_server_still_loading_at_start_up_is_asked_again(server: OpenAIServer, mode: str):
+    server.loading = True
+    model = make_openai_chat_model(spec_for(server.url))  # does not raise
+    server.loading = False
+    server.script(Reply(content="ok"))
+
+    assert (await ask(model, mode)).content == "ok"
+    assert server.requests[0]["model"] == SERVED
+
+
 def test_the_api_key_is_sent_to_every_route(server: OpenAIServer) -> None:
     model = make_openai_chat_model(spec_for(server.url, endpoint_api_key="sk-local"))
     server.script(Reply(content="ok"))
