@@ -21,6 +21,7 @@ from huggingface_hub import try_to_load_from_cache
 
 from threadloom.models.bundled import BUNDLED_MODEL_DIR, BUNDLED_NAME
 from threadloom.models.tool_calls import detect_format
+from threadloom.models.tool_calls.formats import syntax_for
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def markup_format(setting: str, models: Iterable[str | None]) -> str:
         'hermes'
     """
     if setting != AUTO:
+        syntax_for(setting)  # an unknown name fails now, naming the valid ones
         return setting
     for model in models:
         template = _chat_template(model) if model else None

@@ -29,6 +29,7 @@ from threadloom.models.openai_endpoint import (
     make_openai_chat_model,
 )
 from threadloom.models.remote import EndpointChatModel
+from threadloom.models.tool_calls import UnknownFormatError
 
 SERVED = "org/tiny-chat"
 MODES = ["invoke", "ainvoke", "stream", "astream"]
@@ -309,6 +310,24 @@ CHOICES = [
     (True, "required"),
     ("multiply", {"type": "function", "function": {"name": "multiply"}}),
 ]
+
+
+def test_the_markup_format_comes_from_the_setting_or_a_template_on_disk(
+    server: OpenAIServer, tmp_path: Path
+) -> None:
+    # The served model is a folder here (as `transformers serve ./folder` names it): its
+    # template teaches Mistral's markup.
+    (tmp_path / "chat_template.jinja").write_text("{{ '[TOOL_CALLS]' }}{{ messages }}")
+    served_folder = spec_for(server.url, tool_call_format="auto", endpoint_model=str(tmp_path))
+    assert make_openai_chat_model(served_folder).markup_format == "mistral"
+    # Else THREADLOOM_MODEL's template (the bundled model's: hermes).
+    assert make_openai_chat_model(spec_for(server.url, tool_call_format="auto")).markup_format == (
+        "hermes"
+    )
+    pythonic = spec_for(server.url, tool_call_format="pythonic", endpoint_model=str(tmp_path))
+    assert make_openai_chat_model(pythonic).markup_format == "pythonic"
+    with pytest.raises(UnknownFormatError, match="unknown tool-call format 'bogus'"):
+        make_openai_chat_model(spec_for(server.url, tool_call_format="bogus"))
 
 
 @pytest.mark.parametrize(("choice", "sent"), CHOICES)
