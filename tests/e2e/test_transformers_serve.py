@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -23,8 +24,6 @@ from tests.e2e.test_agent_over_http import (
     _tool_results,
 )
 from tests.e2e.transformers_serve import TransformersServe
-from threadloom.models.endpoint_errors import EndpointError
-from threadloom.models.factory import ModelSpec, load_chat_model
 
 pytestmark = pytest.mark.slow
 
@@ -40,14 +39,29 @@ def model_server() -> Iterator[TransformersServe]:
 
 
 @pytest.fixture(scope="module")
-def threadloom(
+def threadlooms(
     model_server: TransformersServe, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    db = tmp_path_factory.mktemp("remote") / "threadloom.sqlite"
-    process = ServerProcess(db, env={"THREADLOOM_ENDPOINT_URL": model_server.url})
-    process.start()
-    yield process
-    process.stop()
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two `threadloom serve`s, started side by side: one with THREADLOOM_ENDPOINT_URL alone,
+    one also naming a model the server does not serve."""
+    folder = tmp_path_factory.mktemp("remote")
+    pointed = {"THREADLOOM_ENDPOINT_URL": model_server.url}
+    plain = ServerProcess(folder / "plain.sqlite", env=pointed)
+    misnamed = ServerProcess(
+        folder / "misnamed.sqlite", env={**pointed, "THREADLOOM_ENDPOINT_MODEL": "org/nope"}
+    )
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(ServerProcess.start, (plain, misnamed)))
+        yield plain, misnamed
+    finally:
+        plain.stop()
+        misnamed.stop()
+
+
+@pytest.fixture(scope="module")
+def threadloom(threadlooms: tuple[ServerProcess, ServerProcess]) -> ServerProcess:
+    return threadlooms[0]
 
 
 def _ask(text: str) -> dict:
@@ -110,18 +124,19 @@ def test_info_names_the_remote_servers_tried(threadloom: ServerProcess) -> None:
 
 
 def test_a_model_name_the_server_does_not_serve_is_a_clear_error(
-    model_server: TransformersServe,
+    threadlooms: tuple[ServerProcess, ServerProcess], model_server: TransformersServe
 ) -> None:
-    model = load_chat_model(
-        ModelSpec(endpoint_url=model_server.url, endpoint_model="org/not-this-one")
-    )
+    misnamed = threadlooms[1]
+    with httpx.Client(base_url=misnamed.url) as client:
+        path = f"/threads/{_new_thread(client)}/runs/stream"
+        _, frames = stream_run(client, path, _ask("compute 17*23"))
 
-    with pytest.raises(EndpointError) as caught:
-        model.invoke("compute 17*23")
-
-    message = str(caught.value)
-    assert caught.value.status_code == 400
-    assert "pinned to" in message and "org/not-this-one" in message
+    # Only warned about at start-up: llama.cpp's server and TGI answer any name.
+    assert "org/nope is not among the models" in "".join(misnamed.log)
+    [error] = _errors(frames)
+    assert error["error"] == "EndpointError"
+    message = error["message"]
+    assert "answered 400" in message and "pinned to" in message and "org/nope" in message
     assert f"offers the models {model_server.model_id}" in message
     assert "THREADLOOM_ENDPOINT_MODEL" in message
 
