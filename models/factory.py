@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
 if TYPE_CHECKING:
     from threadloom.models.loading import Device, Dtype, Quantization
+
+EndpointKind = Literal["auto", "openai", "huggingface"]
+# Hosts of Hugging Face's own inference; every other URL is taken for an OpenAI-compatible server.
+_HF_HOSTS = (".huggingface.cloud", "huggingface.co")
 
 
 @dataclass(frozen=True)
@@ -16,11 +21,18 @@ class ModelSpec:
     """Which model to run and how; the model half of the service settings.
 
     `model` is "bundled", a hub id or a local folder. With `endpoint_url` set, the model is
-    served remotely (TGI, vLLM, an HF endpoint) and the local-loading fields are unused.
+    served remotely (`endpoint_kind`: an OpenAI-compatible server such as vLLM, or a Hugging
+    Face endpoint) and the local-loading fields are unused; `model` then only helps to pick
+    the served model and its tool-call markup.
     """
 
     model: str = "bundled"
     endpoint_url: str | None = None
+    endpoint_kind: EndpointKind = "auto"
+    endpoint_model: str | None = None
+    endpoint_api_key: str | None = None
+    endpoint_timeout_s: float = 120.0
+    endpoint_max_retries: int = 2
     hf_token: str | None = None
     dtype: Dtype = "auto"
     device: Device = "auto"
@@ -39,14 +51,17 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
 
     Example:
         >>> model = load_chat_model(ModelSpec())  # the bundled model, offline
-        >>> remote = load_chat_model(ModelSpec(model="Qwen/Qwen2.5-7B-Instruct",
-        ...                                    endpoint_url="http://tgi:8080"))
+        >>> remote = load_chat_model(ModelSpec(endpoint_url="http://127.0.0.1:8000"))  # vLLM
     """
     if spec.endpoint_url:
-        # Imported here: the remote client stack is not needed to run a local model.
-        from threadloom.models.remote import make_endpoint_chat_model
+        # Imported here: the remote client stacks are not needed to run a local model.
+        if endpoint_kind(spec.endpoint_url, spec.endpoint_kind) == "huggingface":
+            from threadloom.models.remote import make_endpoint_chat_model
 
-        return make_endpoint_chat_model(spec)
+            return make_endpoint_chat_model(spec)
+        from threadloom.models.openai_endpoint import make_openai_chat_model
+
+        return make_openai_chat_model(spec)
     # Imported here too: torch and transformers are not needed to read or compare specs.
     from threadloom.models.loading import load_local_model
 
@@ -64,3 +79,12 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
         max_batch_size=spec.max_batch_size,
         max_queue=spec.max_queue,
     )
+
+
+def endpoint_kind(endpoint_url: str, setting: EndpointKind = "auto") -> EndpointKind:
+    """The client for `endpoint_url`: the setting, or "huggingface" for Hugging Face's hosts
+    (`*.endpoints.huggingface.cloud`, `router.huggingface.co`) and "openai" for any other."""
+    if setting != "auto":
+        return setting
+    host = (urlparse(endpoint_url).hostname or "").lower()
+    return "huggingface" if host.endswith(_HF_HOSTS) else "openai"

@@ -20,7 +20,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from threadloom.models.batch_cache import batching_supported
 from threadloom.models.batching import BatchScheduler
-from threadloom.models.bundled import BUNDLED_MODEL_DIR
+from threadloom.models.bundled import BUNDLED_MODEL_DIR, BUNDLED_NAME
 from threadloom.models.errors import ModelLoadError, QuantizationUnavailableError
 from threadloom.models.generation import Generator, TransformersGenerator
 from threadloom.models.local import LocalChatModel
@@ -31,7 +31,6 @@ Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 Device = Literal["auto", "cpu", "cuda"]
 Quantization = Literal["none", "4bit", "8bit"]
 
-BUNDLED_NAME = "bundled"
 _TRUE = {"1", "true", "yes", "on"}
 
 

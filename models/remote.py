@@ -1,9 +1,13 @@
-"""Remote models: `ChatHuggingFace(HuggingFaceEndpoint)` for TGI, vLLM and Hugging Face endpoints.
+"""Remote models on Hugging Face: Inference Endpoints (`*.huggingface.cloud`) and HF inference.
 
-Upstream langchain-huggingface 1.2 falls short on an OpenAI-compatible server; `EndpointChatModel`
-fills those gaps in a small subclass:
+The "huggingface" endpoint kind (see `models.factory`): `ChatHuggingFace(HuggingFaceEndpoint)`,
+which speaks through `huggingface_hub`'s client. Open-model servers (vLLM, SGLang, llama.cpp,
+`transformers serve`) are the "openai" kind, in `models.openai_endpoint`. Upstream
+langchain-huggingface 1.2 falls short on an OpenAI-compatible route; `EndpointChatModel` fills
+those gaps in a small subclass:
 
-- the hub id is sent as `model` (upstream sends `"dummy"` for a URL, and vLLM refuses that);
+- the served model name is sent as `model` (THREADLOOM_ENDPOINT_MODEL, or the one the endpoint
+  lists at `/v1/models`; upstream sends `"dummy"` for a URL, and vLLM refuses that);
 - `temperature=0` is kept (upstream drops falsy values, so servers sample at their default);
 - `top_p`, `seed` and the penalties set on the model reach the request; options the client has
   no parameter for (`repetition_penalty`, `top_k`, ...) travel in the body instead of raising;
@@ -39,6 +43,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_huggingface import ChatHuggingFace, HuggingFaceEndpoint
 
 from threadloom.models.endpoint_errors import EndpointError, endpoint_error
+from threadloom.models.served_model import ServedModel
+from threadloom.models.tool_choice import wire_tool_choice
 
 __all__ = ["EndpointChatModel", "EndpointError", "EndpointSpec", "make_endpoint_chat_model"]
 
@@ -47,7 +53,6 @@ _CLIENT_OPTIONS = frozenset(inspect.signature(InferenceClient.chat_completion).p
     "self",
     "messages",
 }
-_TOOL_CHOICE_MODES = ("auto", "none", "required")
 
 
 class EndpointSpec(Protocol):
@@ -55,6 +60,8 @@ class EndpointSpec(Protocol):
 
     @property
     def endpoint_url(self) -> str | None: ...
+    @property
+    def endpoint_model(self) -> str | None: ...
     @property
     def model(self) -> str: ...
     @property
@@ -66,13 +73,20 @@ class EndpointSpec(Protocol):
 
 
 def make_endpoint_chat_model(spec: EndpointSpec) -> BaseChatModel:
-    """A chat model served remotely: `spec.endpoint_url` (TGI, vLLM) or else the hub id via HF.
+    """A chat model served remotely: `spec.endpoint_url` (an HF endpoint) or else the hub id.
 
-    Nothing is contacted here; an unreachable endpoint raises `EndpointError` at call time.
+    Without `spec.endpoint_model`, the endpoint's `/v1/models` is asked for the model name (an
+    unreachable endpoint then leaves it `spec.model`: TGI answers any name); an unreachable
+    endpoint raises `EndpointError` at call time.
     """
+    model_id = spec.model
     if spec.endpoint_url:
         target: dict[str, Any] = {"endpoint_url": spec.endpoint_url}
         target.update(_token_headers(spec.endpoint_url, spec.hf_token))
+        served = ServedModel(spec.endpoint_url, spec.endpoint_model, api_key=spec.hf_token)
+        if spec.endpoint_model is None:
+            served.check_at_start_up()
+        model_id = served.known or spec.model
     else:
         target = {"repo_id": spec.model}
     endpoint = HuggingFaceEndpoint(
@@ -86,7 +100,7 @@ def make_endpoint_chat_model(spec: EndpointSpec) -> BaseChatModel:
     )
     return EndpointChatModel(
         llm=endpoint,
-        model_id=spec.model,
+        model_id=model_id,
         temperature=spec.temperature,
         max_tokens=spec.max_new_tokens,
     )
@@ -127,7 +141,7 @@ class EndpointChatModel(ChatHuggingFace):
         formatted = [convert_to_openai_tool(tool) for tool in tools]
         if tool_choice is not None:
             names = [tool["function"]["name"] for tool in formatted]
-            kwargs["tool_choice"] = _wire_tool_choice(tool_choice, names)
+            kwargs["tool_choice"] = wire_tool_choice(tool_choice, names)
         return self.bind(tools=formatted, **kwargs)
 
     def _generate(
@@ -231,24 +245,6 @@ def _token_headers(endpoint_url: str, token: str | None) -> dict[str, Any]:
     if token and host.endswith(".huggingface.cloud"):
         return {"server_kwargs": {"headers": {"authorization": f"Bearer {token}"}}}
     return {}
-
-
-def _wire_tool_choice(choice: dict | str | bool, names: list[str]) -> dict | str:
-    """The OpenAI form of a LangChain `tool_choice`, checked against the bound tool names."""
-    if choice is True or choice == "any":
-        return "required"
-    if choice is False:
-        return "none"
-    if choice in _TOOL_CHOICE_MODES:
-        return choice
-    name = choice if isinstance(choice, str) else (choice.get("function") or {}).get("name")
-    if name not in names:
-        msg = (
-            f"tool_choice {choice!r} names no bound tool (bound: {', '.join(names) or 'none'}); "
-            "use one of those names, or 'auto', 'required' or 'none'."
-        )
-        raise ValueError(msg)
-    return {"type": "function", "function": {"name": name}}
 
 
 def _with_json_arguments(response: Mapping[str, Any]) -> dict[str, Any]:

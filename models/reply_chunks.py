@@ -41,12 +41,11 @@ class ReplyChunks:
     ) -> None:
         self._detokenizer = IncrementalDetokenizer(tokenizer, prompt_ids)
         self._stops = StopSequenceFilter(stop)
-        self._splitter = StreamSplitter(fmt, in_reasoning=in_reasoning)
+        self._text = TextChunks(fmt, in_reasoning=in_reasoning)
         self._input_tokens = len(prompt_ids)
         self._output_tokens = 0
         self._model_name = model_name
         self._finish_reason: str | None = None
-        self._called_tools = False
 
     @property
     def done(self) -> bool:
@@ -64,14 +63,14 @@ class ReplyChunks:
         visible = self._stops.feed(text)
         if self._stops.stopped:
             self._finish_reason = "stop"
-        return self._chunks(self._splitter.feed(visible))
+        return self._text.feed(visible)
 
     def finish(self) -> list[AIMessageChunk]:
         """The last chunks: held-back text, unfinished markup, then usage and finish reason."""
         tail = self._stops.feed(self._detokenizer.flush()) + self._stops.flush()
-        chunks = self._chunks(self._splitter.feed(tail) + self._splitter.finish())
+        chunks = self._text.feed(tail) + self._text.finish()
         finish_reason = self._finish_reason or "stop"
-        if finish_reason == "stop" and self._called_tools:
+        if finish_reason == "stop" and self._text.called_tools:
             finish_reason = "tool_calls"
         chunks.append(
             AIMessageChunk(
@@ -90,6 +89,31 @@ class ReplyChunks:
         )
         return chunks
 
+
+class TextChunks:
+    """Reply text, fed as it arrives -> chunks of visible text, reasoning and tool calls.
+
+    The tool-call splitter holds back markup, so no chunk ever shows it; each call comes out as
+    one tool-call chunk once its markup is complete. Used for local decoding and for remote
+    servers that leave the markup in the text.
+
+    Example:
+        >>> text = TextChunks("hermes")
+        >>> chunks = text.feed('Sure.<tool_call>{"name": "f", "arguments": {}}') + text.finish()
+    """
+
+    def __init__(self, fmt: str, *, in_reasoning: bool = False) -> None:
+        self._splitter = StreamSplitter(fmt, in_reasoning=in_reasoning)
+        self.called_tools = False
+
+    def feed(self, text: str) -> list[AIMessageChunk]:
+        """The chunks that `text` makes visible (often none while markup is open)."""
+        return self._chunks(self._splitter.feed(text))
+
+    def finish(self) -> list[AIMessageChunk]:
+        """End of reply: held-back text, and markup left open as an invalid call."""
+        return self._chunks(self._splitter.finish())
+
     def _chunks(self, pieces: list[Piece]) -> list[AIMessageChunk]:
         chunks = []
         for piece in pieces:
@@ -100,7 +124,7 @@ class ReplyChunks:
                     AIMessageChunk(content="", additional_kwargs={"reasoning_content": piece.text})
                 )
             elif piece.call is not None:
-                self._called_tools = True
+                self.called_tools = True
                 chunks.append(AIMessageChunk(content="", tool_call_chunks=[_call_chunk(piece)]))
         return chunks
 

@@ -22,8 +22,17 @@ class ModelSettings(BaseSettings):
         env_prefix="THREADLOOM_", env_file=".env", extra="ignore", validate_by_name=True
     )
 
+    # `endpoint_kind` "auto" speaks OpenAI's wire (vLLM, SGLang, llama.cpp, `transformers
+    # serve`) except to Hugging Face's hosts; `endpoint_model` is the name sent, by default the
+    # one model the server lists at /v1/models (see models/served_model.py).
     model: str = "bundled"
     endpoint_url: str | None = None
+    endpoint_kind: Literal["auto", "openai", "huggingface"] = "auto"
+    endpoint_model: str | None = Field(None, min_length=1)
+    endpoint_api_key: SecretStr | None = None
+    endpoint_timeout_s: float = Field(120.0, gt=0, le=3600)
+    # Retries of a request the server could not take (connection refused, 429, 5xx), with backoff.
+    endpoint_max_retries: int = Field(2, ge=0, le=10)
     hf_token: SecretStr | None = None
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -42,6 +51,13 @@ class ModelSettings(BaseSettings):
         return ModelSpec(
             model=self.model,
             endpoint_url=self.endpoint_url,
+            endpoint_kind=self.endpoint_kind,
+            endpoint_model=self.endpoint_model,
+            endpoint_api_key=(
+                self.endpoint_api_key.get_secret_value() if self.endpoint_api_key else None
+            ),
+            endpoint_timeout_s=self.endpoint_timeout_s,
+            endpoint_max_retries=self.endpoint_max_retries,
             hf_token=self.hf_token.get_secret_value() if self.hf_token else None,
             dtype=self.dtype,
             device=self.device,

@@ -7,6 +7,8 @@
 
 from pathlib import Path
 
+#: The value of THREADLOOM_MODEL that names this model.
+BUNDLED_NAME = "bundled"
 BUNDLED_MODEL_DIR = Path(__file__).parent / "tiny-agent"
 
-__all__ = ["BUNDLED_MODEL_DIR"]
+__all__ = ["BUNDLED_MODEL_DIR", "BUNDLED_NAME"]

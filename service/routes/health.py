@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import APIRouter
 from langgraph.version import __version__ as langgraph_version
 
+from threadloom.models.remote_servers import REMOTE_SERVERS
 from threadloom.service.json_codec import JsonResponse
 
 router = APIRouter(tags=["health"])
@@ -31,5 +33,7 @@ async def info() -> JsonResponse:
             "version": _threadloom_version(),
             "langgraph_py_version": langgraph_version,
             "flags": {"assistants": True, "crons": False, "langsmith": False},
+            # The remote model servers tried, how to point at each, and what was verified.
+            "remote_servers": [asdict(server) for server in REMOTE_SERVERS],
         }
     )

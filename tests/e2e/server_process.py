@@ -1,4 +1,4 @@
-"""Runs `threadloom serve` as a real child process on an ephemeral loopback port."""
+"""Runs `threadloom serve` (or another uvicorn server) as a real child process on loopback."""
 
 from __future__ import annotations
 
@@ -15,36 +15,27 @@ READY = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
 REPO = Path(__file__).resolve().parents[2]
 
 
-class ServerProcess:
-    """A `threadloom serve` child; `start()` returns once uvicorn reports its address.
+class ChildServer:
+    """A child process serving HTTP with uvicorn; `start()` returns once it reports its address.
 
-    `module` is the entry point run with `python -m` (tests use one with a fake model).
+    Subclasses say which `command()` to run; the environment is offline (HF_HUB_OFFLINE=1).
     """
 
-    def __init__(
-        self,
-        db: Path,
-        extra_args: Sequence[str] = (),
-        env: dict[str, str] | None = None,
-        module: str = "threadloom.service.cli",
-    ):
-        self.db = db
-        self.extra_args = list(extra_args)
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-        self.module = module
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
         self.log: list[str] = []
         self._logged = threading.Condition()
 
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
     def start(self, timeout_s: float = 120.0) -> str:
-        command = [
-            sys.executable, "-m", self.module, "serve",
-            "--host", "127.0.0.1", "--port", "0", "--db", str(self.db), *self.extra_args,
-        ]
+        self.url = ""
         self.process = subprocess.Popen(
-            command, cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True,
+            self.command(), cwd=REPO, env=self.env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
         found = threading.Event()
         reader = threading.Thread(target=self._read, args=(found,), daemon=True)
@@ -83,3 +74,28 @@ class ServerProcess:
         code = self.process.wait(timeout=60)
         self.process = None
         return code
+
+
+class ServerProcess(ChildServer):
+    """A `threadloom serve` child on an ephemeral port.
+
+    `module` is the entry point run with `python -m` (tests use one with a fake model).
+    """
+
+    def __init__(
+        self,
+        db: Path,
+        extra_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        module: str = "threadloom.service.cli",
+    ):
+        super().__init__(env)
+        self.db = db
+        self.extra_args = list(extra_args)
+        self.module = module
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", self.module, "serve",
+            "--host", "127.0.0.1", "--port", "0", "--db", str(self.db), *self.extra_args,
+        ]

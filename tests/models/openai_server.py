@@ -3,7 +3,8 @@
 It speaks the wire format that TGI and vLLM speak on `/v1/chat/completions`: a JSON completion,
 or (when the request says `"stream": true`) server-sent events with `choices[0].delta` chunks,
 tool-call deltas carrying an `index`, a usage chunk when `stream_options.include_usage` is set,
-and `data: [DONE]`. Each test scripts the replies and reads back the request bodies it received.
+and `data: [DONE]`; `GET /v1/models` lists the models it was given (404 with none). Each test
+scripts the replies and reads back the request bodies (and headers, lower-cased) it received.
 
 Example:
     >>> with OpenAIServer() as server:
@@ -24,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,12 @@ class Reply:
 class OpenAIServer:
     """Serves scripted replies on 127.0.0.1 (ephemeral port) from a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, models: tuple[str, ...] | None = ("org/tiny-chat",)) -> None:
+        self.models = models
+        # While True, `/v1/models` answers 503, as a server still loading its weights does.
+        self.loading = False
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
         self._replies: deque[Reply] = deque()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         # A short poll interval: shutdown() waits for it, once per test.
@@ -92,9 +98,21 @@ class OpenAIServer:
 
 def _handler_for(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            server.headers.append({k.lower(): v for k, v in self.headers.items()})
+            if server.loading:
+                self._send_json(503, {"error": "the model is loading"})
+                return
+            if self.path != MODELS_PATH or server.models is None:
+                self._send_json(404, {"error": f"no route {self.path}"})
+                return
+            entries = [{"id": name, "object": "model"} for name in server.models]
+            self._send_json(200, {"object": "list", "data": entries})
+
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             server.requests.append(body)
+            server.headers.append({k.lower(): v for k, v in self.headers.items()})
             if self.path == CHAT_COMPLETIONS_PATH:
                 reply = server._next_reply()
             else:

@@ -1,4 +1,4 @@
-"""The remote chat model against a loopback OpenAI-compatible server (TGI / vLLM wire format)."""
+"""The Hugging Face endpoint client against a loopback OpenAI-compatible server (TGI's wire)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ QUESTION = [HumanMessage("What is 2 + 3, and 4 * 5?")]
 class Spec:
     endpoint_url: str | None
     model: str = HUB_ID
+    endpoint_model: str | None = HUB_ID
     hf_token: str | None = None
     max_new_tokens: int = 32
     temperature: float = 0.0
@@ -317,7 +318,7 @@ ERROR_REPLIES = {
     "vllm-404": (
         Reply(status=404, error_body={"object": "error", "message": MISSING_MODEL, "code": 404}),
         MISSING_MODEL,
-        "THREADLOOM_MODEL",
+        "THREADLOOM_ENDPOINT_MODEL",
     ),
     "openai-400": (
         Reply(status=400, error_body={"error": {"message": "top_p must be in (0, 1]"}}),
@@ -352,6 +353,17 @@ async def test_error_event_mid_stream_raises_endpoint_error(
 
     with pytest.raises(EndpointError, match=r"failed while generating.*during generation"):
         await ask(model, mode)
+
+
+@pytest.mark.parametrize("mode", ["invoke", "astream"])
+async def test_model_name_comes_from_the_endpoint_when_not_set(mode: str):
+    with OpenAIServer(models=("tgi-served",)) as server:
+        model = make_endpoint_chat_model(Spec(endpoint_url=server.url, endpoint_model=None))
+        server.script(Reply(content="ok"))
+
+        await ask(model, mode)
+
+    assert server.requests[0]["model"] == "tgi-served"
 
 
 def test_dedicated_hf_endpoint_gets_the_token():
