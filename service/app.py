@@ -30,6 +30,7 @@ from threadloom.service.routes import (
     assistants,
     crons,
     health,
+    playground,
     runs,
     stateless_runs,
     store,
@@ -91,8 +92,10 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         crons,
         store,
         health,
+        playground,
     ):
         app.include_router(module.router)
+    app.mount("/playground", playground.playground_files(), name="playground")
     return app
 
 
