@@ -86,7 +86,8 @@ def test_seed_question_streams_tokens_tool_cards_and_a_timeline(page, server) ->
         """() => {
         window.tokenUpdates = 0;
         new MutationObserver(() => window.tokenUpdates++).observe(
-            document.getElementById('messages'), {subtree: true, characterData: true, childList: true});
+            document.getElementById('messages'),
+            {subtree: true, characterData: true, childList: true});
     }"""
     )
     ask(page, SEED_QUESTION)
