@@ -19,7 +19,7 @@ from langgraph.graph import StateGraph
 from threadloom.service.agent import compile_agent, make_agent_graph
 from threadloom.service.assistant_store import AssistantStore
 from threadloom.service.assistants import GRAPH_ID, Assistants
-from threadloom.service.auth import OPEN_PATHS, ApiKeyAuth, ApiKeys, is_loopback
+from threadloom.service.auth import ApiKeyAuth, ApiKeys, is_loopback
 from threadloom.service.auth_policy import AuthPolicy, PolicyAuth
 from threadloom.service.browser_access import BrowserOrigins, UntypedJsonBodies
 from threadloom.service.crons.jobs import CronJobs
@@ -36,6 +36,7 @@ from threadloom.service.routes import (
     assistants,
     crons,
     health,
+    playground,
     runs,
     stateless_runs,
     store,
@@ -115,10 +116,12 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         health,
         openai_routes,
         a2a,
+        playground,
     ):
         app.include_router(module.router)
     # A protocol of its own (JSON-RPC over Streamable HTTP), outside the OpenAPI document.
     app.add_route(mcp.PATH, mcp_endpoint, methods=mcp.METHODS, include_in_schema=False)
+    app.mount("/playground", playground.playground_files(), name="playground")
     return app
 
 
@@ -139,7 +142,7 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
             "@auth.authenticate can check API keys itself."
         )
     if policy:
-        app.add_middleware(PolicyAuth, policy=policy, open_paths=OPEN_PATHS)
+        app.add_middleware(PolicyAuth, policy=policy)
         logger.info("auth on: custom auth policy %s", policy.path)
     elif keys:
         app.add_middleware(ApiKeyAuth, keys=keys)

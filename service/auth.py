@@ -36,7 +36,9 @@ from threadloom.service.storage.owners import acting_for
 logger = logging.getLogger(__name__)
 
 # Liveness and version: answered to anyone, so probes and load balancers need no key.
-OPEN_PATHS = frozenset({"/ok", "/info"})
+OPEN_PATHS = frozenset({"/ok", "/info", "/"})
+# The playground's static files hold no data: the page asks for a key before it calls the API.
+OPEN_PREFIXES = ("/playground/",)
 _HOW_TO_SEND = (
     "Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>' "
     "(langgraph_sdk: get_client(url=..., api_key=...))."
@@ -158,6 +160,11 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def is_open(path: str) -> bool:
+    """Whether `path` is served without a key: health, server info and the playground page."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
 class ApiKeyAuth:
     """ASGI middleware: a request (HTTP or websocket) needs a valid key, or is answered 401;
     it then acts for the key's owner."""
@@ -167,7 +174,7 @@ class ApiKeyAuth:
         self._keys = keys
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+        if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         key = presented_key(Headers(scope=scope))

@@ -40,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from threadloom.service.auth import is_open
 from threadloom.service.errors import ConfigurationError, Forbidden, ServiceError
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.schemas.runs import RunCreate
@@ -335,16 +336,16 @@ def graph_user(recorded: Any) -> Any:
 
 
 class PolicyAuth:
-    """ASGI middleware: every request (HTTP or websocket) but `open_paths` is authenticated
-    by the policy, or answered with its refusal; it then acts as the user."""
+    """ASGI middleware: every request (HTTP or websocket) to a path that is not open
+    (`service.auth.is_open`) is authenticated by the policy, or answered with its refusal; it
+    then acts as the user."""
 
-    def __init__(self, app: ASGIApp, policy: AuthPolicy, open_paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, policy: AuthPolicy) -> None:
         self.app = app
         self._policy = policy
-        self._open = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in self._open:
+        if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import socket
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from threadloom.service.agent import make_agent_graph
 from threadloom.service.app import GraphFactory, create_app, drain
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.settings import Settings
+from threadloom.service.terminal_chat import run_chat
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", type=Path, help="SQLite file for threads (THREADLOOM_DB)")
     serve.add_argument(
         "--replica-id", help="this replica's name in the run table (THREADLOOM_REPLICA_ID)"
+    )
+    chat = commands.add_parser("chat", help="talk to a running server from this terminal")
+    chat.add_argument("--url", default="http://127.0.0.1:8000", help="the server's address")
+    chat.add_argument("--assistant", default="agent", help="assistant id or graph id")
+    chat.add_argument("--thread", help="continue this thread (default: a new one)")
+    chat.add_argument(
+        "--api-key", default=os.environ.get("THREADLOOM_API_KEY"),
+        help="the key, when the server requires one (THREADLOOM_API_KEY)",
     )
     return parser
 
@@ -114,6 +124,9 @@ def serve(settings: Settings, graph_factory: GraphFactory = make_agent_graph) ->
 
 
 def main(argv: Sequence[str] | None = None, graph_factory: GraphFactory = make_agent_graph) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "chat":
+        return run_chat(args.url, args.assistant, args.thread, args.api_key)
     settings = parse_settings(argv)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

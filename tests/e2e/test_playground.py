@@ -1,0 +1,194 @@
+"""The playground in a real headless Chromium (Debian's `chromium`, driven by Playwright) against
+`threadloom serve` with the bundled model: what a person sees and clicks.
+
+Screenshots of each step are written to `build/playground/` (not committed) to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.server_process import REPO, ServerProcess
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = REPO / "build" / "playground"
+SEED_QUESTION = (
+    "Who is Leo DiCaprio's girlfriend? What is her current age raised to the 0.43 power?"
+)
+UI_TIMEOUT_MS = 180_000
+
+pytestmark = pytest.mark.slow
+if not Path(CHROMIUM).exists():
+    reason = "Debian's chromium is not installed (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true requires it.", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path_factory.mktemp("playground") / "threadloom.sqlite")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server: ServerProcess, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    if getattr(request.node, "failed_call", False):
+        shoot(page, f"failed-{request.node.name}")
+    context.close()
+    assert not errors, f"the page raised: {errors}"
+
+
+def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
+    """Send `question` and wait until the run it starts has ended and the page shows the
+    thread's state."""
+    ended = int(page.evaluate("document.body.dataset.runsEnded || 0"))
+    page.fill("#input", question)
+    page.click("#send")
+    wait_runs_ended(page, ended + 1)
+
+
+def wait_runs_ended(page, count: int) -> None:  # type: ignore[no-untyped-def]
+    page.wait_for_selector(f"body[data-runs-ended='{count}']", state="attached")
+
+
+def test_seed_question_streams_tokens_tool_cards_and_a_timeline(page, server) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/")
+    page.wait_for_selector("#assistant option", state="attached")
+    # Count how often the answer's text grows while it streams.
+    page.evaluate(
+        """() => {
+        window.tokenUpdates = 0;
+        new MutationObserver(() => window.tokenUpdates++).observe(
+            document.getElementById('messages'),
+            {subtree: true, characterData: true, childList: true});
+    }"""
+    )
+    ask(page, SEED_QUESTION)
+    answer = page.locator("#messages li.ai", has_text="Vittoria Ceretti").last
+
+    cards = page.locator(".tool-card")
+    assert cards.filter(has_text="search").count() >= 1
+    calculator = cards.filter(has_text="calculator").first
+    assert "28^0.43" in calculator.inner_text()
+    assert "4.19" in calculator.locator(".result").inner_text()
+    assert "4.19" in answer.inner_text()
+    assert page.evaluate("window.tokenUpdates") > 10
+    timeline = page.locator("#timeline li")
+    assert timeline.filter(has_text="agent").count() >= 3
+    assert timeline.filter(has_text="tools").count() >= 2
+    assert "tokens in" in timeline.filter(has_text="agent").first.inner_text()
+    # The new thread is listed, named after the question, and the URL names it.
+    assert page.locator("#threads li.current").inner_text().startswith("Who is Leo")
+    assert "thread=" in page.url
+    shoot(page, "1-seed-question")
+
+
+def test_interrupt_is_shown_and_approved(page, server) -> None:  # type: ignore[no-untyped-def]
+    careful = httpx.post(
+        f"{server.url}/assistants",
+        json={
+            "graph_id": "agent",
+            "name": "careful",
+            "config": {"configurable": {"approve_tools": ["calculator"]}},
+        },
+    ).json()
+    page.goto(f"{server.url}/#assistant={careful['assistant_id']}")
+    page.wait_for_selector("#assistant option", state="attached")
+    assert page.input_value("#assistant") == careful["assistant_id"]
+    ask(page, "compute 17*23")
+    assert page.locator("#interrupt").is_visible()
+    assert "calculator" in page.inner_text("#interrupt-value")
+    shoot(page, "2-interrupt")
+    page.click("#approve")
+    wait_runs_ended(page, 2)
+    assert page.locator("#messages li.ai", has_text="391").count() >= 1
+    assert page.locator("#interrupt").is_hidden()
+    shoot(page, "3-approved")
+
+
+def test_fork_from_an_earlier_checkpoint(page, server) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/")
+    page.wait_for_selector("#assistant option", state="attached")
+    ask(page, "compute 17*23")
+    ask(page, "compute 2*3")
+    thread_id = page.url.split("thread=")[1].split("&")[0]
+
+    page.click("#show-history")
+    # The checkpoint after the first exchange: four messages, nothing left to run.
+    first_exchange = page.locator("#checkpoints li", has_text="4 messages").filter(
+        has_text="next: —"
+    )
+    first_exchange.locator("button").click()
+    assert page.locator("#fork-note").is_visible()
+    assert page.locator("#messages li", has_text="2*3").count() == 0
+    shoot(page, "4-fork-picked")
+    ask(page, "compute 5*5")
+
+    state = httpx.get(f"{server.url}/threads/{thread_id}/state").json()
+    asked = [m["content"] for m in state["values"]["messages"] if m["type"] == "human"]
+    assert asked == ["compute 17*23", "compute 5*5"]
+    shoot(page, "5-forked")
+
+
+def test_reload_shows_the_conversation_and_rejoins_a_running_run(page, server) -> None:  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=server.url) as client:
+        thread_id = client.post("/threads", json={"metadata": {"title": "later"}}).json()[
+            "thread_id"
+        ]
+        client.post(
+            f"/threads/{thread_id}/runs/wait",
+            json={
+                "assistant_id": "agent",
+                "input": {"messages": [{"role": "user", "content": "compute 17*23"}]},
+            },
+        )
+        # A run that starts a few seconds from now: the page must find it and follow it.
+        client.post(
+            f"/threads/{thread_id}/runs",
+            json={
+                "assistant_id": "agent",
+                "input": {"messages": [{"role": "user", "content": "compute 6*7"}]},
+                "after_seconds": 4,
+            },
+        )
+    page.goto(f"{server.url}/#thread={thread_id}")
+    page.locator("#messages li.ai", has_text="391").last.wait_for()
+    page.wait_for_selector("#status:has-text('rejoining')")
+    wait_runs_ended(page, 1)
+    assert page.locator("#messages li.ai", has_text="42").count() >= 1
+    shoot(page, "6-rejoined")
+
+    page.reload()
+    page.locator("#messages li.ai", has_text="42").last.wait_for()
+    assert page.locator("#messages li.human").count() == 2
+    assert page.inner_text("#thread-title") == "later"
