@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -22,6 +22,13 @@ class Settings(BaseSettings):
         env_prefix="THREADLOOM_", env_file=".env", extra="ignore", validate_by_name=True
     )
 
+    # The deployment file (LangGraph CLI's `langgraph.json`) naming the graphs to serve and the
+    # rest of section "Serve your own graphs" in the README. Unset: `./langgraph.json` if there
+    # is one, else the built-in agent alone. Values below that the file also sets (CORS, the
+    # `http.*`, `auth`, `store`, `checkpointer` and `webhooks` keys) come from it unless the
+    # environment sets them.
+    config: Path | None = None
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -37,6 +44,20 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = None
     # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; none if empty.
     cors_origins: Annotated[list[str], NoDecode] = []
+    # CORS as `http.cors` gives it (CORSMiddleware's keyword arguments: allow_origins,
+    # allow_methods, allow_headers, allow_credentials, allow_origin_regex, expose_headers,
+    # max_age); `cors_origins`, when set, replaces its `allow_origins`.
+    cors: dict[str, Any] | None = None
+    # A Starlette / FastAPI app served beside the API (`http.app`): "/abs/path/file.py:attr" or
+    # "package.module:attr". The API's routes are matched first. Its middleware runs on every
+    # request, before the API key check unless `middleware_order` is "auth_first"; its routes
+    # need no API key unless `enable_custom_route_auth`.
+    http_app: str | None = None
+    enable_custom_route_auth: bool = False
+    middleware_order: Literal["auth_first", "middleware_first"] = "middleware_first"
+    # Request headers copied into a run's `config.configurable` (`http.configurable_headers`):
+    # {"include": [patterns], "exclude": [patterns]}, patterns of lower-case names with `*`.
+    configurable_headers: dict[str, list[str]] | None = None
     # The largest request body accepted; a larger one is answered 413 and never reaches a route.
     max_body_bytes: int = Field(1024 * 1024, ge=1)
 
@@ -82,6 +103,17 @@ class Settings(BaseSettings):
     tools: Annotated[list[str], NoDecode] = ["calculator", "search"]
     max_steps: int = Field(12, ge=2, le=200)
     tavily_api_key: SecretStr | None = None
+
+    # Keys of the deployment file that other parts of the server read, as the file gives them.
+    # `auth.path`: a `langgraph_sdk.Auth` object, "/abs/path/file.py:attr" or "module:attr".
+    auth_path: str | None = None
+    # `store.index`: semantic search in the store ({"embed": ..., "dims": ..., "fields": ...}).
+    store_index: dict[str, Any] | None = None
+    # `checkpointer.ttl`: {"strategy": "delete" | "keep_latest", "default_ttl": minutes,
+    # "sweep_interval_minutes": minutes}.
+    checkpointer_ttl: dict[str, Any] | None = None
+    # `webhooks`: how run-completion webhooks are sent (allowed hosts, https only, ...).
+    webhooks: dict[str, Any] | None = None
 
     # Generation scheduler for local models.
     max_batch_size: int = Field(8, ge=1, le=256)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from threadloom.service.deps import ExistingThread, RunId, ServicesDep, ThreadId
+from threadloom.service.deps import ExistingThread, RunId, RunRequest, ServicesDep, ThreadId
 from threadloom.service.errors import NotFound
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import (
@@ -20,7 +20,6 @@ from threadloom.service.run_responses import (
     thread_run_path,
 )
 from threadloom.service.runs.stream_modes import parse_stream_modes
-from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.storage.records import RunStatus
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
@@ -28,7 +27,7 @@ router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 
 @router.post("/stream")
 async def stream_run(
-    thread_id: ThreadId, body: RunCreate, services: ServicesDep
+    thread_id: ThreadId, body: RunRequest, services: ServicesDep
 ) -> EventSourceResponse:
     """Start a run and stream its events (SSE) until it ends."""
     run = await services.run_manager.submit(thread_id, body)
@@ -42,7 +41,7 @@ async def stream_run(
 
 @router.post("/wait")
 async def wait_run(
-    thread_id: ThreadId, body: RunCreate, services: ServicesDep
+    thread_id: ThreadId, body: RunRequest, services: ServicesDep
 ) -> StreamingResponse:
     """Start a run and answer with its final values (or `__error__` / `__interrupt__`)."""
     run = await services.run_manager.submit(thread_id, body)
@@ -54,7 +53,7 @@ async def wait_run(
 
 
 @router.post("")
-async def create_run(thread_id: ThreadId, body: RunCreate, services: ServicesDep) -> JsonResponse:
+async def create_run(thread_id: ThreadId, body: RunRequest, services: ServicesDep) -> JsonResponse:
     """Start a run in the background; answers with the run (pending) at once."""
     run = await services.run_manager.submit(thread_id, body)
     return JsonResponse(run.record.to_api(), headers={"Content-Location": thread_run_path(run)})

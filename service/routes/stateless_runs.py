@@ -10,7 +10,7 @@ from pydantic import Field
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from threadloom.service.deps import ServicesDep
+from threadloom.service.deps import RunRequest, ServicesDep
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import result_response, stream_response
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/runs", tags=["stateless runs"])
 
 
 @router.post("/stream")
-async def stream_stateless_run(body: RunCreate, services: ServicesDep) -> EventSourceResponse:
+async def stream_stateless_run(body: RunRequest, services: ServicesDep) -> EventSourceResponse:
     run = await services.run_manager.submit(None, body)
     return stream_response(
         run,
@@ -32,7 +32,7 @@ async def stream_stateless_run(body: RunCreate, services: ServicesDep) -> EventS
 
 
 @router.post("/wait")
-async def wait_stateless_run(body: RunCreate, services: ServicesDep) -> StreamingResponse:
+async def wait_stateless_run(body: RunRequest, services: ServicesDep) -> StreamingResponse:
     run = await services.run_manager.submit(None, body)
     return result_response(
         run,
@@ -42,7 +42,7 @@ async def wait_stateless_run(body: RunCreate, services: ServicesDep) -> Streamin
 
 
 @router.post("")
-async def create_stateless_run(body: RunCreate, services: ServicesDep) -> JsonResponse:
+async def create_stateless_run(body: RunRequest, services: ServicesDep) -> JsonResponse:
     """Start a stateless run in the background; answers with the run (pending) at once."""
     run = await services.run_manager.submit(None, body)
     return JsonResponse(run.record.to_api(), headers={"Content-Location": f"/runs/{run.run_id}"})

@@ -390,7 +390,7 @@ class RunManager:
             await asyncio.wait({execution})
             if execution.cancelled():
                 logger.info("run cancelled run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
-                outcome = RunOutcome("interrupted", await self._values(spec.thread_id))
+                outcome = RunOutcome("interrupted", await self._values(spec))
             else:
                 outcome = execution.result()
             try:
@@ -425,12 +425,14 @@ class RunManager:
             await self._threads.delete(spec.thread_id)
             return
         failure = outcome.error if outcome.status == "error" else None
-        await self.thread_record.save(spec.thread_id, failure, besides=spec.run_id)
+        await self.thread_record.save(
+            spec.thread_id, failure, besides=spec.run_id, graph_id=spec.assistant.graph_id
+        )
         await self._runs.set_status(spec.run_id, outcome.status)
 
-    async def _values(self, thread_id: str) -> Any:
+    async def _values(self, spec: RunSpec) -> Any:
         try:
-            return (await self._executor.snapshot(thread_id)).values
+            return (await self._executor.snapshot(spec.thread_id, spec.assistant.graph_id)).values
         except Exception:
             return {}
 
