@@ -62,11 +62,12 @@ async def start_server(
 ) -> LiveServer:
     """Start the app on 127.0.0.1 and an ephemeral port; returns once it serves.
 
-    It serves `graphs` if given; else one graph, "agent": the agent with `model`, or what
-    `graph_factory` builds, compiled as the agent is.
+    It serves `graphs` if given, else the graphs of the deployment file `config` if that
+    setting is given, else one graph, "agent": the agent with `model`, or what `graph_factory`
+    builds, compiled as the agent is.
     """
     served = Settings(db=db, tools=["calculator", "search"], **settings)
-    if graphs is None:
+    if graphs is None and served.config is None:
         build = graph_factory or partial(make_agent_graph, model=model)
         graphs = {GRAPH_ID: compile_agent(build(served), served)}
     app = create_app(served, graphs)
