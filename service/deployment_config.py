@@ -216,7 +216,9 @@ def _env(value: Any, folder: Path, fail: Any) -> dict[str, str]:
 
 
 def _mapping(raw: Mapping[str, Any], key: str, fail: Any) -> dict[str, Any]:
-    value = raw.get(key) or {}
+    value = raw.get(key)
+    if value is None:
+        return {}
     if not isinstance(value, dict):
         raise fail(f'"{key}" must be an object')
     return value

@@ -183,10 +183,12 @@ def import_graphs(sources: Mapping[str, str]) -> dict[str, GraphValue]:
             raise ConfigurationError(f"graph '{graph_id}' ({source}): {exc}") from exc
         except Exception as exc:
             raise ConfigurationError(f"graph '{graph_id}' ({source}): {one_line(exc)}") from exc
-        if not isinstance(value, Pregel | StateGraph) and not callable(value):
-            raise ConfigurationError(
-                f"graph '{graph_id}' ({source}): {type(value).__name__} is neither a graph nor "
-                "a factory"
-            )
+        if not isinstance(value, Pregel | StateGraph):
+            if not callable(value):
+                raise ConfigurationError(
+                    f"graph '{graph_id}' ({source}): {type(value).__name__} is neither a graph "
+                    "nor a factory"
+                )
+            _takes_config(graph_id, value)  # refuses, at start-up, a factory it cannot call
         graphs[graph_id] = value
     return graphs
