@@ -91,6 +91,10 @@ ExistingThread = Annotated[ThreadRecord, Depends(_existing_thread)]
 
 
 async def _run_request(body: RunCreate, request: Request, services: ServicesDep) -> RunCreate:
+    return with_request_headers(body, request, services)
+
+
+def with_request_headers(body: RunCreate, request: Request, services: Services) -> RunCreate:
     """The run's request with the configured request headers added to its configurable (to
     `context` when the request gives that instead), over the body's values for the same keys,
     as LangGraph Server does."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import Field
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from threadloom.service.deps import RunRequest, ServicesDep
+from threadloom.service.deps import RunRequest, ServicesDep, with_request_headers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import result_response, stream_response
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
@@ -50,10 +50,11 @@ async def create_stateless_run(body: RunRequest, services: ServicesDep) -> JsonR
 
 @router.post("/batch")
 async def create_stateless_runs(
-    body: Annotated[list[RunCreate], Field(min_length=1)], services: ServicesDep
+    body: Annotated[list[RunCreate], Field(min_length=1)], request: Request, services: ServicesDep
 ) -> JsonResponse:
     """Start several stateless runs in the background; answers with them (pending)."""
-    runs = await services.run_manager.submit_stateless_batch(body)
+    requests = [with_request_headers(item, request, services) for item in body]
+    runs = await services.run_manager.submit_stateless_batch(requests)
     return JsonResponse([run.record.to_api() for run in runs])
 
 

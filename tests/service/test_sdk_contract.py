@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,11 @@ READY_LINE = "Uvicorn running on"  # logged with --server-log-level info
 START_TIMEOUT_S = 120
 
 
-async def test_our_server_keeps_the_sdk_contract(start: StartServer, tmp_path: Path) -> None:
-    server = await start(config=contract_config(tmp_path))
+async def test_our_server_keeps_the_sdk_contract(
+    storage_settings: dict[str, Any], start: StartServer, tmp_path: Path
+) -> None:
+    """Both graphs of one langgraph.json, on SQLite, then on PostgreSQL."""
+    server = await start(config=contract_config(tmp_path), **storage_settings)
     await check_contract(server.url, agent="agent", counter="counter")
 
 
