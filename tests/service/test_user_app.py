@@ -1,6 +1,6 @@
 """A user's LangGraph app, made in a temporary folder, served by `threadloom serve --config`
 (a real process) and by `langgraph dev` from the same `langgraph.json`; the SDK contract holds on
-both, and the app's threads survive a restart of threadloom.
+both, and the app's threads survive threadloom being killed and started again.
 
 The app is what a user brings: its own `langgraph.json`, a graph with a custom state and an
 interrupt (a copy of `counter_graph.py`), a factory graph that reads its `env` and the run's
@@ -12,14 +12,17 @@ whole app: a key added to the config (`auth`, `store`...) with its files is serv
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
 
 from tests.e2e.server_process import ServerProcess
+from tests.service.counter_graph import HANG
 from tests.service.sdk_contract import check_contract
 from tests.service.test_sdk_contract import langgraph_dev
 
@@ -132,8 +135,26 @@ async def check_sample_app(url: str) -> None:
         assert (await http.get("/sample/hello")).json() == {"said": "HELLO"}
 
 
+async def start_hanging_counter(client: LangGraphClient, thread_id: str) -> str:
+    """A counter run that waits in `add` until cancelled, its input checkpointed."""
+    created: list[Any] = []
+    parts = client.runs.stream(
+        thread_id,
+        "counter",
+        input={"added": [HANG]},
+        stream_mode="values",
+        durability="sync",
+        on_run_created=created.append,
+    )
+    async for part in parts:
+        if part.event == "values":
+            break
+    await parts.aclose()
+    return created[0]["run_id"]
+
+
 @pytest.mark.slow
-async def test_threadloom_serves_the_users_app_and_its_threads_survive_a_restart(
+async def test_threadloom_serves_the_users_app_and_its_threads_survive_a_crash(
     tmp_path: Path,
 ) -> None:
     config = make_sample_app(tmp_path / "app")
@@ -148,8 +169,10 @@ async def test_threadloom_serves_the_users_app_and_its_threads_survive_a_restart
             assert paused["__interrupt__"][0]["value"]["total"] == 110
             greeted = (await client.threads.create())["thread_id"]
             await client.runs.wait(greeted, "greeter", input={"name": "cy"})
+            cut = (await client.threads.create())["thread_id"]
+            cut_run = await start_hanging_counter(client, cut)
     finally:
-        assert first.stop() == 0
+        assert first.stop(signal.SIGKILL) == -signal.SIGKILL
 
     second = ServerProcess(db, ["--config", str(config)])
     try:
@@ -162,6 +185,10 @@ async def test_threadloom_serves_the_users_app_and_its_threads_survive_a_restart
             assert done == {"added": [70, 40], "total": 110, "verdict": "kept"}
             state = await client.threads.get_state(greeted)
             assert state["values"] == {"name": "cy", "greeting": "AHOY, CY!"}
+            # The run the crash cut short is settled; its thread waits at the step it was in.
+            assert (await client.runs.get(cut, cut_run))["status"] == "interrupted"
+            assert (await client.threads.get(cut))["status"] == "interrupted"
+            assert (await client.threads.get_state(cut))["next"] == ["add"]
     finally:
         assert second.stop() == 0
 
