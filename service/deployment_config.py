@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,9 +52,13 @@ NESTED_SETTINGS = {
     ("store", "index"): "store_index",
     ("checkpointer", "ttl"): "checkpointer_ttl",
 }
-TOP_LEVEL_KEYS = {"graphs", "dependencies", "env", "http", "auth", "store", "checkpointer"}
+TOP_LEVEL_KEYS = {
+    "graphs", "dependencies", "env", "http", "auth", "store", "checkpointer", "webhooks"
+}  # fmt: skip
 # Settings fields holding a "file.py:attr" reference, resolved against the file's folder.
 REFERENCE_SETTINGS = ("http_app", "auth_path")
+
+Fail = Callable[[str], ConfigurationError]
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> DeploymentConfig:
     def fail(problem: str) -> ConfigurationError:
         return ConfigurationError(f"{path}: {problem}")
 
-    unsupported = sorted(key for key in raw if key not in TOP_LEVEL_KEYS and key != "webhooks")
+    unsupported = sorted(key for key in raw if key not in TOP_LEVEL_KEYS)
     graphs = _graphs(raw.get("graphs"), folder, fail)
     settings: dict[str, Any] = {}
     http = _mapping(raw, "http", fail)
@@ -150,6 +154,10 @@ def _parse(path: Path, raw: dict[str, Any]) -> DeploymentConfig:
     for name in REFERENCE_SETTINGS:
         if isinstance(settings.get(name), str):
             settings[name] = _absolute_reference(settings[name], folder)
+    index = settings.get("store_index")
+    if isinstance(index, dict) and isinstance(index.get("embed"), str) and ":" in index["embed"]:
+        # A "file.py:function" embed, as LangGraph reads it (a "provider:model" is left as is).
+        settings["store_index"] = {**index, "embed": _absolute_reference(index["embed"], folder)}
     return DeploymentConfig(
         path=path,
         graphs=graphs,
@@ -160,7 +168,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> DeploymentConfig:
     )
 
 
-def _graphs(value: Any, folder: Path, fail: Any) -> dict[str, str]:
+def _graphs(value: Any, folder: Path, fail: Fail) -> dict[str, str]:
     if not isinstance(value, dict) or not value:
         raise fail('"graphs" must map each graph id to "./file.py:variable" or "module:variable"')
     graphs = {}
@@ -184,7 +192,7 @@ def _absolute_reference(reference: str, folder: Path) -> str:
     return f"{(folder / module_or_path).resolve()}:{attribute}"
 
 
-def _dependencies(value: Any, folder: Path, fail: Any) -> list[Path]:
+def _dependencies(value: Any, folder: Path, fail: Fail) -> list[Path]:
     """The local folders among the dependencies. Package names (for `langgraph build`) must be
     installed already; they are not put on the path."""
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -200,7 +208,7 @@ def _dependencies(value: Any, folder: Path, fail: Any) -> list[Path]:
     return folders
 
 
-def _env(value: Any, folder: Path, fail: Any) -> dict[str, str]:
+def _env(value: Any, folder: Path, fail: Fail) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, str):
@@ -215,7 +223,7 @@ def _env(value: Any, folder: Path, fail: Any) -> dict[str, str]:
     raise fail('"env" must be a path to a .env file or a mapping of variables')
 
 
-def _mapping(raw: Mapping[str, Any], key: str, fail: Any) -> dict[str, Any]:
+def _mapping(raw: Mapping[str, Any], key: str, fail: Fail) -> dict[str, Any]:
     value = raw.get(key)
     if value is None:
         return {}

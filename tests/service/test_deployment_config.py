@@ -94,7 +94,7 @@ def test_every_key_lands_where_it_is_read(tmp_path: Path, environ: dict[str, str
         "middleware_order": "auth_first",
         "enable_custom_route_auth": True,
         "auth_path": f"{tmp_path / 'auth.py'}:auth",
-        "store_index": {"embed": "./embed.py:embed", "dims": 3},
+        "store_index": {"embed": f"{tmp_path / 'embed.py'}:embed", "dims": 3},
         "checkpointer_ttl": {"strategy": "delete", "default_ttl": 60},
         "webhooks": {"url": {"allowed_domains": ["example.com"]}},
     }
@@ -107,7 +107,10 @@ def test_every_key_lands_where_it_is_read(tmp_path: Path, environ: dict[str, str
     ]
 
     settings = config.applied_to(Settings(db=tmp_path / "t.sqlite"))
-    assert settings.store_index == {"embed": "./embed.py:embed", "dims": 3}
+    assert settings.store_index == {"embed": f"{tmp_path / 'embed.py'}:embed", "dims": 3}
+    module_embed = {"graphs": {"g": "m:g"}, "store": {"index": {"embed": "openai:small"}}}
+    read = read_config(write(tmp_path, module_embed))
+    assert read.settings["store_index"] == {"embed": "openai:small"}
     assert settings.auth_path == f"{tmp_path / 'auth.py'}:auth"
     assert settings.middleware_order == "auth_first" and settings.db == tmp_path / "t.sqlite"
 
