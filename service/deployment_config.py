@@ -53,8 +53,15 @@ NESTED_SETTINGS = {
     ("checkpointer", "ttl"): "checkpointer_ttl",
 }
 TOP_LEVEL_KEYS = {
-    "graphs", "dependencies", "env", "http", "auth", "store", "checkpointer", "webhooks"
-}  # fmt: skip
+    "graphs",
+    "dependencies",
+    "env",
+    "http",
+    "auth",
+    "store",
+    "checkpointer",
+    "webhooks",
+}
 # Settings fields holding a "file.py:attr" reference, resolved against the file's folder.
 REFERENCE_SETTINGS = ("http_app", "auth_path")
 

@@ -164,10 +164,12 @@ def _takes_config(graph_id: str, factory: Callable[..., Any]) -> bool:
         ]
     except (TypeError, ValueError):  # a builtin without a signature: call it with nothing
         return False
-    if len(parameters) > 1:
+    if len(parameters) > 1 or any(
+        "ServerRuntime" in str(parameter.annotation) for parameter in parameters
+    ):
         raise ConfigurationError(
             f"graph '{graph_id}': a graph factory takes nothing or the run's config, not "
-            f"{', '.join(parameter.name for parameter in parameters)}"
+            f"{', '.join(str(parameter) for parameter in parameters)}"
         )
     return len(parameters) == 1
 

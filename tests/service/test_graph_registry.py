@@ -15,6 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 from langgraph.store.memory import InMemoryStore
+from langgraph_sdk.runtime import ServerRuntime
 from typing_extensions import TypedDict
 
 from threadloom.service.errors import ConfigurationError, NotFound
@@ -147,6 +148,12 @@ async def test_what_cannot_be_served_is_refused(saver: InMemorySaver, store: InM
         GraphRegistry({"n": 42}, saver, store)
     with pytest.raises(ConfigurationError, match="takes nothing or the run's config"):
         GraphRegistry({"f": lambda a, b: None}, saver, store)
+
+    def with_runtime(runtime: ServerRuntime) -> Pregel:  # LangGraph's other form: not served
+        raise AssertionError("never called")
+
+    with pytest.raises(ConfigurationError, match="not runtime: .?ServerRuntime"):
+        GraphRegistry({"f": with_runtime}, saver, store)
     with pytest.raises(ConfigurationError, match="no graph to serve"):
         GraphRegistry({}, saver, store)
     registry = GraphRegistry({"bad": lambda: "not a graph"}, saver, store)
