@@ -152,7 +152,7 @@ async def test_what_cannot_be_served_is_refused(saver: InMemorySaver, store: InM
     def with_runtime(runtime: ServerRuntime) -> Pregel:  # LangGraph's other form: not served
         raise AssertionError("never called")
 
-    with pytest.raises(ConfigurationError, match="not runtime: .?ServerRuntime"):
+    with pytest.raises(ConfigurationError, match=r"not runtime: .?ServerRuntime"):
         GraphRegistry({"f": with_runtime}, saver, store)
     with pytest.raises(ConfigurationError, match="no graph to serve"):
         GraphRegistry({}, saver, store)
