@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# The graphs both servers serve: `make run CONFIG=path/to/langgraph.json` serves another app.
+CONFIG ?= langgraph.json
 
 .PHONY: install run dev test lint bench tiny-model clean
 
@@ -22,10 +24,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/threadloom serve --host $(HOST) --port $(PORT)
+	$(BIN)/threadloom serve --config $(CONFIG) --host $(HOST) --port $(PORT)
 
 dev: $(STAMP)
-	$(BIN)/langgraph dev --no-browser --port 2024
+	$(BIN)/langgraph dev --config $(CONFIG) --no-browser --port 2024
 
 test: $(STAMP)
 	$(BIN)/ruff check .
