@@ -144,7 +144,7 @@ class _ServedGraph:
         if hasattr(made, "__aenter__"):
             async with made as graph:
                 yield self._serve(self.graph_id, graph)
-        elif hasattr(made, "__enter__") and not isinstance(made, Pregel):
+        elif hasattr(made, "__enter__"):
             with made as graph:
                 yield self._serve(self.graph_id, graph)
         else:
