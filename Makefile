@@ -8,6 +8,8 @@ JS := tests/js
 JS_STAMP := $(JS)/node_modules/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# The graphs both servers serve: `make run CONFIG=path/to/langgraph.json` serves another app.
+CONFIG ?= langgraph.json
 
 .PHONY: install js-deps run dev test lint bench tiny-model clean
 
@@ -32,10 +34,10 @@ $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
 js-deps: $(JS_STAMP)
 
 run: $(STAMP)
-	$(BIN)/threadloom serve --host $(HOST) --port $(PORT)
+	$(BIN)/threadloom serve --config $(CONFIG) --host $(HOST) --port $(PORT)
 
 dev: $(STAMP)
-	$(BIN)/langgraph dev --no-browser --port 2024
+	$(BIN)/langgraph dev --config $(CONFIG) --no-browser --port 2024
 
 test: $(STAMP) $(JS_STAMP)
 	$(BIN)/ruff check .

@@ -9,17 +9,18 @@ logging, uvicorn server and shutdown), with the tools of `bench.fake_graph`. Sto
 from __future__ import annotations
 
 import os
-from functools import partial
 
 from bench.fake_graph import TOOLS, ZeroCostModel
-from threadloom.service.agent import make_agent_graph
+from threadloom.service.agent import agent_graph
 from threadloom.service.cli import main as threadloom_main
 
 
 def main() -> int:
     os.environ["THREADLOOM_TOOLS"] = ",".join(TOOLS)
-    graph_factory = partial(make_agent_graph, model=ZeroCostModel())
-    return threadloom_main(["serve", "--host", "127.0.0.1", "--port", "0"], graph_factory)
+    return threadloom_main(
+        ["serve", "--host", "127.0.0.1", "--port", "0"],
+        lambda settings: {"agent": agent_graph(settings, ZeroCostModel())},
+    )
 
 
 if __name__ == "__main__":

@@ -15,14 +15,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import httpx
 import uvicorn
 from langchain_core.language_models import BaseChatModel
 
-from threadloom.service.agent import make_agent_graph
+from threadloom.service.agent import agent_graph
 from threadloom.service.app import create_app
 from threadloom.service.assistants import GRAPH_ID
 from threadloom.service.settings import Settings
@@ -48,7 +47,7 @@ async def serve(model: BaseChatModel, max_new_tokens: int) -> AsyncIterator[http
             max_new_tokens=max_new_tokens,
             log_level="warning",
         )
-        app = create_app(settings, partial(make_agent_graph, model=model))
+        app = create_app(settings, {GRAPH_ID: agent_graph(settings, model)})
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
         )

@@ -26,7 +26,6 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ from bench.fake_graph import TOOLS, ZeroCostModel
 from bench.http_runs import http_run
 from bench.in_process import compile_for, graph_run, open_checkpointer
 from bench.load import RunOnce
-from threadloom.service.agent import make_agent_graph
+from threadloom.service.agent import agent_graph
 from threadloom.service.app import create_app
 from threadloom.service.settings import Settings
 
@@ -80,7 +79,7 @@ class SqlTally:
 async def service_target(workdir: Path) -> AsyncIterator[Target]:
     """threadloom's app in this process, reached through an ASGI transport."""
     settings = Settings(db=workdir / "profile.sqlite", tools=TOOLS)
-    app = create_app(settings, graph_factory=partial(make_agent_graph, model=ZeroCostModel()))
+    app = create_app(settings, {"agent": agent_graph(settings, ZeroCostModel())})
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -1,4 +1,5 @@
-"""The served graph, built from the settings: the one factory behind the service and Studio."""
+"""The built-in agent graph, built from the settings: the one factory behind `service/studio.py`,
+which the repository's `langgraph.json` serves to `threadloom serve` and `langgraph dev` alike."""
 
 from __future__ import annotations
 
@@ -60,3 +61,8 @@ def compile_agent(
     """
     compiled = graph.compile(checkpointer=checkpointer, store=store, name=GRAPH_ID)
     return compiled.with_config(recursion_limit=settings.max_steps)
+
+
+def agent_graph(settings: Settings, model: BaseChatModel | None = None) -> Pregel:
+    """The agent compiled as it is served (tests pass a fake `model`)."""
+    return compile_agent(make_agent_graph(settings, model), settings)

@@ -1,31 +1,33 @@
-"""`create_app`: the FastAPI application of the LangGraph Server API over the agent graph.
+"""`create_app`: the FastAPI application of the LangGraph Server API over the configured graphs.
 
 Example:
-    >>> app = create_app(Settings(db=Path("data/dev.sqlite")))
+    >>> app = create_app(Settings(db=Path("data/dev.sqlite"), config=Path("langgraph.json")))
     >>> uvicorn.run(app, host="127.0.0.1", port=8000)
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from langgraph.graph import StateGraph
 
-from threadloom.service.agent import compile_agent, make_agent_graph
 from threadloom.service.assistant_store import AssistantStore
-from threadloom.service.assistants import GRAPH_ID, Assistants
+from threadloom.service.assistants import Assistants
 from threadloom.service.auth import ApiKeyAuth, ApiKeys, is_loopback
 from threadloom.service.auth_policy import AuthPolicy, PolicyAuth
 from threadloom.service.browser_access import BrowserOrigins, UntypedJsonBodies
+from threadloom.service.configurable_headers import HeaderFilter
 from threadloom.service.crons.jobs import CronJobs
 from threadloom.service.crons.scheduler import CronScheduler
+from threadloom.service.custom_http import CustomApp
+from threadloom.service.deployment_config import find_config, read_config
 from threadloom.service.deps import Services
 from threadloom.service.errors import ConfigurationError, install_error_handlers
+from threadloom.service.graph_registry import GraphRegistry, GraphValue, import_graphs
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
 from threadloom.service.openai import routes as openai_routes
@@ -62,7 +64,6 @@ from threadloom.service.store_index import check_store_index, load_store_index
 
 logger = logging.getLogger(__name__)
 
-GraphFactory = Callable[[Settings], StateGraph]
 # How long shutdown waits for the last run events to reach the database.
 EVENT_FLUSH_TIMEOUT_S = 10.0
 # How long shutdown lets webhooks of runs that just ended be delivered.
@@ -71,23 +72,44 @@ WEBHOOK_FLUSH_TIMEOUT_S = 5.0
 EXPOSED_HEADERS = ["Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
 
 
-def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_graph) -> FastAPI:
-    """The API app; its lifespan opens the database and builds the graph with `graph_factory`.
+def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = None) -> FastAPI:
+    """The API app over the graphs of the deployment file (`settings.config`, else
+    `./langgraph.json`, else the built-in agent), imported here; its lifespan opens the
+    database and serves them.
 
-    Tests inject a fake model with `graph_factory=partial(make_agent_graph, model=fake)`.
-    Raises `ConfigurationError` for unusable API key, TTL, webhook or store index settings, an
-    auth policy that cannot be loaded, or API keys and a policy at once.
+    `graphs` (graph id -> compiled graph, StateGraph or factory) replaces the file's graphs,
+    and no file is read then unless `settings.config` names one: tests inject graphs with a
+    fake model this way (`{"agent": agent_graph(settings, model=fake)}`).
+    Raises `ConfigurationError`, with a one-line message, for a deployment file, a graph, an
+    `http.app`, API key, TTL, webhook or store index settings that cannot be used, an auth
+    policy that cannot be loaded, or API keys and a policy at once.
     """
+    deployment = read_config(
+        find_config(settings) if graphs is None or settings.config is not None else None
+    )
+    deployment.apply()
+    settings = deployment.applied_to(settings)
+    keys = ApiKeys.from_settings(settings)
+    custom = CustomApp.load(settings)
+    if graphs is None:
+        graphs = import_graphs(deployment.graphs)
+    logger.info("graphs: %s (from %s)", ", ".join(graphs), deployment.path or "the built-in agent")
 
     mcp_endpoint = McpEndpoint()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings, graph_factory) as services:
+        async with AsyncExitStack() as stack:
+            services = await stack.enter_async_context(open_services(settings, graphs))
             app.state.services = services
-            tools = AssistantTools(services.run_manager, lambda assistant: services.graph)
-            async with mcp_endpoint.running(tools):
-                yield
+            tools = AssistantTools(
+                services.run_manager,
+                lambda assistant: services.graphs.open(assistant.graph_id, assistant.config),
+            )
+            await stack.enter_async_context(mcp_endpoint.running(tools))
+            if custom is not None:
+                await stack.enter_async_context(custom.lifespan(app))
+            yield
 
     app = FastAPI(
         title="threadloom",
@@ -96,7 +118,6 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
         default_response_class=JsonResponse,
     )
     install_error_handlers(app)
-    install_access_controls(app, settings)
     # Unusable sections of langgraph.json refuse the start before anything is opened.
     CheckpointerTtl.from_setting(settings.checkpointer_ttl)
     WebhookPolicy.from_settings(settings)
@@ -122,18 +143,24 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     # A protocol of its own (JSON-RPC over Streamable HTTP), outside the OpenAPI document.
     app.add_route(mcp.PATH, mcp_endpoint, methods=mcp.METHODS, include_in_schema=False)
     app.mount("/playground", playground.playground_files(), name="playground")
+    install_access_controls(app, settings, keys, custom)
+    if custom is not None:
+        # After the API's routes and access controls, which it must not shadow or replace.
+        custom.mount(app, auth=ApiKeyAuth)
     return app
 
 
-def install_access_controls(app: FastAPI, settings: Settings) -> None:
+def install_access_controls(
+    app: FastAPI, settings: Settings, keys: ApiKeys, custom: CustomApp | None
+) -> None:
     """Who may call the API, and how much they may send. Outermost first: CORS (so browsers'
     preflights need no key, and refusals carry CORS headers), then API keys or the auth policy
     (so no body is read for a request without one), then the body size limit, then untyped JSON
-    bodies. (The last one added runs first.)"""
-    origins = BrowserOrigins(settings.cors_origins)
+    bodies. (The last one added runs first.) A user app's routes need no key unless its config
+    says so."""
+    origins = BrowserOrigins(settings.cors_origins, settings.cors)
     app.add_middleware(UntypedJsonBodies, origins=origins)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    keys = ApiKeys.from_settings(settings)
     policy = AuthPolicy.load(settings.auth_path) if settings.auth_path else None
     if keys and policy:
         raise ConfigurationError(
@@ -145,7 +172,9 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(PolicyAuth, policy=policy)
         logger.info("auth on: custom auth policy %s", policy.path)
     elif keys:
-        app.add_middleware(ApiKeyAuth, keys=keys)
+        api_routes = list(app.router.routes)
+        is_open = None if custom is None else partial(custom.is_open_route, api_routes)
+        app.add_middleware(ApiKeyAuth, keys=keys, is_open=is_open)
         logger.info("auth on: API keys required, owners=%d", keys.owner_count)
     elif not is_loopback(settings.host):
         logger.warning(
@@ -153,33 +182,26 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
             "every thread. Set THREADLOOM_API_KEYS or THREADLOOM_API_KEYS_FILE to require keys.",
             settings.host,
         )
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=origins.configured,
-        allow_origin_regex=origins.default_regex,
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=EXPOSED_HEADERS,
-    )
+    app.add_middleware(CORSMiddleware, **origins.cors_options(EXPOSED_HEADERS))
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, graph_factory: GraphFactory) -> AsyncIterator[Services]:
-    """Open the storage (SQLite file or PostgreSQL), build the graph, settle the runs a stopped
-    server left, and serve until closed, with the cron scheduler running; closing interrupts
-    the runs still going."""
-    # Building the graph may load a model from disk: keep it off the event loop.
-    graph = await asyncio.to_thread(graph_factory, settings)
+async def open_services(
+    settings: Settings, graphs: Mapping[str, GraphValue]
+) -> AsyncIterator[Services]:
+    """Open the storage (SQLite file or PostgreSQL), serve `graphs` with its checkpointer and
+    store, settle the runs a stopped server left, and serve until closed, with the cron
+    scheduler running; closing interrupts the runs still going."""
     async with open_storage(settings) as storage:
         store_items = StoreItems(storage.database, await load_store_index(settings.store_index))
-        compiled = compile_agent(graph, settings, storage.checkpointer, GraphStore(store_items))
-        assistant_registry = Assistants(AssistantStore(storage.database), [GRAPH_ID])
+        registry = GraphRegistry(graphs, storage.checkpointer, GraphStore(store_items))
+        assistant_registry = Assistants(AssistantStore(storage.database), registry.graph_ids)
         await assistant_registry.install()
         queue = RunQueue(storage.runs, storage.wakeups)
         logs = EventLogs(storage.events, storage.wakeups)
         webhooks = WebhookSender(WebhookPolicy.from_settings(settings))
         run_manager = RunManager(
-            RunExecutor(compiled),
+            RunExecutor(registry, storage.checkpointer),
             storage.threads,
             storage.runs,
             assistant_registry,
@@ -223,7 +245,7 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
                 try:
                     yield Services(
                         settings=settings,
-                        graph=compiled,
+                        graphs=registry,
                         checkpointer=storage.checkpointer,
                         threads=storage.threads,
                         runs=storage.runs,
@@ -231,6 +253,7 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
                         run_manager=run_manager,
                         store_items=store_items,
                         cron_jobs=cron_jobs,
+                        run_headers=HeaderFilter.from_settings(settings),
                     )
                 finally:
                     # Runs end (interrupted) while their leases are still renewed.

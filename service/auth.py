@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -169,12 +169,20 @@ class ApiKeyAuth:
     """ASGI middleware: a request (HTTP or websocket) needs a valid key, or is answered 401;
     it then acts for the key's owner."""
 
-    def __init__(self, app: ASGIApp, keys: ApiKeys) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: ApiKeys, is_open: Callable[[Scope], bool] | None = None
+    ) -> None:
         self.app = app
         self._keys = keys
+        # Besides OPEN_PATHS, requests that need no key (a user app's own routes).
+        self._is_open = is_open
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
+        if (
+            scope["type"] not in ("http", "websocket")
+            or is_open(scope["path"])
+            or (self._is_open is not None and self._is_open(scope))
+        ):
             await self.app(scope, receive, send)
             return
         key = presented_key(Headers(scope=scope))

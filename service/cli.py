@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -22,9 +22,9 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from threadloom.models.errors import ModelError
-from threadloom.service.agent import make_agent_graph
-from threadloom.service.app import GraphFactory, create_app, drain
+from threadloom.service.app import create_app, drain
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.graph_registry import GraphValue
 from threadloom.service.settings import Settings
 from threadloom.service.terminal_chat import run_chat
 
@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help='"bundled", a hub id or a local folder (THREADLOOM_MODEL)')
     serve.add_argument("--db", type=Path, help="SQLite file for threads (THREADLOOM_DB)")
     serve.add_argument(
+        "--config",
+        type=Path,
+        help="langgraph.json naming the graphs to serve (THREADLOOM_CONFIG; default: "
+        "./langgraph.json if present, else the built-in agent)",
+    )
+    serve.add_argument(
         "--replica-id", help="this replica's name in the run table (THREADLOOM_REPLICA_ID)"
     )
     chat = commands.add_parser("chat", help="talk to a running server from this terminal")
@@ -59,19 +65,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+FLAGS = ("host", "port", "model", "db", "replica_id", "config")
+
+
 def parse_settings(argv: Sequence[str] | None = None) -> Settings:
-    """The settings for `threadloom serve ...`: environment and `.env`, then the flags given."""
+    """The settings for `threadloom serve ...`: environment and `.env`, then the flags given.
+
+    The flags are also set as their `THREADLOOM_*` variables, so that every part of the process
+    that reads the settings sees them: the built-in agent, which the deployment file names like
+    any other graph, builds its model from `Settings()`.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    overrides = {
-        name: value
-        for name in ("host", "port", "model", "db", "replica_id")
-        if (value := getattr(args, name)) is not None
-    }
+    overrides = {name: value for name in FLAGS if (value := getattr(args, name)) is not None}
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         parser.error(f"invalid setting:\n{exc}")
+    for name, value in overrides.items():
+        os.environ[f"THREADLOOM_{name.upper()}"] = str(value)
+    return settings
 
 
 class DrainingServer(uvicorn.Server):
@@ -110,9 +123,9 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
-def serve(settings: Settings, graph_factory: GraphFactory = make_agent_graph) -> None:
+def serve(settings: Settings, graphs: Mapping[str, GraphValue] | None = None) -> None:
     """Serve the API until a signal drains and stops the server."""
-    app = create_app(settings, graph_factory)
+    app = create_app(settings, graphs)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -123,7 +136,12 @@ def serve(settings: Settings, graph_factory: GraphFactory = make_agent_graph) ->
     DrainingServer(config, app).run()
 
 
-def main(argv: Sequence[str] | None = None, graph_factory: GraphFactory = make_agent_graph) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    graphs: Callable[[Settings], Mapping[str, GraphValue]] | None = None,
+) -> int:
+    """`threadloom serve` or `threadloom chat`; `graphs` (tests) makes the graphs to serve from
+    the settings, instead of the deployment file's."""
     args = build_parser().parse_args(argv)
     if args.command == "chat":
         return run_chat(args.url, args.assistant, args.thread, args.api_key)
@@ -132,9 +150,9 @@ def main(argv: Sequence[str] | None = None, graph_factory: GraphFactory = make_a
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     try:
-        serve(settings, graph_factory)
+        serve(settings, graphs(settings) if graphs is not None else None)
     except (ConfigurationError, ModelError) as exc:
-        # A setting the user must fix: say what, without a traceback.
+        # A setting or a graph the user must fix: say what, on one line, without a traceback.
         logger.error("%s", exc)
         return 2
     return 0

@@ -15,12 +15,14 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.pregel import Pregel
 
 from threadloom.service.auth_policy import authorize
+from threadloom.service.configurable_headers import HeaderFilter
 from threadloom.service.errors import InvalidRequest, thread_not_found
+from threadloom.service.graph_registry import GraphRegistry
 from threadloom.service.runs.manager import RunManager
 from threadloom.service.runs.queue import RunQueue
+from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.settings import Settings
 from threadloom.service.storage.records import ThreadRecord
 from threadloom.service.storage.runs import Runs
@@ -36,7 +38,7 @@ class Services:
     """Everything the routes use, opened once by the app's lifespan."""
 
     settings: Settings
-    graph: Pregel
+    graphs: GraphRegistry
     checkpointer: BaseCheckpointSaver
     threads: Threads
     runs: Runs
@@ -44,6 +46,8 @@ class Services:
     run_manager: RunManager
     store_items: StoreItems
     cron_jobs: CronJobs
+    # The request headers runs receive in their configurable (`http.configurable_headers`).
+    run_headers: HeaderFilter
 
 
 # Dependencies are `async def` even where they do not await: FastAPI runs a plain `def` in its
@@ -96,3 +100,24 @@ def _existing_thread_for(action: str) -> Callable[..., Awaitable[ThreadRecord]]:
 ExistingThread = Annotated[ThreadRecord, Depends(_existing_thread_for("read"))]
 ThreadToUpdate = Annotated[ThreadRecord, Depends(_existing_thread_for("update"))]
 ThreadToDelete = Annotated[ThreadRecord, Depends(_existing_thread_for("delete"))]
+
+
+async def _run_request(body: RunCreate, request: Request, services: ServicesDep) -> RunCreate:
+    return with_request_headers(body, request, services)
+
+
+def with_request_headers(body: RunCreate, request: Request, services: Services) -> RunCreate:
+    """The run's request with the configured request headers added to its configurable (to
+    `context` when the request gives that instead), over the body's values for the same keys,
+    as LangGraph Server does."""
+    picked = services.run_headers.pick(request.headers)
+    if not picked:
+        return body
+    if body.context:
+        return body.model_copy(update={"context": {**body.context, **picked}})
+    config = dict(body.config or {})
+    config["configurable"] = {**(config.get("configurable") or {}), **picked}
+    return body.model_copy(update={"config": config})
+
+
+RunRequest = Annotated[RunCreate, Depends(_run_request)]

@@ -22,6 +22,13 @@ class Settings(ModelSettings):
     the `THREADLOOM_` prefix come from `ModelSettings`, which graphs read without the service.
     """
 
+    # The deployment file (LangGraph CLI's `langgraph.json`) naming the graphs to serve and the
+    # rest of section "Serve your own graphs" in the README. Unset: `./langgraph.json` if there
+    # is one, else the built-in agent alone. Values below that the file also sets (CORS, the
+    # `http.*`, `auth`, `store`, `checkpointer` and `webhooks` keys) come from it unless the
+    # environment sets them.
+    config: Path | None = None
+
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -43,6 +50,20 @@ class Settings(ModelSettings):
     # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; if empty,
     # pages on loopback (localhost, 127.0.0.1, [::1], any port) only.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # CORS as `http.cors` gives it (CORSMiddleware's keyword arguments: allow_origins,
+    # allow_methods, allow_headers, allow_credentials, allow_origin_regex, expose_headers,
+    # max_age); `cors_origins`, when set, replaces its `allow_origins`.
+    cors: dict[str, Any] | None = None
+    # A Starlette / FastAPI app served beside the API (`http.app`): "/abs/path/file.py:attr" or
+    # "package.module:attr". The API's routes are matched first. Its middleware runs on every
+    # request, before the API key check unless `middleware_order` is "auth_first"; its routes
+    # need no API key unless `enable_custom_route_auth`.
+    http_app: str | None = None
+    enable_custom_route_auth: bool = False
+    middleware_order: Literal["auth_first", "middleware_first"] = "middleware_first"
+    # Request headers copied into a run's `config.configurable` (`http.configurable_headers`):
+    # {"include": [patterns], "exclude": [patterns]}, patterns of lower-case names with `*`.
+    configurable_headers: dict[str, list[str]] | None = None
     # The largest request body accepted; a larger one is answered 413 and never reaches a route.
     max_body_bytes: int = Field(1024 * 1024, ge=1)
 

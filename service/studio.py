@@ -1,11 +1,12 @@
-"""The agent graph for `langgraph dev` / LangGraph Studio (see `langgraph.json`).
+"""The built-in agent, as the repository's `langgraph.json` names it ("agent"): the same entry is
+served by `threadloom serve` and by `langgraph dev` / LangGraph Studio.
 
-The LangGraph server brings its own checkpointer, so the graph is compiled without one. Settings
-come from `THREADLOOM_*` variables and `.env`, as for `threadloom serve`.
+The server brings its own checkpointer and store, so the graph is compiled without them.
+Settings come from `THREADLOOM_*` variables and `.env` (`threadloom serve` sets its flags as
+those variables first).
 """
 
-from threadloom.service.agent import compile_agent, make_agent_graph
+from threadloom.service.agent import agent_graph
 from threadloom.service.settings import Settings
 
-_settings = Settings()
-graph = compile_agent(make_agent_graph(_settings), _settings)
+graph = agent_graph(Settings())

@@ -14,6 +14,7 @@ import asyncio
 import copy
 import re
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,8 @@ MAX_TOOL_NAME = 128
 MAX_TOOLS = 1000
 _MESSAGE_TYPES = re.compile(r"^#/\$defs/(AI|Human|Chat|System|Function|Tool)Message(Chunk)?$")
 
-GraphOf = Callable[[Assistant], Pregel]
-"""The compiled graph an assistant runs."""
+GraphOf = Callable[[Assistant], AbstractAsyncContextManager[Pregel]]
+"""The compiled graph an assistant runs (made for it, if its graph is a factory)."""
 
 
 class ToolCallError(Exception):
@@ -115,7 +116,8 @@ class AssistantTools:
             if not name or name in tools:
                 continue
             if assistant.graph_id not in schemas:
-                schemas[assistant.graph_id] = input_schema(self._graph_of(assistant))
+                async with self._graph_of(assistant) as graph:
+                    schemas[assistant.graph_id] = input_schema(graph)
             tools[name] = AssistantTool(
                 name=name,
                 description=assistant.description

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
+from langgraph.pregel import Pregel
 
-from threadloom.service.assistants import Assistants
+from threadloom.service.assistants import Assistant, Assistants
 from threadloom.service.auth_policy import authorize
 from threadloom.service.deps import ServicesDep
 from threadloom.service.errors import InvalidRequest
@@ -113,15 +116,16 @@ async def get_graph(
 ) -> JsonResponse:
     """The drawing of the assistant's graph: `xray=true` (or a depth) draws subgraphs too."""
     await authorize("assistants", "read", {"assistant_id": assistant_id})
-    await services.run_manager.assistants.get(assistant_id)
-    return JsonResponse(graph_drawing(services.graph, _xray(xray)))
+    depth = _xray(xray)
+    async with _assistant_graph(services, assistant_id) as (_, graph):
+        return JsonResponse(graph_drawing(graph, depth))
 
 
 @router.get("/{assistant_id}/schemas")
 async def get_schemas(assistant_id: str, services: ServicesDep) -> JsonResponse:
     await authorize("assistants", "read", {"assistant_id": assistant_id})
-    assistant = await services.run_manager.assistants.get(assistant_id)
-    return JsonResponse({"graph_id": assistant.graph_id, **graph_schemas(services.graph)})
+    async with _assistant_graph(services, assistant_id) as (assistant, graph):
+        return JsonResponse({"graph_id": assistant.graph_id, **graph_schemas(graph)})
 
 
 @router.get("/{assistant_id}/subgraphs")
@@ -130,8 +134,26 @@ async def get_subgraphs(
     assistant_id: str, services: ServicesDep, namespace: str | None = None, recurse: bool = False
 ) -> JsonResponse:
     await authorize("assistants", "read", {"assistant_id": assistant_id})
-    await services.run_manager.assistants.get(assistant_id)
-    return JsonResponse(subgraph_schemas(services.graph, namespace, recurse))
+    async with _assistant_graph(services, assistant_id) as (_, graph):
+        return JsonResponse(subgraph_schemas(graph, namespace, recurse))
+
+
+@asynccontextmanager
+async def _assistant_graph(
+    services: ServicesDep, assistant_id: str
+) -> AsyncIterator[tuple[Assistant, Pregel]]:
+    """The assistant and its graph, made with the assistant's config if it is a factory."""
+    assistant = await services.run_manager.assistants.get(assistant_id)
+    config = {
+        **assistant.config,
+        "configurable": {
+            **(assistant.config.get("configurable") or {}),
+            "graph_id": assistant.graph_id,
+            "assistant_id": assistant.assistant_id,
+        },
+    }
+    async with services.graphs.open(assistant.graph_id, config) as graph:
+        yield assistant, graph
 
 
 def _xray(value: str | None) -> bool | int:

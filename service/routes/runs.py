@@ -10,7 +10,7 @@ from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
 from threadloom.service.auth_policy import authorize, authorize_run
-from threadloom.service.deps import ExistingThread, RunId, ServicesDep, ThreadId
+from threadloom.service.deps import ExistingThread, RunId, RunRequest, ServicesDep, ThreadId
 from threadloom.service.errors import NotFound
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import (
@@ -21,7 +21,6 @@ from threadloom.service.run_responses import (
     thread_run_path,
 )
 from threadloom.service.runs.stream_modes import parse_stream_modes
-from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.storage.records import RunStatus
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
@@ -29,7 +28,7 @@ router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 
 @router.post("/stream")
 async def stream_run(
-    thread_id: ThreadId, body: RunCreate, services: ServicesDep
+    thread_id: ThreadId, body: RunRequest, services: ServicesDep
 ) -> EventSourceResponse:
     """Start a run and stream its events (SSE) until it ends."""
     body = await authorize_run(thread_id, body)
@@ -44,7 +43,7 @@ async def stream_run(
 
 @router.post("/wait")
 async def wait_run(
-    thread_id: ThreadId, body: RunCreate, services: ServicesDep
+    thread_id: ThreadId, body: RunRequest, services: ServicesDep
 ) -> StreamingResponse:
     """Start a run and answer with its final values (or `__error__` / `__interrupt__`)."""
     body = await authorize_run(thread_id, body)
@@ -57,7 +56,7 @@ async def wait_run(
 
 
 @router.post("")
-async def create_run(thread_id: ThreadId, body: RunCreate, services: ServicesDep) -> JsonResponse:
+async def create_run(thread_id: ThreadId, body: RunRequest, services: ServicesDep) -> JsonResponse:
     """Start a run in the background; answers with the run (pending) at once."""
     body = await authorize_run(thread_id, body)
     run = await services.run_manager.submit(thread_id, body)

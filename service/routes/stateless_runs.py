@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import Field
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
 from threadloom.service.auth_policy import authorize, authorize_run
-from threadloom.service.deps import ServicesDep
+from threadloom.service.deps import RunRequest, ServicesDep, with_request_headers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import result_response, stream_response
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/runs", tags=["stateless runs"])
 
 
 @router.post("/stream")
-async def stream_stateless_run(body: RunCreate, services: ServicesDep) -> EventSourceResponse:
+async def stream_stateless_run(body: RunRequest, services: ServicesDep) -> EventSourceResponse:
     body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return stream_response(
@@ -34,7 +34,7 @@ async def stream_stateless_run(body: RunCreate, services: ServicesDep) -> EventS
 
 
 @router.post("/wait")
-async def wait_stateless_run(body: RunCreate, services: ServicesDep) -> StreamingResponse:
+async def wait_stateless_run(body: RunRequest, services: ServicesDep) -> StreamingResponse:
     body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return result_response(
@@ -45,7 +45,7 @@ async def wait_stateless_run(body: RunCreate, services: ServicesDep) -> Streamin
 
 
 @router.post("")
-async def create_stateless_run(body: RunCreate, services: ServicesDep) -> JsonResponse:
+async def create_stateless_run(body: RunRequest, services: ServicesDep) -> JsonResponse:
     """Start a stateless run in the background; answers with the run (pending) at once."""
     body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
@@ -54,11 +54,13 @@ async def create_stateless_run(body: RunCreate, services: ServicesDep) -> JsonRe
 
 @router.post("/batch")
 async def create_stateless_runs(
-    body: Annotated[list[RunCreate], Field(min_length=1)], services: ServicesDep
+    body: Annotated[list[RunCreate], Field(min_length=1)], request: Request, services: ServicesDep
 ) -> JsonResponse:
     """Start several stateless runs in the background; answers with them (pending)."""
-    body = [await authorize_run(None, request) for request in body]
-    runs = await services.run_manager.submit_stateless_batch(body)
+    requests = [
+        await authorize_run(None, with_request_headers(item, request, services)) for item in body
+    ]
+    runs = await services.run_manager.submit_stateless_batch(requests)
     return JsonResponse([run.record.to_api() for run in runs])
 
 

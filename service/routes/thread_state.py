@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from langgraph.errors import InvalidUpdateError
+from langgraph.pregel import Pregel
 
 from threadloom.service.deps import ExistingThread, ServicesDep, ThreadToUpdate
 from threadloom.service.errors import BadRequest, Conflict, InvalidRequest, NotFound
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
+from threadloom.service.storage.records import ThreadRecord
 from threadloom.service.thread_state import thread_state
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["thread state"])
@@ -21,7 +23,7 @@ router = APIRouter(prefix="/threads/{thread_id}", tags=["thread state"])
 async def get_state(
     thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
 ) -> JsonResponse:
-    return await _state(services, _config(thread.thread_id), subgraphs)
+    return await _state(services, thread, _config(thread.thread_id), subgraphs)
 
 
 @router.get("/state/{checkpoint_id}")
@@ -29,14 +31,15 @@ async def get_state_at(
     checkpoint_id: str, thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
 ) -> JsonResponse:
     config = _config(thread.thread_id, {"checkpoint_id": checkpoint_id})
-    return await _state(services, config, subgraphs)
+    return await _state(services, thread, config, subgraphs)
 
 
 @router.post("/state/checkpoint")
 async def post_state_at(
     thread: ExistingThread, body: StateAtCheckpoint, services: ServicesDep
 ) -> JsonResponse:
-    return await _state(services, _config(thread.thread_id, body.checkpoint), body.subgraphs)
+    config = _config(thread.thread_id, body.checkpoint)
+    return await _state(services, thread, config, body.subgraphs)
 
 
 @router.post("/state")
@@ -56,19 +59,19 @@ async def update_state(
             f"Thread {thread_id} has a run in flight; wait for it to end (or cancel it) before "
             "updating the thread's state."
         )
-    _check_state_keys(services, body.values)
     checkpoint = {**(body.checkpoint or {})}
     if body.checkpoint_id:
         checkpoint["checkpoint_id"] = body.checkpoint_id
     if "checkpoint_id" in checkpoint:
         await _check_checkpoint(services, thread_id, checkpoint)
-    try:
-        written = await services.graph.aupdate_state(
-            _config(thread_id, checkpoint), body.values, as_node=body.as_node
-        )
-    except InvalidUpdateError as exc:
-        raise BadRequest(str(exc)) from None
-    await services.run_manager.thread_record.save(thread_id)
+    config = _config(thread_id, checkpoint)
+    async with services.graphs.open(thread.graph_id, config) as graph:
+        _check_state_keys(graph, body.values)
+        try:
+            written = await graph.aupdate_state(config, body.values, as_node=body.as_node)
+        except InvalidUpdateError as exc:
+            raise BadRequest(str(exc)) from None
+    await services.run_manager.thread_record.save(thread_id, graph_id=thread.graph_id)
     configurable = written["configurable"]
     return JsonResponse(
         {
@@ -83,7 +86,7 @@ async def update_state(
 async def post_history(
     thread: ExistingThread, services: ServicesDep, body: HistoryRequest | None = None
 ) -> JsonResponse:
-    return await _history(thread.thread_id, body or HistoryRequest(), services)
+    return await _history(thread, body or HistoryRequest(), services)
 
 
 @router.get("/history")
@@ -93,25 +96,34 @@ async def get_history(
     limit: int = Query(1, ge=1, le=1000),  # LangGraph Server's GET default; POST's is 10
     before: str | None = None,
 ) -> JsonResponse:
-    return await _history(thread.thread_id, HistoryRequest(limit=limit, before=before), services)
+    return await _history(thread, HistoryRequest(limit=limit, before=before), services)
 
 
-async def _history(thread_id: str, body: HistoryRequest, services: ServicesDep) -> JsonResponse:
-    before = body.before_checkpoint()
-    states = [
-        thread_state(snapshot)
-        async for snapshot in services.graph.aget_state_history(
-            _config(thread_id, body.checkpoint),
-            filter=body.metadata,
-            before=_config(thread_id, before) if before else None,
-            limit=body.limit,
-        )
-    ]
+async def _history(
+    thread: ThreadRecord, body: HistoryRequest, services: ServicesDep
+) -> JsonResponse:
+    thread_id, before = thread.thread_id, body.before_checkpoint()
+    config = _config(thread_id, body.checkpoint)
+    async with services.graphs.open(thread.graph_id, config) as graph:
+        states = [
+            thread_state(snapshot)
+            async for snapshot in graph.aget_state_history(
+                config,
+                filter=body.metadata,
+                before=_config(thread_id, before) if before else None,
+                limit=body.limit,
+            )
+        ]
     return JsonResponse(states)
 
 
-async def _state(services: ServicesDep, config: dict[str, Any], subgraphs: bool) -> JsonResponse:
-    snapshot = await services.graph.aget_state(config, subgraphs=subgraphs)
+async def _state(
+    services: ServicesDep, thread: ThreadRecord, config: dict[str, Any], subgraphs: bool
+) -> JsonResponse:
+    """The state at `config`, read through the graph that last ran on the thread (its
+    channels and nodes say what the checkpoint holds and what runs next)."""
+    async with services.graphs.open(thread.graph_id, config) as graph:
+        snapshot = await graph.aget_state(config, subgraphs=subgraphs)
     return JsonResponse(thread_state(snapshot))
 
 
@@ -127,11 +139,11 @@ async def _check_checkpoint(
         )
 
 
-def _check_state_keys(services: ServicesDep, values: Any) -> None:
+def _check_state_keys(graph: Pregel, values: Any) -> None:
     """Refuse keys the graph's state does not have (LangGraph would drop them silently)."""
     if not isinstance(values, dict):
         return
-    keys = services.graph.stream_channels_list
+    keys = graph.stream_channels_list
     unknown = sorted(set(values) - set(keys))
     if unknown:
         raise InvalidRequest(

@@ -1,4 +1,4 @@
-"""Executes one run: streams the compiled graph and writes the API's events to the run's log."""
+"""Executes one run: streams the run's graph and writes the API's events to the run's log."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
 from threadloom.service.errors import error_event
+from threadloom.service.graph_registry import GraphRegistry
 from threadloom.service.json_codec import dumps
 from threadloom.service.runs.events import EventLog, RunEvent
 from threadloom.service.runs.spec import RunSpec
@@ -46,17 +48,12 @@ def failed(log: EventLog, exc: BaseException, status: RunStatus = "error") -> Ru
 
 
 class RunExecutor:
-    """Streams the compiled graph (which holds the checkpointer) for the runs it is given."""
+    """Streams, for each run, the graph of its assistant; all of them checkpoint to
+    `checkpointer`."""
 
-    def __init__(self, graph: Pregel) -> None:
-        self.graph = graph
-
-    @property
-    def checkpointer(self) -> BaseCheckpointSaver:
-        saver = self.graph.checkpointer
-        if not isinstance(saver, BaseCheckpointSaver):
-            raise TypeError("The served graph must be compiled with a checkpointer.")
-        return saver
+    def __init__(self, graphs: GraphRegistry, checkpointer: BaseCheckpointSaver) -> None:
+        self.graphs = graphs
+        self.checkpointer = checkpointer
 
     async def execute(self, spec: RunSpec, log: EventLog) -> RunOutcome:
         """Run the graph to its end, an interrupt or a failure; only cancellation propagates."""
@@ -65,13 +62,17 @@ class RunExecutor:
         log.append(encode("metadata", {"run_id": spec.run_id, "attempt": spec.attempt}))
         logger.info("run started run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
         try:
-            async with aclosing(self._chunks(spec)) as chunks:
+            config = spec.config()
+            async with (
+                self.graphs.open(spec.assistant.graph_id, config) as graph,
+                aclosing(self._chunks(graph, spec, config)) as chunks,
+            ):
                 async for namespace, mode, chunk in chunks:
                     for name, data in translator.translate(namespace, mode, chunk):
                         log.append(encode(name, data))
-            values = translator.latest_values
-            if values is None:  # nothing streamed (e.g. resuming a finished thread)
-                values = (await self.snapshot(spec.thread_id)).values
+                values = translator.latest_values
+                if values is None:  # nothing streamed (e.g. resuming a finished thread)
+                    values = (await graph.aget_state(_thread_config(spec.thread_id))).values
             outcome = RunOutcome("success", values)
         except Exception as exc:  # a failing graph is reported to the client, not raised
             logger.warning(
@@ -98,30 +99,37 @@ class RunExecutor:
             return True
         return False
 
-    async def snapshot(self, thread_id: str) -> StateSnapshot:
-        """The thread's latest checkpointed state."""
-        return await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+    async def snapshot(self, thread_id: str, graph_id: str | None) -> StateSnapshot:
+        """The thread's latest checkpointed state, read through its graph (None: the default
+        graph, for a thread that was never run)."""
+        config = _thread_config(thread_id)
+        async with self.graphs.open(graph_id, config) as graph:
+            return await graph.aget_state(config)
 
-    async def _chunks(self, spec: RunSpec) -> AsyncIterator[Chunk]:
+    async def _chunks(
+        self, graph: Pregel, spec: RunSpec, config: RunnableConfig
+    ) -> AsyncIterator[Chunk]:
         modes = graph_stream_modes(spec.request.stream_mode)
         options = spec.stream_options()
         subgraphs = options["subgraphs"]
-        graph_input, config = spec.graph_input(), spec.config()
+        graph_input = spec.graph_input()
         if "events" not in spec.request.stream_mode:
-            async for item in self.graph.astream(
-                graph_input, config, stream_mode=modes, **options
-            ):
+            async for item in graph.astream(graph_input, config, stream_mode=modes, **options):
                 yield _as_chunk(item, subgraphs)
             return
         # `events` needs astream_events; the graph's own stream chunks ride inside it as the
         # root run's on_chain_stream events.
-        async for event in self.graph.astream_events(
+        async for event in graph.astream_events(
             graph_input, config, version="v2", stream_mode=modes, **options
         ):
             if event["event"] == "on_chain_stream" and event["run_id"] == spec.run_id:
                 yield _as_chunk(event["data"]["chunk"], subgraphs)
             elif "langsmith:hidden" not in event.get("tags", ()):
                 yield (), "events", event
+
+
+def _thread_config(thread_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id}}
 
 
 def _as_chunk(item: Any, subgraphs: bool) -> Chunk:

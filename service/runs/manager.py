@@ -396,7 +396,7 @@ class RunManager:
             await asyncio.wait({execution})
             if execution.cancelled():
                 logger.info("run cancelled run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
-                outcome = RunOutcome("interrupted", await self._values(spec.thread_id))
+                outcome = RunOutcome("interrupted", await self._values(spec))
             else:
                 outcome = execution.result()
             # Read before settling, which deletes a stateless run's thread.
@@ -437,7 +437,9 @@ class RunManager:
             await self._threads.delete(spec.thread_id)
             return
         failure = outcome.error if outcome.status == "error" else None
-        await self.thread_record.save(spec.thread_id, failure, besides=spec.run_id)
+        await self.thread_record.save(
+            spec.thread_id, failure, besides=spec.run_id, graph_id=spec.assistant.graph_id
+        )
         await self._runs.set_status(spec.run_id, outcome.status)
 
     async def _webhook_values(self, spec: RunSpec, outcome: RunOutcome) -> Any:
@@ -445,7 +447,7 @@ class RunManager:
         if not spec.request.webhook:
             return None
         if outcome.status == "error":
-            return await self._values(spec.thread_id)
+            return await self._values(spec)
         return outcome.result
 
     def _send_webhook(self, spec: RunSpec, outcome: RunOutcome, values: Any) -> None:
@@ -464,9 +466,9 @@ class RunManager:
         )
         self._webhooks.send(spec.request.webhook, payload)
 
-    async def _values(self, thread_id: str) -> Any:
+    async def _values(self, spec: RunSpec) -> Any:
         try:
-            return (await self._executor.snapshot(thread_id)).values
+            return (await self._executor.snapshot(spec.thread_id, spec.assistant.graph_id)).values
         except Exception:
             return {}
 

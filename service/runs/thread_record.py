@@ -25,13 +25,20 @@ class ThreadRecorder:
         self._queue = queue
 
     async def save(
-        self, thread_id: str, failure: BaseException | None = None, besides: str | None = None
+        self,
+        thread_id: str,
+        failure: BaseException | None = None,
+        besides: str | None = None,
+        graph_id: str | None = None,
     ) -> None:
         """Record the thread as it is now: `busy` while a run (other than `besides`, the one
         ending) is pending or running on it, else `error` after `failure`, else `interrupted`
-        when nodes wait to run (an interrupt), else `idle`."""
+        when nodes wait to run (an interrupt), else `idle`. Its state is read through
+        `graph_id`, by default the graph that last ran on it."""
+        if graph_id is None:
+            graph_id = await self._graph_of(thread_id)
         try:
-            snapshot = await self._executor.snapshot(thread_id)
+            snapshot = await self._executor.snapshot(thread_id, graph_id)
         except Exception:
             # A failed run can leave writes LangGraph cannot read back (capture E's input);
             # the thread still records the failure, and keeps its last readable values.
@@ -51,3 +58,7 @@ class ThreadRecorder:
             values=snapshot.values if snapshot else None,
             interrupts=pending_interrupts(snapshot) if snapshot else None,
         )
+
+    async def _graph_of(self, thread_id: str) -> str | None:
+        thread = await self._threads.get(thread_id)
+        return thread.graph_id if thread is not None else None

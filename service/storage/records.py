@@ -31,6 +31,12 @@ class ThreadRecord:
     interrupts: dict[str, list[Any]] = field(default_factory=dict)
     error: dict[str, Any] | None = None
 
+    @property
+    def graph_id(self) -> str | None:
+        """The graph that last ran on the thread (runs stamp it into the metadata)."""
+        graph_id = self.metadata.get("graph_id")
+        return graph_id if isinstance(graph_id, str) else None
+
     def to_api(self) -> dict[str, Any]:
         return {
             "thread_id": self.thread_id,

@@ -16,12 +16,11 @@ import os
 import queue
 import socket
 import threading
-from functools import partial
 from pathlib import Path
 
 from tests.e2e.server_process import ServerProcess
 from tests.fakes import FakeToolCallingModel
-from threadloom.service.agent import make_agent_graph
+from threadloom.service.agent import agent_graph
 from threadloom.service.cli import main
 
 GATE_VARIABLE = "FAKE_MODEL_GATE"
@@ -125,4 +124,4 @@ def fake_server(
 
 if __name__ == "__main__":
     gated = GatedModel(gate_address=os.environ[GATE_VARIABLE])
-    raise SystemExit(main(graph_factory=partial(make_agent_graph, model=gated)))
+    raise SystemExit(main(graphs=lambda settings: {"agent": agent_graph(settings, gated)}))

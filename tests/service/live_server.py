@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -13,10 +13,16 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
+from langgraph.graph import StateGraph
 
-from threadloom.service.agent import make_agent_graph
-from threadloom.service.app import GraphFactory, create_app
+from threadloom.service.agent import compile_agent, make_agent_graph
+from threadloom.service.app import create_app
+from threadloom.service.assistants import GRAPH_ID
+from threadloom.service.graph_registry import GraphValue
 from threadloom.service.settings import Settings
+
+GraphFactory = Callable[[Settings], StateGraph]
+"""Builds the agent's graph from the settings (a test's own agent, or any other graph)."""
 
 
 class _ReadyServer(uvicorn.Server):
@@ -51,16 +57,20 @@ async def start_server(
     db: Path,
     model: BaseChatModel | None = None,
     graph_factory: GraphFactory | None = None,
+    graphs: Mapping[str, GraphValue] | None = None,
     **settings: Any,
 ) -> LiveServer:
     """Start the app on 127.0.0.1 and an ephemeral port; returns once it serves.
 
-    The graph is the agent with `model`, unless `graph_factory` gives another one.
+    It serves `graphs` if given, else the graphs of the deployment file `config` if that
+    setting is given, else one graph, "agent": the agent with `model`, or what `graph_factory`
+    builds, compiled as the agent is.
     """
-    app = create_app(
-        Settings(db=db, tools=["calculator", "search"], **settings),
-        graph_factory=graph_factory or partial(make_agent_graph, model=model),
-    )
+    served = Settings(db=db, tools=["calculator", "search"], **settings)
+    if graphs is None and served.config is None:
+        build = graph_factory or partial(make_agent_graph, model=model)
+        graphs = {GRAPH_ID: compile_agent(build(served), served)}
+    app = create_app(served, graphs)
     url, server, task = await serve_on_loopback(app)
     return LiveServer(url, app, server, task)
 

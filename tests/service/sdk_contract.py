@@ -2,11 +2,15 @@
 any server: ours (`test_sdk_contract.py`) and the real `langgraph dev` (the test marked
 `langgraph_dev`), which proves that these expectations are the real ones.
 
-The server must serve the graph of `tests/service/contract_graph.py` as "agent". Every check
-uses its own threads, so the server may hold other data; nothing here waits by sleeping.
+Two kinds of graph are held to it: a chat agent (`CHECKS`, on the graph of
+`tests/service/contract_graph.py`, served as "agent") and a graph that is not one (`COUNTER_CHECKS`,
+on `tests/service/counter_graph.py`, under any graph id): assistants and descriptions, every
+stream mode, interrupts and resume, state updates and forks, cancel and multitask, the store,
+stateless runs and crons, per graph. Every check uses its own threads, so the server may hold
+other data; nothing here waits by sleeping.
 
 Example:
-    >>> await check_contract("http://127.0.0.1:2024")
+    >>> await check_contract("http://127.0.0.1:2024", agent="agent", counter="counter")
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
@@ -23,6 +28,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.schema import StreamPart
 
+from tests.service import counter_graph
 from tests.service.contract_graph import HANG
 
 GRAPH = "agent"
@@ -32,6 +38,11 @@ ANSWER = "The answer is 42."
 MISSING = str(uuid5(NAMESPACE_URL, "missing"))
 
 Check = Callable[[LangGraphClient], Awaitable[None]]
+GraphCheck = Callable[[LangGraphClient, str], Awaitable[None]]
+
+
+def system_assistant(graph_id: str) -> str:
+    return str(uuid5(UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8"), graph_id))
 
 
 def ask(text: str) -> dict[str, Any]:
@@ -78,14 +89,25 @@ async def new_thread(client: LangGraphClient, **metadata: Any) -> str:
     return (await client.threads.create(metadata=metadata or None))["thread_id"]
 
 
-async def check_contract(url: str) -> None:
-    """Run every check against the server at `url`; an AssertionError names the first gap."""
+async def check_contract(url: str, agent: str | None = GRAPH, counter: str | None = None) -> None:
+    """Run the checks against the server at `url`: the chat agent's on graph `agent` (which
+    must be "agent", the contract graph, when given), the counter's on graph `counter`; an
+    AssertionError names the first gap."""
+    assert agent in (None, GRAPH), "the agent checks run on the contract graph, as 'agent'"
     async with get_client(url=url, timeout=60) as client:
-        for check in CHECKS:
+        checks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        if agent is not None:
+            checks += [(check.__name__, partial(check, client)) for check in CHECKS]
+        if counter is not None:
+            checks += [
+                (f"{check.__name__}({counter})", partial(check, client, counter))
+                for check in COUNTER_CHECKS
+            ]
+        for name, check in checks:
             try:
-                await check(client)
+                await check()
             except Exception as exc:
-                exc.add_note(f"contract check: {check.__name__}")
+                exc.add_note(f"contract check: {name}")
                 raise
 
 
@@ -797,4 +819,188 @@ CHECKS: list[Check] = [
     the_store_files_items_under_namespaces,
     crons_are_created_found_changed_and_deleted,
     bad_input_is_refused,
+]
+
+
+# A graph that is not a chat agent ----------------------------------------------------------------
+
+
+def add(*numbers: int) -> dict[str, Any]:
+    return {"added": list(numbers)}
+
+
+async def graph_assistants_and_descriptions(client: LangGraphClient, graph_id: str) -> None:
+    system_id = system_assistant(graph_id)
+    system = await client.assistants.get(system_id)
+    assert (system["graph_id"], system["name"]) == (graph_id, graph_id)
+    assert system["metadata"] == {"created_by": "system"}
+    listed = await client.assistants.search(graph_id=graph_id, metadata={"created_by": "system"})
+    assert [a["assistant_id"] for a in listed] == [system_id]
+    own = await client.assistants.create(graph_id, name="Counter", metadata={"mine": True})
+    assert own["graph_id"] == graph_id
+    found = await client.assistants.search(graph_id=graph_id, metadata={"mine": True})
+    assert [a["assistant_id"] for a in found] == [own["assistant_id"]]
+
+    drawing = await client.assistants.get_graph(own["assistant_id"])
+    nodes = {node["id"] for node in drawing["nodes"]}
+    assert nodes == {"__start__", "add", "review", "remember", "__end__"}
+    assert await client.assistants.get_graph(graph_id) == drawing
+    schemas = await client.assistants.get_schemas(system_id)
+    assert schemas["graph_id"] == graph_id
+    assert {"added", "total", "verdict"} <= set(schemas["state_schema"]["properties"])
+    assert "added" in schemas["input_schema"]["properties"]
+    assert "messages" not in schemas["state_schema"]["properties"]
+    assert await client.assistants.get_subgraphs(system_id) == {}
+    await client.assistants.delete(own["assistant_id"])
+
+
+async def graph_streams_every_mode(client: LangGraphClient, graph_id: str) -> None:
+    thread_id = await new_thread(client)
+    created: list[Any] = []
+    parts = await collect(
+        client.runs.stream(
+            thread_id,
+            graph_id,
+            input=add(2, 3),
+            stream_mode=["values", "updates", "custom", "debug", "tasks", "checkpoints", "events"],
+            on_run_created=created.append,
+        )
+    )
+    names = [part.event for part in parts]
+    assert names[0] == "metadata" and parts[0].data["run_id"] == created[0]["run_id"]
+    assert {"values", "updates", "custom", "debug", "tasks", "checkpoints", "events"} <= set(names)
+    assert [p.data for p in parts if p.event == "custom"] == [{"total": 5}]
+    values = [part.data for part in parts if part.event == "values"]
+    assert values[-1] == {"added": [2, 3], "total": 5, "verdict": "ok"}
+    updates = [next(iter(part.data)) for part in parts if part.event == "updates"]
+    assert updates == ["add", "review", "remember"]
+    assert {p.data["name"] for p in parts if p.event == "tasks"} == {"add", "review", "remember"}
+    assert (await client.runs.get(thread_id, created[0]["run_id"]))["status"] == "success"
+    state = await client.threads.get_state(thread_id)
+    assert state["values"] == values[-1] and state["next"] == []
+    history = await client.threads.get_history(thread_id, limit=10)
+    assert [s["metadata"]["step"] for s in history] == [3, 2, 1, 0, -1]
+    thread = await client.threads.get(thread_id)
+    assert thread["metadata"]["graph_id"] == graph_id and thread["status"] == "idle"
+    assert await client.store.get_item(["counters"], thread_id) is not None
+
+
+async def graph_interrupts_and_resumes(client: LangGraphClient, graph_id: str) -> None:
+    thread_id = await new_thread(client)
+    paused = await client.runs.wait(thread_id, graph_id, input=add(60, 50))
+    (pending,) = paused["__interrupt__"]
+    assert pending["value"]["total"] == 110
+    thread = await client.threads.get(thread_id)
+    assert thread["status"] == "interrupted"
+    assert [i["id"] for i in next(iter(thread["interrupts"].values()))] == [pending["id"]]
+    assert (await client.threads.get_state(thread_id))["next"] == ["review"]
+    assert await client.store.get_item(["counters"], thread_id) is None
+
+    done = await client.runs.wait(thread_id, graph_id, command={"resume": "keep"})
+    assert done == {"added": [60, 50], "total": 110, "verdict": "kept"}
+    assert (await client.threads.get(thread_id))["status"] == "idle"
+    filed = await client.store.get_item(["counters"], thread_id)
+    assert filed is not None and filed["value"] == {"total": 110}
+
+    await client.runs.wait(thread_id, graph_id, input=add(1))
+    dropped = await client.runs.wait(thread_id, graph_id, command={"resume": "no"})
+    assert dropped["total"] == 111 and dropped["verdict"] == "dropped"
+    # interrupt_before works on any node of any graph.
+    before = await client.runs.wait(
+        thread_id, graph_id, input=add(-111), interrupt_before=["review"]
+    )
+    assert before["total"] == 0 and (await client.threads.get_state(thread_id))["next"] == [
+        "review"
+    ]
+    assert (await client.runs.wait(thread_id, graph_id, input=None))["verdict"] == "ok"
+
+
+async def graph_state_updates_and_forks(client: LangGraphClient, graph_id: str) -> None:
+    thread_id = await new_thread(client)
+    await client.runs.wait(thread_id, graph_id, input=add(1, 2))
+    history = await client.threads.get_history(thread_id)
+    written = await client.threads.update_state(
+        thread_id, {"verdict": "edited"}, as_node="remember"
+    )
+    state = await client.threads.get_state(thread_id)
+    assert state["checkpoint"]["checkpoint_id"] == written["checkpoint"]["checkpoint_id"]
+    assert state["values"]["verdict"] == "edited" and state["metadata"]["source"] == "update"
+    # An update as `add` makes `review` the next node.
+    await client.threads.update_state(thread_id, {"total": 500}, as_node="add")
+    assert (await client.threads.get_state(thread_id))["next"] == ["review"]
+
+    first_input = history[-2]  # step 0: the input taken, before any node ran
+    assert first_input["values"] == {"added": [1, 2]} and first_input["next"] == ["add"]
+    forked = await client.runs.wait(
+        thread_id, graph_id, input=add(5), checkpoint_id=first_input["checkpoint"]["checkpoint_id"]
+    )
+    assert forked == {"added": [1, 2, 5], "total": 8, "verdict": "ok"}, forked
+
+
+async def graph_runs_are_cancelled(client: LangGraphClient, graph_id: str) -> None:
+    thread_id = await new_thread(client)
+    await client.runs.wait(thread_id, graph_id, input=add(4))
+
+    async def hanging() -> str:
+        created: list[Any] = []
+        parts = client.runs.stream(
+            thread_id,
+            graph_id,
+            input=add(counter_graph.HANG),
+            stream_mode="values",
+            durability="sync",
+            on_run_created=created.append,
+        )
+        async for part in parts:
+            if part.event == "values":
+                break
+        await parts.aclose()
+        return created[0]["run_id"]
+
+    run_id = await hanging()
+    assert (await client.threads.get(thread_id))["status"] == "busy"
+    assert (
+        await status_of(
+            client.runs.create(thread_id, graph_id, input=add(1), multitask_strategy="reject")
+        )
+        == 409
+    )
+    await client.runs.cancel(thread_id, run_id, wait=True)
+    assert (await client.runs.get(thread_id, run_id))["status"] == "interrupted"
+    assert (await client.threads.get_state(thread_id))["next"] == ["add"]
+
+    run_id = await hanging()
+    rolling = await client.runs.create(
+        thread_id, graph_id, input=add(1), multitask_strategy="rollback"
+    )
+    result = await client.runs.join(thread_id, rolling["run_id"])
+    assert result["total"] == 4 + counter_graph.HANG + 1  # the first hanging run's input stays
+    assert await status_of(client.runs.get(thread_id, run_id)) == 404
+
+
+async def graph_stateless_runs_and_crons(client: LangGraphClient, graph_id: str) -> None:
+    before = await client.threads.count()
+    assert await client.runs.wait(None, graph_id, input=add(7)) == {
+        "added": [7],
+        "total": 7,
+        "verdict": "ok",
+    }
+    assert await client.threads.count() == before
+    cron = await client.crons.create(
+        graph_id, schedule="0 9 1 1 *", input=add(1), enabled=False, metadata={"g": graph_id}
+    )
+    assert cron["assistant_id"] == system_assistant(graph_id)
+    assert [c["cron_id"] for c in await client.crons.search(metadata={"g": graph_id})] == [
+        cron["cron_id"]
+    ]
+    await client.crons.delete(cron["cron_id"])
+
+
+COUNTER_CHECKS: list[GraphCheck] = [
+    graph_assistants_and_descriptions,
+    graph_streams_every_mode,
+    graph_interrupts_and_resumes,
+    graph_state_updates_and_forks,
+    graph_runs_are_cancelled,
+    graph_stateless_runs_and_crons,
 ]

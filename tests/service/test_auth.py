@@ -4,7 +4,6 @@ environment and a file, refused at start-up when malformed, and never logged."""
 from __future__ import annotations
 
 import logging
-from functools import partial
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from tests.fakes import FakeToolCallingModel
 from tests.service.live_server import StartServer
-from threadloom.service.agent import make_agent_graph
+from threadloom.service.agent import agent_graph
 from threadloom.service.app import create_app
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.settings import Settings
@@ -84,7 +83,7 @@ def test_malformed_keys_are_refused_at_start_up_without_showing_them(
         keys_file.write_text(in_file, encoding="utf-8")
     settings = Settings(db=tmp_path / "t.sqlite", api_keys=keys, api_keys_file=keys_file)
     with pytest.raises(ConfigurationError, match=message) as refused:
-        create_app(settings, partial(make_agent_graph, model=FakeToolCallingModel()))
+        create_app(settings, {"agent": agent_graph(settings, FakeToolCallingModel())})
     assert "key-1" not in str(refused.value)
 
 

@@ -17,10 +17,10 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.service.contract_graph import make_contract_graph
 from tests.service.live_server import StartServer
 from tests.service.sdk_contract import check_contract
 
@@ -30,27 +30,37 @@ READY_LINE = "Uvicorn running on"  # logged with --server-log-level info
 START_TIMEOUT_S = 120
 
 
-async def test_our_server_keeps_the_sdk_contract(start: StartServer) -> None:
-    server = await start(graph_factory=make_contract_graph)
-    await check_contract(server.url)
+async def test_our_server_keeps_the_sdk_contract(
+    storage_settings: dict[str, Any], start: StartServer, tmp_path: Path
+) -> None:
+    """Both graphs of one langgraph.json, on SQLite, then on PostgreSQL."""
+    server = await start(config=contract_config(tmp_path), **storage_settings)
+    await check_contract(server.url, agent="agent", counter="counter")
 
 
 @pytest.mark.langgraph_dev
 async def test_langgraph_dev_keeps_the_same_contract(tmp_path: Path) -> None:
-    with langgraph_dev(tmp_path) as url:
-        await check_contract(url)
+    with langgraph_dev(contract_config(tmp_path)) as url:
+        await check_contract(url, agent="agent", counter="counter")
+
+
+def contract_config(folder: Path) -> Path:
+    """A langgraph.json serving the contract's two graphs, read by both servers."""
+    config = folder / "langgraph.json"
+    graphs = {
+        "agent": f"{REPO / 'tests' / 'service' / 'contract_graph.py'}:graph",
+        "counter": f"{REPO / 'tests' / 'service' / 'counter_graph.py'}:graph",
+    }
+    config.write_text(json.dumps({"dependencies": [str(REPO)], "graphs": graphs}))
+    return config
 
 
 @contextmanager
-def langgraph_dev(workdir: Path) -> Iterator[str]:
-    """Run `langgraph dev` on the contract graph; yields its URL once it serves."""
+def langgraph_dev(config: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `langgraph dev` on `config` (in its folder); yields its URL once it serves."""
     if not LANGGRAPH.exists():
         pytest.skip(f"no langgraph CLI at {LANGGRAPH}: pip install 'langgraph-cli[inmem]'")
-    config = workdir / "langgraph.json"
-    graph = REPO / "tests" / "service" / "contract_graph.py"
-    config.write_text(
-        json.dumps({"dependencies": [str(REPO)], "graphs": {"agent": f"{graph}:graph"}})
-    )
+    workdir = config.parent
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -71,7 +81,7 @@ def langgraph_dev(workdir: Path) -> Iterator[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "LANGSMITH_TRACING": "false", "NO_COLOR": "1"},
+        env={**os.environ, "LANGSMITH_TRACING": "false", "NO_COLOR": "1", **(env or {})},
     )
     lines: queue.Queue[str | None] = queue.Queue()
     tail: deque[str] = deque(maxlen=40)
