@@ -53,6 +53,7 @@ from threadloom.service.storage.graph_store import GraphStore
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.thread_ttls import CheckpointerTtl
 from threadloom.service.store_index import check_store_index, load_store_index
+from threadloom.service.tracing import TRACING_OFF, Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,11 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     auth policy that cannot be loaded, or API keys and a policy at once.
     """
 
+    tracing = Tracing.from_environment()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings, graph_factory) as services:
+        async with tracing.exporting(), open_services(settings, graph_factory, tracing) as services:
             app.state.services = services
             yield
 
@@ -87,6 +90,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     )
     install_error_handlers(app)
     install_access_controls(app, settings)
+    tracing.instrument(app)
     # Unusable sections of langgraph.json refuse the start before anything is opened.
     CheckpointerTtl.from_setting(settings.checkpointer_ttl)
     WebhookPolicy.from_settings(settings)
@@ -146,7 +150,9 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, graph_factory: GraphFactory) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, graph_factory: GraphFactory, tracing: Tracing = TRACING_OFF
+) -> AsyncIterator[Services]:
     """Open the storage (SQLite file or PostgreSQL), build the graph, settle the runs a stopped
     server left, and serve until closed, with the cron scheduler running; closing interrupts
     the runs still going."""
@@ -161,7 +167,7 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
         logs = EventLogs(storage.events, storage.wakeups)
         webhooks = WebhookSender(WebhookPolicy.from_settings(settings))
         run_manager = RunManager(
-            RunExecutor(compiled),
+            RunExecutor(compiled, tracing),
             storage.threads,
             storage.runs,
             assistant_registry,

@@ -19,6 +19,7 @@ from threadloom.service.runs.events import EventLog, RunEvent
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.stream_modes import ChunkTranslator, graph_stream_modes
 from threadloom.service.storage.records import RunStatus
+from threadloom.service.tracing import TRACING_OFF, RunTrace, Tracing, UntracedRun
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,9 @@ def failed(log: EventLog, exc: BaseException, status: RunStatus = "error") -> Ru
 class RunExecutor:
     """Streams the compiled graph (which holds the checkpointer) for the runs it is given."""
 
-    def __init__(self, graph: Pregel) -> None:
+    def __init__(self, graph: Pregel, tracing: Tracing = TRACING_OFF) -> None:
         self.graph = graph
+        self.tracing = tracing
 
     @property
     def checkpointer(self) -> BaseCheckpointSaver:
@@ -60,12 +62,20 @@ class RunExecutor:
 
     async def execute(self, spec: RunSpec, log: EventLog) -> RunOutcome:
         """Run the graph to its end, an interrupt or a failure; only cancellation propagates."""
+        with self.tracing.run_span(spec) as run_trace:
+            outcome = await self._execute(spec, log, run_trace)
+            run_trace.ended(outcome.status)
+            return outcome
+
+    async def _execute(
+        self, spec: RunSpec, log: EventLog, run_trace: RunTrace | UntracedRun
+    ) -> RunOutcome:
         started = time.perf_counter()
         translator = ChunkTranslator(spec.request.stream_mode)
         log.append(encode("metadata", {"run_id": spec.run_id, "attempt": spec.attempt}))
         logger.info("run started run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
         try:
-            async with aclosing(self._chunks(spec)) as chunks:
+            async with aclosing(self._chunks(spec, run_trace)) as chunks:
                 async for namespace, mode, chunk in chunks:
                     for name, data in translator.translate(namespace, mode, chunk):
                         log.append(encode(name, data))
@@ -102,11 +112,13 @@ class RunExecutor:
         """The thread's latest checkpointed state."""
         return await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
 
-    async def _chunks(self, spec: RunSpec) -> AsyncIterator[Chunk]:
+    async def _chunks(
+        self, spec: RunSpec, run_trace: RunTrace | UntracedRun
+    ) -> AsyncIterator[Chunk]:
         modes = graph_stream_modes(spec.request.stream_mode)
         options = spec.stream_options()
         subgraphs = options["subgraphs"]
-        graph_input, config = spec.graph_input(), spec.config()
+        graph_input, config = spec.graph_input(), run_trace.config(spec.config())
         if "events" not in spec.request.stream_mode:
             async for item in self.graph.astream(
                 graph_input, config, stream_mode=modes, **options
