@@ -89,7 +89,7 @@ class GraphSpans(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        model = (metadata or {}).get("ls_model_name") or kwargs.get("name") or "model"
+        model = (metadata or {}).get("ls_model_name") or _model_type(kwargs) or "model"
         attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": str(model)}
         self._start(run_id, parent_run_id, f"chat {model}", "model", attributes)
 
@@ -197,6 +197,11 @@ class GraphSpans(BaseCallbackHandler):
             call.span.record_exception(error)
             call.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
         call.span.end()
+
+
+def _model_type(kwargs: dict[str, Any]) -> str | None:
+    """The model class's own name for itself, for models that do not report `ls_model_name`."""
+    return (kwargs.get("invocation_params") or {}).get("_type")
 
 
 def _token_counts(response: LLMResult) -> dict[str, int]:

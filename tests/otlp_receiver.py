@@ -40,7 +40,8 @@ class OtlpReceiver:
     spans: list[ReceivedSpan] = field(default_factory=list)
     # (path, headers, body) of every request that was not a trace export.
     other_requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    trace_exports: int = 0
+    # The headers of each trace export.
+    trace_headers: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
     changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -58,7 +59,7 @@ class OtlpReceiver:
             body = gzip.decompress(body)
         with self.changed:
             if path == "/v1/traces":
-                self.trace_exports += 1
+                self.trace_headers.append(headers)
                 self.spans.extend(_decode(body))
             else:
                 self.other_requests.append((path, headers, body))
