@@ -115,6 +115,13 @@ def test_a_streamed_run_with_a_tool_call_is_one_trace(
     created = [s for s in receiver.named("POST /threads") if s.trace_id == run.trace_id]
     assert created == []
 
+    # LangSmith's variables are set too: LangChain's own tracer still posts the run to
+    # LANGSMITH_ENDPOINT (the receiver stands in for LangSmith's API).
+    receiver.wait_for(lambda r: any(run_id.encode() in body for _, _, body in r.other_requests))
+    posts = [(path, h) for path, h, body in receiver.other_requests if run_id.encode() in body]
+    assert all(path.startswith("/runs") for path, _ in posts)
+    assert posts[0][1]["x-api-key"] == "lsv2-test-key"
+
 
 def test_a_background_run_joins_the_trace_of_the_request_that_created_it(
     traced: tuple[ServerProcess, OtlpReceiver],
@@ -122,11 +129,11 @@ def test_a_background_run_joins_the_trace_of_the_request_that_created_it(
     server, receiver = traced
     with httpx.Client(base_url=server.url, timeout=300) as client:
         thread_id = client.post("/threads", json={}).json()["thread_id"]
-        created = client.post(f"/threads/{thread_id}/runs", json=_ask("compute 17*23"))
+        created = client.post(f"/threads/{thread_id}/runs", json=_ask("hello"))
         assert created.status_code == 200
         run_id = created.json()["run_id"]
         joined = client.get(f"/threads/{thread_id}/runs/{run_id}/join")
-        assert "391" in joined.json()["messages"][-1]["content"]
+        assert joined.json()["messages"][-1]["type"] == "ai"
     receiver.wait_for(
         lambda r: any(s.attributes.get("threadloom.run_id") == run_id for s in r.named("run"))
     )
@@ -135,15 +142,8 @@ def test_a_background_run_joins_the_trace_of_the_request_that_created_it(
     [request] = [s for s in receiver.spans if s.span_id == run.parent_span_id]
     assert request.name == BACKGROUND_ROUTE
     assert request.trace_id == run.trace_id
-    assert {n.name for n in _children(receiver, run)} == {"node agent", "node tools"}
-
-
-def test_langsmith_tracing_still_reports_runs(traced: tuple[ServerProcess, OtlpReceiver]) -> None:
-    server, receiver = traced
-    with httpx.Client(base_url=server.url, timeout=300) as client:
-        answer = client.post("/runs/wait", json=_ask("compute 17*23"))
-    assert "391" in answer.json()["messages"][-1]["content"]
-    # LangChain's own tracer posts the runs to LANGSMITH_ENDPOINT (here, the receiver).
-    receiver.wait_for(lambda r: any(path.startswith("/runs") for path, _, _ in r.other_requests))
-    [headers, *_] = [h for path, h, _ in receiver.other_requests if path.startswith("/runs")]
-    assert headers["x-api-key"] == "lsv2-test-key"
+    [node] = _children(receiver, run)
+    assert node.name == "node agent"
+    # Not streamed (no `messages` mode): the time to the first token is there all the same.
+    [model] = _children(receiver, node)
+    assert model.attributes["threadloom.time_to_first_token_s"] > 0
