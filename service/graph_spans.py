@@ -14,6 +14,7 @@ beside LangSmith's tracer when that is configured: it replaces no other callback
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -145,7 +146,9 @@ class GraphSpans(BaseCallbackHandler):
         self._end(run_id)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._set_outcome(run_id, "error")
+        # Cancelled: the run was, or the tools node's time limit cut the call.
+        cancelled = isinstance(error, asyncio.CancelledError)
+        self._set_outcome(run_id, "cancelled" if cancelled else "error")
         self._end(run_id, error)
 
     def end_open_spans(self) -> None:
@@ -193,6 +196,8 @@ class GraphSpans(BaseCallbackHandler):
             return
         if isinstance(error, GraphBubbleUp):  # an interrupt or a jump: control flow
             call.span.set_attribute("langgraph.interrupted", True)
+        elif isinstance(error, asyncio.CancelledError):
+            call.span.set_attribute("threadloom.cancelled", True)
         elif error is not None:
             call.span.record_exception(error)
             call.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))

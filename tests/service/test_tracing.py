@@ -3,6 +3,7 @@ model, exporting to a real OTLP/HTTP receiver on loopback; and the span callback
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
@@ -203,6 +204,17 @@ def test_an_interrupt_is_not_an_error_and_a_failing_tool_is() -> None:
     assert tool.parent.span_id == node.context.span_id
     assert node.attributes["langgraph.interrupted"] is True
     assert node.status.status_code == trace.StatusCode.UNSET
+
+
+def test_a_cancelled_tool_call_is_no_error() -> None:
+    spans = _Spans()
+    node_id, tool_id = _start_node(spans, "tools"), uuid4()
+    spans.handler.on_tool_start({"name": "calculator"}, "{}", run_id=tool_id, parent_run_id=node_id)
+    spans.handler.on_tool_error(asyncio.CancelledError(), run_id=tool_id)
+
+    tool = spans.finished()["execute_tool calculator"]
+    assert tool.attributes["threadloom.tool.outcome"] == "cancelled"
+    assert tool.status.status_code == trace.StatusCode.UNSET
 
 
 def test_calls_that_never_end_are_ended_with_the_run() -> None:
