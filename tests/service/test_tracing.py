@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.fakes import FakeToolCallingModel
 from tests.otlp_receiver import OtlpReceiver, otlp_receiver
 from tests.service.live_server import StartServer
 from threadloom.service import tracing as tracing_module
@@ -29,6 +30,7 @@ from threadloom.service.errors import ConfigurationError
 from threadloom.service.graph_spans import GraphSpans
 from threadloom.service.tracing import TRACING_OFF, RunTrace, Tracing
 
+ERROR_STATUS = 2  # opentelemetry.proto.trace.v1.Status.STATUS_CODE_ERROR
 OTEL_VARIABLES = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -90,6 +92,33 @@ async def test_traces_endpoint_headers_and_default_service_name(
             "execute_tool calculator",
         ]
     )
+
+
+async def test_a_cancelled_run_is_interrupted_not_failed(
+    receiver: OtlpReceiver, start: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    model = FakeToolCallingModel(gate=asyncio.Event(), started=asyncio.Event())
+    server = await start(model=model)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        thread_id = (await client.post("/threads", json={})).json()["thread_id"]
+        run_id = (await client.post(f"/threads/{thread_id}/runs", json=ask("hi"))).json()["run_id"]
+        await model.started.wait()
+        cancel = f"/threads/{thread_id}/runs/{run_id}/cancel"
+        assert (await client.post(cancel, params={"wait": 1})).status_code == 200
+    await server.stop()
+
+    [run] = receiver.named("run")
+    assert run.attributes["threadloom.run.status"] == "interrupted"
+    [node] = receiver.named("node agent")
+    assert node.parent_span_id == run.span_id
+    [chat] = [s for s in receiver.spans if s.name.startswith("chat ")]
+    assert node.attributes["threadloom.cancelled"] is True
+    # LangChain reports no end for a cancelled model call: the run's end closes its span.
+    assert chat.attributes["threadloom.unfinished"] is True
+    assert chat.parent_span_id == node.span_id
+    for span in (run, node, chat):
+        assert span.status_code != ERROR_STATUS
 
 
 async def test_the_sampler_variable_is_honoured(
