@@ -56,12 +56,12 @@ def ask(text: str) -> dict[str, Any]:
     return {"assistant_id": "agent", "input": {"messages": [{"role": "user", "content": text}]}}
 
 
-async def run_once(start: StartServer) -> str:
+async def run_once(start: StartServer, headers: dict[str, str] | None = None) -> str:
     """Start a server, run the calculator question to its end, stop the server (which exports
     the spans still buffered); the run's id."""
     server = await start()
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-        response = await client.post("/runs/wait", json=ask("what is 6 * 7?"))
+        response = await client.post("/runs/wait", json=ask("what is 6 * 7?"), headers=headers)
     assert response.json()["messages"][-1]["content"] == "The answer is 42."
     await server.stop()
     return response.headers["content-location"].rsplit("/", 1)[-1]
@@ -72,13 +72,18 @@ async def test_traces_endpoint_headers_and_default_service_name(
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{receiver.url}/v1/traces")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer collector-key")
-    run_id = await run_once(start)
+    client_trace, client_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    run_id = await run_once(start, {"traceparent": f"00-{client_trace}-{client_span}-01"})
 
     # No waiting: shutting the server down exported what was buffered.
     [run] = receiver.named("run")
     assert run.attributes["threadloom.run_id"] == run_id
     assert run.resource["service.name"] == "threadloom"
     assert {h["authorization"] for h in receiver.trace_headers} == {"Bearer collector-key"}
+    # The client's `traceparent` makes the request, and so the run, part of the client's trace.
+    [request] = receiver.named("POST /runs/wait")
+    assert (request.trace_id, request.parent_span_id) == (client_trace, client_span)
+    assert run.parent_span_id == request.span_id
     names = [span.name for span in receiver.spans if span.trace_id == run.trace_id]
     assert sorted(names) == sorted(
         [
