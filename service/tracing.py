@@ -130,6 +130,8 @@ class UntracedRun:
 
 
 UNTRACED_RUN = UntracedRun()
+# What `run_span` gives, on or off.
+AnyRunTrace = RunTrace | UntracedRun
 
 
 class Tracing:
@@ -164,7 +166,7 @@ class Tracing:
         if self.tracer is not None:
             app.add_middleware(RequestSpans, tracer=self.tracer)
 
-    def run_span(self, spec: RunSpec) -> AbstractContextManager[RunTrace | UntracedRun]:
+    def run_span(self, spec: RunSpec) -> AbstractContextManager[AnyRunTrace]:
         """A span over one run's execution, the child of the current span: the request that
         started the run, whose context the run's task copied when it was created (a run
         started later, from the queue, still joins that trace)."""

@@ -19,7 +19,7 @@ from threadloom.service.runs.events import EventLog, RunEvent
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.stream_modes import ChunkTranslator, graph_stream_modes
 from threadloom.service.storage.records import RunStatus
-from threadloom.service.tracing import TRACING_OFF, RunTrace, Tracing, UntracedRun
+from threadloom.service.tracing import TRACING_OFF, AnyRunTrace, Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,7 @@ class RunExecutor:
             run_trace.ended(outcome.status)
             return outcome
 
-    async def _execute(
-        self, spec: RunSpec, log: EventLog, run_trace: RunTrace | UntracedRun
-    ) -> RunOutcome:
+    async def _execute(self, spec: RunSpec, log: EventLog, run_trace: AnyRunTrace) -> RunOutcome:
         started = time.perf_counter()
         translator = ChunkTranslator(spec.request.stream_mode)
         log.append(encode("metadata", {"run_id": spec.run_id, "attempt": spec.attempt}))
@@ -112,9 +110,7 @@ class RunExecutor:
         """The thread's latest checkpointed state."""
         return await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
 
-    async def _chunks(
-        self, spec: RunSpec, run_trace: RunTrace | UntracedRun
-    ) -> AsyncIterator[Chunk]:
+    async def _chunks(self, spec: RunSpec, run_trace: AnyRunTrace) -> AsyncIterator[Chunk]:
         modes = graph_stream_modes(spec.request.stream_mode)
         options = spec.stream_options()
         subgraphs = options["subgraphs"]
