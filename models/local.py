@@ -121,7 +121,10 @@ class LocalChatModel(BaseChatModel):
         events = self._pool.stream(request.input_ids, request.params)
         try:
             for event in events:
-                yield from _generation_chunks(request.reply.add(event))
+                for chunk in _generation_chunks(request.reply.add(event)):
+                    if run_manager:
+                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                    yield chunk
                 if request.reply.done:
                     break
         finally:
@@ -140,6 +143,10 @@ class LocalChatModel(BaseChatModel):
         try:
             async for event in events:
                 for chunk in _generation_chunks(request.reply.add(event)):
+                    # Given a run manager (an invoke that is not streamed), report the tokens
+                    # as LangChain's streaming path does: callbacks see time to first token.
+                    if run_manager:
+                        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
                 if request.reply.done:
                     break

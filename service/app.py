@@ -61,6 +61,7 @@ from threadloom.service.storage.graph_store import GraphStore
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.thread_ttls import CheckpointerTtl
 from threadloom.service.store_index import check_store_index, load_store_index
+from threadloom.service.tracing import TRACING_OFF, Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +98,13 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
 
     mcp_endpoint = McpEndpoint()
 
+    tracing = Tracing.from_environment()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            services = await stack.enter_async_context(open_services(settings, graphs))
+            await stack.enter_async_context(tracing.exporting())
+            services = await stack.enter_async_context(open_services(settings, graphs, tracing))
             app.state.services = services
             tools = AssistantTools(
                 services.run_manager,
@@ -147,6 +151,8 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
     if custom is not None:
         # After the API's routes and access controls, which it must not shadow or replace.
         custom.mount(app, auth=ApiKeyAuth)
+    # Outermost: a request's span covers all the rest.
+    tracing.instrument(app)
     return app
 
 
@@ -187,7 +193,7 @@ def install_access_controls(
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, graphs: Mapping[str, GraphValue]
+    settings: Settings, graphs: Mapping[str, GraphValue], tracing: Tracing = TRACING_OFF
 ) -> AsyncIterator[Services]:
     """Open the storage (SQLite file or PostgreSQL), serve `graphs` with its checkpointer and
     store, settle the runs a stopped server left, and serve until closed, with the cron
@@ -201,7 +207,7 @@ async def open_services(
         logs = EventLogs(storage.events, storage.wakeups)
         webhooks = WebhookSender(WebhookPolicy.from_settings(settings))
         run_manager = RunManager(
-            RunExecutor(registry, storage.checkpointer),
+            RunExecutor(registry, storage.checkpointer, tracing),
             storage.threads,
             storage.runs,
             assistant_registry,

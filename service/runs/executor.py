@@ -21,6 +21,7 @@ from threadloom.service.runs.events import EventLog, RunEvent
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.stream_modes import ChunkTranslator, graph_stream_modes
 from threadloom.service.storage.records import RunStatus
+from threadloom.service.tracing import TRACING_OFF, AnyRunTrace, Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +52,30 @@ class RunExecutor:
     """Streams, for each run, the graph of its assistant; all of them checkpoint to
     `checkpointer`."""
 
-    def __init__(self, graphs: GraphRegistry, checkpointer: BaseCheckpointSaver) -> None:
+    def __init__(
+        self,
+        graphs: GraphRegistry,
+        checkpointer: BaseCheckpointSaver,
+        tracing: Tracing = TRACING_OFF,
+    ) -> None:
         self.graphs = graphs
         self.checkpointer = checkpointer
+        self.tracing = tracing
 
     async def execute(self, spec: RunSpec, log: EventLog) -> RunOutcome:
         """Run the graph to its end, an interrupt or a failure; only cancellation propagates."""
+        with self.tracing.run_span(spec) as run_trace:
+            outcome = await self._execute(spec, log, run_trace)
+            run_trace.ended(outcome.status)
+            return outcome
+
+    async def _execute(self, spec: RunSpec, log: EventLog, run_trace: AnyRunTrace) -> RunOutcome:
         started = time.perf_counter()
         translator = ChunkTranslator(spec.request.stream_mode)
         log.append(encode("metadata", {"run_id": spec.run_id, "attempt": spec.attempt}))
         logger.info("run started run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
         try:
-            config = spec.config()
+            config = run_trace.config(spec.config())
             async with (
                 self.graphs.open(spec.assistant.graph_id, config) as graph,
                 aclosing(self._chunks(graph, spec, config)) as chunks,
