@@ -234,10 +234,10 @@ async def test_the_python_sdk_thread_stream_runs_and_resumes(server: LiveServer)
         async with client.threads.stream(thread_id, assistant_id="agent") as thread:
             await thread.run.start(input=QUESTION, config=APPROVE_CALCULATOR)
             async with asyncio.timeout(DEADLINE_S):
-                async for event in thread.events:
-                    if event["method"] == "input.requested":
-                        break
-            assert thread.interrupts
+                async for _ in thread.values:  # ends when the run pauses at the interrupt
+                    pass
+            assert thread.interrupted
+            assert thread.interrupts[0]["namespace"] == []
             await thread.run.respond({"approved": True})
             output = await thread.output.with_timeout(DEADLINE_S)
         assert output["messages"][-1]["content"] == ANSWER
