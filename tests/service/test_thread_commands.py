@@ -192,7 +192,7 @@ async def test_run_cancel_stops_the_run_and_its_lifecycle_ends(start: StartServe
         ({"id": 1, "params": {}}, "method"),
         ({"id": 1, "method": "run.fly"}, "Unknown command 'run.fly'"),
         ({"id": 1, "method": "run.start", "params": {}}, "assistant_id"),
-        ({"id": 1, "method": "run.start", "params": {"assistant_id": "agent", "input": 3}}, "input"),
+        ({"id": 1, "method": "run.start", "params": {"assistant_id": "a", "input": 3}}, "input"),
         ({"id": 1, "method": "input.respond", "params": {}}, "interrupt_id"),
     ],
 )
