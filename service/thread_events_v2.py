@@ -11,9 +11,11 @@ The events come from the same log and replay as `GET /threads/{id}/stream`
 - `input.requested` `{interrupt_id, payload}` for each interrupt (then `lifecycle` `interrupted`);
 - `values` (without `__interrupt__`), `updates` (one per node, `params.node` naming it),
   `custom` `{payload}`;
+- `tools`: `tool-started` `{tool_call_id, tool_name, input}` for each call a node's AI message
+  makes, `tool-finished` `{tool_call_id, output}` (or `tool-error` `{message}`) for each result;
 - `messages`: the model's tokens as `message-start`, `content-block-start`,
   `content-block-delta` (`text-delta`), `content-block-finish`, `message-finish`.
-`tools`, `tasks` and `checkpoints` are accepted as channels; no such events are sent.
+`tasks` and `checkpoints` are accepted as channels; no such events are sent.
 
 `seq` numbers every event of the thread from its first run, whatever the filter, so it is the
 same on every connection: a client that reconnects sends the last one it saw as `since` and
@@ -60,8 +62,8 @@ class _RunState:
     graph_name: str
     ended: bool = False
     interrupts: set[str] = field(default_factory=set)
-    # Messages started and not finished yet: id → (namespace, text so far).
-    open_messages: dict[str, tuple[list[str], str]] = field(default_factory=dict)
+    # Messages started and not finished yet: id → (namespace, node, text so far).
+    open_messages: dict[str, tuple[list[str], str | None, str]] = field(default_factory=dict)
 
 
 class ProtocolEvents:
@@ -110,6 +112,7 @@ class ProtocolEvents:
                 if node != INTERRUPT_KEY:
                     update = values if isinstance(values, dict) else {"value": values}
                     out.append(("updates", namespace, update, node))
+                    out += _tool_events(namespace, node, update)
         elif method == "messages":
             out += _message_events(run, namespace, data)
         elif method == "custom":
@@ -212,11 +215,47 @@ def _interrupts(run: _RunState, namespace: list[str], data: Any) -> list[_Item]:
     return out
 
 
+def _tool_events(namespace: list[str], node: str, update: dict[str, Any]) -> list[_Item]:
+    """`tool-started` for each tool call of the node's AI messages, `tool-finished` (or
+    `tool-error`) for each of its tool results."""
+    out: list[_Item] = []
+    messages = update.get("messages")
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict):
+            continue
+        if message.get("type") == "ai":
+            for call in message.get("tool_calls") or []:
+                started = {
+                    "event": "tool-started",
+                    "tool_call_id": call.get("id"),
+                    "tool_name": call.get("name"),
+                    "input": call.get("args"),
+                }
+                out.append(("tools", namespace, started, node))
+        elif message.get("type") == "tool":
+            call_id = message.get("tool_call_id")
+            if message.get("status") == "error":
+                ended = {
+                    "event": "tool-error",
+                    "tool_call_id": call_id,
+                    "message": _text(message.get("content")),
+                }
+            else:
+                ended = {
+                    "event": "tool-finished",
+                    "tool_call_id": call_id,
+                    "output": message.get("content"),
+                }
+            out.append(("tools", namespace, ended, node))
+    return out
+
+
 def _message_events(run: _RunState, namespace: list[str], data: Any) -> list[_Item]:
     """The protocol's message events for one `[message, metadata]` of LangGraph's `messages`."""
-    message = data[0] if isinstance(data, list) and data else None
+    message, metadata = [*data, None][:2] if isinstance(data, list) else (None, None)
     if not isinstance(message, dict):
         return []
+    node = metadata.get("langgraph_node") if isinstance(metadata, dict) else None
     role = _ROLES.get(message.get("type", ""))
     message_id = message.get("id")
     if role is None or not message_id:
@@ -226,16 +265,16 @@ def _message_events(run: _RunState, namespace: list[str], data: Any) -> list[_It
     if message_id not in run.open_messages:
         begin = {"event": "message-start", "role": role, "id": message_id}
         block = {"event": "content-block-start", "index": 0, "content": _text_block("")}
-        out += [("messages", namespace, begin, None), ("messages", namespace, block, None)]
-        run.open_messages[message_id] = (namespace, "")
+        out += [("messages", namespace, begin, node), ("messages", namespace, block, node)]
+        run.open_messages[message_id] = (namespace, node, "")
     if text:
-        run.open_messages[message_id] = (namespace, run.open_messages[message_id][1] + text)
+        run.open_messages[message_id] = (namespace, node, run.open_messages[message_id][2] + text)
         delta = {
             "event": "content-block-delta",
             "index": 0,
             "delta": {"type": "text-delta", "text": text},
         }
-        out.append(("messages", namespace, delta, None))
+        out.append(("messages", namespace, delta, node))
     last = message.get("chunk_position") == "last" or message.get("type") != "AIMessageChunk"
     if last:
         out += _finish(run, message_id)
@@ -247,11 +286,11 @@ def _finish_messages(run: _RunState) -> list[_Item]:
 
 
 def _finish(run: _RunState, message_id: str) -> list[_Item]:
-    namespace, text = run.open_messages.pop(message_id)
+    namespace, node, text = run.open_messages.pop(message_id)
     finish = {"event": "content-block-finish", "index": 0, "content": _text_block(text)}
     return [
-        ("messages", namespace, finish, None),
-        ("messages", namespace, {"event": "message-finish"}, None),
+        ("messages", namespace, finish, node),
+        ("messages", namespace, {"event": "message-finish"}, node),
     ]
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
 from threadloom.service.deps import ExistingThread, ServicesDep, ThreadId
+from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import REPLAY_ALL
 from threadloom.service.schemas.thread_commands import (
     CommandSuccess,
@@ -29,13 +30,13 @@ _ERRORS = {
 }
 
 
-@router.post("/commands", responses=_ERRORS)
+@router.post("/commands", response_model=CommandSuccess, responses=_ERRORS)
 async def thread_command(
     thread_id: ThreadId, body: ThreadCommand, services: ServicesDep
-) -> CommandSuccess:
+) -> JsonResponse:
     """Carry out one command: `run.start`, `input.respond` or `run.cancel`."""
     result = await run_command(services, thread_id, body)
-    return CommandSuccess(id=body.id, result=result)
+    return JsonResponse(CommandSuccess(id=body.id, result=result).model_dump())
 
 
 @router.post(

@@ -36,13 +36,18 @@ const lifecycle = (status) => (event) =>
 
 async function aRunStartedByCommandStreamsItsEvents(client) {
   const thread = client.threads.stream({ assistantId: ASSISTANT });
-  const seen = [];
-  thread.onEvent((event) => seen.push(event));
+  const { messages, toolCalls } = thread; // subscribed before the run starts
   const { run_id: runId } = await thread.run.start({ input: QUESTION });
   const output = await thread.output;
   assert.equal(lastContent(output), ANSWER);
   const run = await client.runs.get(thread.threadId, runId);
   assert.equal(run.status, "success");
+  const texts = [];
+  for await (const message of messages) texts.push(await message.text);
+  assert.equal(texts.at(-1), ANSWER);
+  const calls = new Map(); // a call comes once when it starts, again when it ends
+  for await (const call of toolCalls) calls.set(call.callId, [call.name, await call.output]);
+  assert.deepEqual([...calls.values()], [["calculator", "42"]]);
   await thread.close();
   return thread.threadId;
 }

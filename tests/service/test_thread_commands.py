@@ -21,7 +21,7 @@ from tests.service.live_server import LiveServer, StartServer
 DEADLINE_S = 20  # a bound on waiting, so a bug fails the test instead of hanging it
 QUESTION = {"messages": [{"role": "user", "content": "what is 6 * 7?"}]}
 ANSWER = "The answer is 42."
-ALL = ["lifecycle", "input", "values", "updates", "messages", "custom"]
+ALL = ["lifecycle", "input", "values", "updates", "messages", "tools", "custom"]
 APPROVE_CALCULATOR = {"configurable": {"approve_tools": ["calculator"]}}
 
 Event = dict[str, Any]
@@ -126,6 +126,12 @@ async def test_a_run_started_by_command_streams_and_replays_after_a_cursor(
     assert streamed_text(received).endswith(ANSWER)
     updates = [e["params"]["node"] for e in received if e["method"] == "updates"]
     assert updates[:2] == ["agent", "tools"]
+    tools = [e["params"]["data"] for e in received if e["method"] == "tools"]
+    assert [(t["event"], t.get("tool_name"), t.get("output")) for t in tools] == [
+        ("tool-started", "calculator", None),
+        ("tool-finished", None, "42"),
+    ]
+    assert tools[0]["tool_call_id"] == tools[1]["tool_call_id"]
     strip = [{k: v for k, v in e.items() if k != "params"} for e in received[5:]]
     assert [{k: v for k, v in e.items() if k != "params"} for e in rest] == strip
     assert [e["seq"] for e in only_lifecycle] == [received[0]["seq"], received[-1]["seq"]]
