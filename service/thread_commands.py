@@ -2,8 +2,9 @@
 the same run manager as `POST /threads/{id}/runs`.
 
 - `run.start` `{assistant_id, input, config?, metadata?, multitask_strategy?}`: a new run; the
-  thread is created if it does not exist (the SDKs mint thread ids client-side). Answers
-  `{run_id}`.
+  thread is created if it does not exist (the SDKs mint thread ids client-side). On a thread
+  waiting at an interrupt, `input` is the resume value (`Command(resume=input)`), as on
+  LangGraph Server. Answers `{run_id}`.
 - `input.respond` `{interrupt_id, response}` or `{responses: [{interrupt_id, response}]}`
   (optionally `update`, `goto`, `config`, `metadata`): resumes the thread's interrupted run with
   `Command(resume={interrupt_id: response, ...})`, on the assistant of its latest run. Answers
@@ -53,9 +54,13 @@ async def run_command(services: Services, thread_id: str, command: ThreadCommand
 
 
 async def _start(services: Services, thread_id: str, params: RunStartParams) -> dict[str, Any]:
+    # As on LangGraph Server, input given to a thread waiting at an interrupt resumes it.
+    thread = await services.threads.get(thread_id)
+    resumes = params.input is not None and thread is not None and bool(thread.interrupts)
     request = _run_request(
         assistant_id=params.assistant_id,
-        input=params.input,
+        input=None if resumes else params.input,
+        command={"resume": params.input} if resumes else None,
         config=params.config,
         metadata=params.metadata,
         multitask_strategy=params.multitask_strategy,

@@ -171,6 +171,21 @@ async def test_an_interrupted_run_is_resumed_by_input_respond(each_backend: Live
     assert again.status_code == 404, again.text  # answered already
 
 
+async def test_run_start_on_an_interrupted_thread_resumes_it(client: httpx.AsyncClient) -> None:
+    thread_id = str(uuid.uuid4())
+    first = await start_run(client, thread_id, input=QUESTION, config=APPROVE_CALCULATOR)
+    await client.get(f"/threads/{thread_id}/runs/{first}/join")  # interrupted, and settled
+    second = await start_run(client, thread_id, input={"approved": True})
+    await client.get(f"/threads/{thread_id}/runs/{second}/join")
+    state = (await client.get(f"/threads/{thread_id}/state")).json()
+    run = (await client.get(f"/threads/{thread_id}/runs/{second}")).json()
+
+    assert state["values"]["messages"][-1]["content"] == ANSWER
+    assert state["interrupts"] == []
+    assert run["kwargs"]["command"] == {"resume": {"approved": True}}
+    assert run["kwargs"]["input"] is None
+
+
 async def test_run_cancel_stops_the_run_and_its_lifecycle_ends(start: StartServer) -> None:
     model = ContractModel(started=asyncio.Event())
     server = await start(graph_factory=lambda settings: make_contract_graph(settings, model))
