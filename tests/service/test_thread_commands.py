@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from langgraph_sdk import get_client
+from langgraph_sdk.stream.transport import ProtocolSseTransport
 
 from tests.service.contract_graph import HANG, ContractModel, make_contract_graph
 from tests.service.live_server import LiveServer, StartServer
@@ -262,3 +263,50 @@ async def test_the_python_sdk_thread_stream_runs_and_resumes(server: LiveServer)
             await thread.run.respond({"approved": True})
             output = await thread.output.with_timeout(DEADLINE_S)
         assert output["messages"][-1]["content"] == ANSWER
+
+
+async def test_the_python_sdk_transport_resumes_after_since_and_sees_a_cancel(
+    start: StartServer,
+) -> None:
+    model = ContractModel(started=asyncio.Event())
+    server = await start(graph_factory=lambda settings: make_contract_graph(settings, model))
+    async with get_client(url=server.url) as client:
+        http = client.http.client
+        transport = ProtocolSseTransport(client=http, thread_id=str(uuid.uuid4()))
+        started = await transport.send_command(
+            {"id": 7, "method": "run.start", "params": {"assistant_id": "agent", "input": QUESTION}}
+        )
+        assert started is not None and started["id"] == 7
+        everything = await _read(transport, {"channels": ["lifecycle", "values"]}, "completed")
+        cursor = everything[1]["seq"]
+        rest = await _read(
+            transport, {"channels": ["lifecycle", "values"], "since": cursor}, "completed"
+        )
+        assert [e["event_id"] for e in rest] == [e["event_id"] for e in everything[2:]]
+
+        hanging = await transport.send_command(
+            {
+                "id": 8,
+                "method": "run.start",
+                "params": {"assistant_id": "agent", "input": {"messages": HANG}},
+            }
+        )
+        assert hanging is not None
+        async with asyncio.timeout(DEADLINE_S):
+            await model.started.wait()
+        await client.runs.cancel(transport.thread_id, hanging["result"]["run_id"])
+        tail = await _read(
+            transport, {"channels": ["lifecycle"], "since": everything[-1]["seq"]}, "interrupted"
+        )
+        assert lifecycle(tail) == ["running", "interrupted"]
+        await transport.close()
+
+
+async def _read(
+    transport: ProtocolSseTransport, params: dict[str, Any], status: str
+) -> list[Event]:
+    handle = transport.open_event_stream(params)
+    try:
+        return await until(handle.events, ended(status))
+    finally:
+        await handle.close()
