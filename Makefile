@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# The JavaScript SDK that tests/js/contract.mjs drives, into the ignored tests/js/node_modules:
+# The JavaScript SDK that tests/js/*.mjs drive, into the ignored tests/js/node_modules:
 # npm runs again only when package.json or the lock changed, so later runs need no network.
 $(JS_STAMP): $(JS)/package.json $(JS)/package-lock.json
 	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error

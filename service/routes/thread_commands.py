@@ -1,0 +1,70 @@
+"""The thread-centric protocol of `client.threads.stream()` (LangGraph SDKs): commands, and the
+thread's events from its first run on (see `service.thread_commands`,
+`service.thread_events_v2`)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from fastapi import APIRouter
+from sse_starlette import EventSourceResponse
+
+from threadloom.service.deps import ExistingThread, ServicesDep, ThreadId
+from threadloom.service.json_codec import JsonResponse
+from threadloom.service.run_responses import REPLAY_ALL
+from threadloom.service.schemas.thread_commands import (
+    CommandSuccess,
+    EventStreamRequest,
+    ThreadCommand,
+)
+from threadloom.service.thread_commands import run_command
+from threadloom.service.thread_events_v2 import EventFilter, ProtocolEvents, protocol_event_response
+from threadloom.service.thread_stream import ThreadStream
+
+router = APIRouter(prefix="/threads/{thread_id}", tags=["thread streams"])
+
+_ERRORS = {
+    404: {"description": "No such thread (except for `run.start`), run or pending interrupt."},
+    409: {"description": "The thread is busy and the run asked to be rejected then."},
+    422: {"description": "A malformed command, an unknown method, or bad params."},
+}
+
+
+@router.post("/commands", response_model=CommandSuccess, responses=_ERRORS)
+async def thread_command(
+    thread_id: ThreadId, body: ThreadCommand, services: ServicesDep
+) -> JsonResponse:
+    """Carry out one command: `run.start`, `input.respond` or `run.cancel`."""
+    result = await run_command(services, thread_id, body)
+    return JsonResponse(CommandSuccess(id=body.id, result=result).model_dump())
+
+
+@router.post(
+    "/stream/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The events, as SSE."},
+        404: {"description": "No such thread."},
+        422: {"description": "An unknown channel or a bad filter."},
+    },
+)
+async def thread_events(
+    thread: ExistingThread, body: EventStreamRequest, services: ServicesDep
+) -> EventSourceResponse:
+    """The thread's events in the `channels` asked for (and under `namespaces`, to `depth`),
+    from its first run, or after `since` (the last `seq` seen), until the client leaves."""
+    stream = ThreadStream(
+        thread.thread_id,
+        threads=services.threads,
+        runs=services.runs,
+        find_run=services.run_manager.find,
+        modes=frozenset({"run_modes"}),
+        admissions=services.run_queue.admissions,
+    )
+    await stream.open(REPLAY_ALL)
+    return protocol_event_response(
+        stream,
+        ProtocolEvents(partial(services.runs.get, thread.thread_id)),
+        EventFilter(body),
+        heartbeat_s=services.settings.heartbeat_s,
+    )
