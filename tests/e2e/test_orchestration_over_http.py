@@ -1,44 +1,29 @@
 """The supervisor and the approval graph over HTTP, on the bundled model, through the SDK.
 
-Each graph is served by the real server on loopback. Until the server serves every graph of
-`langgraph.json` under its own id, `create_app(graph_factory=...)` serves one graph as "agent";
-then the assistant ids below become the graphs' own ("supervisor", "approval").
+The real server on loopback serves the repository's own `langgraph.json`, as `make run` does:
+each graph under its own id.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from langgraph.graph import StateGraph
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
+from tests.e2e.server_process import REPO
 from tests.service.live_server import start_server
-from threadloom.graphs.approval import build_approval_graph
-from threadloom.graphs.supervisor import build_supervisor
-from threadloom.models import chat_model
-from threadloom.service.settings import Settings
-from threadloom.tools import calculator, make_search_tool
 
-SUPERVISOR = "agent"  # the graph's own id, "supervisor", once the server reads langgraph.json
-APPROVAL = "agent"  # likewise "approval"
+SUPERVISOR = "supervisor"
+APPROVAL = "approval"
+DEPLOYMENT = REPO / "langgraph.json"
 
 
-def supervisor_graph(settings: Settings) -> StateGraph:
-    return build_supervisor(chat_model(settings.to_spec()), calculator, make_search_tool())
-
-
-def approval_graph(settings: Settings) -> StateGraph:
-    return build_approval_graph(chat_model(settings.to_spec()), [calculator, make_search_tool()])
-
-
-async def _serve(
-    graph_factory: Callable[[Settings], StateGraph], db: Path, **settings: Any
-) -> AsyncIterator[LangGraphClient]:
-    server = await start_server(db, graph_factory=graph_factory, **settings)
+async def _serve(db: Path, **settings: Any) -> AsyncIterator[LangGraphClient]:
+    server = await start_server(db, config=DEPLOYMENT, **settings)
     try:
         async with get_client(url=server.url) as client:
             yield client
@@ -48,14 +33,14 @@ async def _serve(
 
 @pytest.fixture
 async def supervisor(tmp_path: Path) -> AsyncIterator[LangGraphClient]:
-    async for client in _serve(supervisor_graph, tmp_path / "threadloom.sqlite"):
+    async for client in _serve(tmp_path / "threadloom.sqlite"):
         yield client
 
 
 @pytest.fixture
 async def approval(storage_settings: dict[str, Any]) -> AsyncIterator[LangGraphClient]:
     """The approval graph on a SQLite file, then on PostgreSQL."""
-    async for client in _serve(approval_graph, **storage_settings):
+    async for client in _serve(**storage_settings):
         yield client
 
 
