@@ -19,17 +19,12 @@ while keeping the rest of the request to the rows whose metadata match it
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from hashlib import sha256
-from pathlib import Path
 from typing import Any
 
 from langgraph_sdk import Auth
@@ -43,6 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from threadloom.service.auth import is_open
 from threadloom.service.errors import ConfigurationError, Forbidden, ServiceError
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.object_import import ImportFailed, import_object, split_reference
 from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.storage.owners import Resource, scope_to_policy
 from threadloom.service.storage.policy_filters import Filter, PolicyError
@@ -202,23 +198,15 @@ class AuthPolicy:
     def load(cls, path: str) -> AuthPolicy:
         """Import the Auth object `path` names; `ConfigurationError` naming the path and the
         cause if that fails."""
-        module_name, colon, attribute = path.rpartition(":")
-        if not colon or not module_name or not attribute:
-            raise ConfigurationError(
-                f"auth path {path!r}: write it as 'path/to/file.py:name' or 'package.module:name'."
-            )
         try:
-            module = _import(module_name)
-        except Exception as exc:  # the user's module may raise anything while it loads
-            raise ConfigurationError(
-                f"auth path {path}: cannot import {module_name}: {type(exc).__name__}: {exc}"
-            ) from exc
-        auth = getattr(module, attribute, None)
+            module_name, attribute = split_reference(path)
+            auth = import_object(path)
+        except ImportFailed as exc:
+            raise ConfigurationError(f"auth path {path}: cannot import it: {exc}") from exc
         if not isinstance(auth, Auth):
-            found = "nothing" if auth is None else f"a {type(auth).__name__}"
             raise ConfigurationError(
-                f"auth path {path}: {module_name} has {found} named {attribute!r}, not a "
-                "langgraph_sdk.Auth object (auth = Auth())."
+                f"auth path {path}: {module_name} has a {type(auth).__name__} named "
+                f"{attribute!r}, not a langgraph_sdk.Auth object (auth = Auth())."
             )
         return cls(auth, path)
 
@@ -363,27 +351,6 @@ class PolicyAuth:
             return
         with acting_as(caller):
             await self.app(scope, receive, send)
-
-
-def _import(module_name: str) -> Any:
-    if "/" not in module_name and not module_name.endswith(".py"):
-        return importlib.import_module(module_name)
-    path = Path(module_name)
-    if not path.is_file():
-        raise FileNotFoundError(f"no file {path}")
-    # A name of its own per file, so two policies (or a user's `auth` package) never collide.
-    name = f"threadloom_auth_policy_{sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{path} is not a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
 
 
 def _authenticate_parameters(handler: Callable[..., Any], path: str) -> frozenset[str]:

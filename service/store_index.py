@@ -18,14 +18,9 @@ syntax: `"a.b"`, `"list[*].text"`, `"{title,body}"`).
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from hashlib import sha1
-from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -33,6 +28,7 @@ from langgraph.store.base.embed import ensure_embeddings
 
 from threadloom.models.sentence_embeddings import SentenceEmbeddings, find_model_folder
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.object_import import ImportFailed, import_object
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +134,10 @@ def load_embeddings(embed: str) -> Embeddings:
         return _local_model(embed.removeprefix(LOCAL_PREFIX).strip())
     if ":" not in embed:
         return _local_model(embed)
-    location, _, attribute = embed.rpartition(":")
-    target = _attribute(_module(location, embed), attribute, embed)
+    try:
+        target = import_object(embed)
+    except ImportFailed as exc:
+        raise ConfigurationError(f"store.index.embed {embed!r}: {exc}") from exc
     if isinstance(target, Embeddings):
         return target
     if not callable(target):
@@ -174,42 +172,3 @@ def _local_model(target: str) -> SentenceEmbeddings:
         raise ConfigurationError(
             f"store.index.embed: cannot load the model in {folder}: {exc}"
         ) from exc
-
-
-def _module(location: str, embed: str) -> Any:
-    """The module at `location`: a `.py` file (relative to the working directory) or an
-    importable module name."""
-    if location.endswith(".py") or "/" in location or "\\" in location:
-        path = Path(location).expanduser().resolve()
-        if not path.is_file():
-            raise ConfigurationError(f"store.index.embed {embed!r}: no file {path}.")
-        # A name of its own per file, so that two files called embed.py do not collide.
-        name = f"threadloom_store_embed_{sha1(str(path).encode()).hexdigest()[:12]}"
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise ConfigurationError(f"store.index.embed {embed!r}: {path} is not a module.")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[name]
-            raise ConfigurationError(
-                f"store.index.embed {embed!r}: importing {path} failed: {exc!r}"
-            ) from exc
-        return module
-    try:
-        return importlib.import_module(location)
-    except Exception as exc:
-        raise ConfigurationError(
-            f"store.index.embed {embed!r}: importing {location} failed: {exc!r}"
-        ) from exc
-
-
-def _attribute(module: Any, attribute: str, embed: str) -> Any:
-    target = module
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise ConfigurationError(f"store.index.embed {embed!r}: {part!r} not found.")
-        target = getattr(target, part)
-    return target

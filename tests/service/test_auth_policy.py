@@ -490,7 +490,7 @@ async def test_the_sdk_client_sees_only_its_users_threads(
         (None, "auth", "cannot import"),
         ("raise RuntimeError('broken policy')\n", "auth", "RuntimeError: broken policy"),
         ("auth = 42\n", "auth", "a int named 'auth'"),
-        (OWNER_ONLY, "missing", "nothing named 'missing'"),
+        (OWNER_ONLY, "missing", "has no 'missing'"),
         ("from langgraph_sdk import Auth\nauth = Auth()\n", "auth", "no @auth.authenticate"),
         (
             "from langgraph_sdk import Auth\nauth = Auth()\n"

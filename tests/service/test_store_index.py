@@ -272,8 +272,8 @@ async def test_a_hosted_model_refuses_the_server_start(start: StartServer) -> No
     ("embed", "message"),
     [
         ("{file}:wrong_size", "2 numbers"),
-        ("{file}:missing", "'missing' not found"),
-        ("{dir}/nope.py:embed_texts", "no file"),
+        ("{file}:missing", "has no 'missing'"),
+        ("{dir}/nope.py:embed_texts", "no such file"),
         ("no_such_module_anywhere:fn", "importing"),
         ("local:{dir}", "no local model"),
     ],
