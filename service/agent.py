@@ -12,6 +12,7 @@ from threadloom.graphs import build_graph
 from threadloom.models.factory import ModelSpec, load_chat_model
 from threadloom.service.assistants import GRAPH_ID
 from threadloom.service.settings import Settings
+from threadloom.tools.calculator import compute_pool
 from threadloom.tools.registry import get_tools
 
 
@@ -37,6 +38,14 @@ def model_spec(settings: Settings) -> ModelSpec:
 def make_agent_graph(settings: Settings, model: BaseChatModel | None = None) -> StateGraph:
     """The agent graph, not compiled; `model` replaces the configured one (tests pass a fake)."""
     tavily_key = settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None
+    if "calculator" in settings.tools:
+        # Started here, at start-up (off the event loop), so no request waits for a worker.
+        compute_pool.configure(
+            size=settings.compute_workers,
+            timeout_s=settings.compute_timeout_s,
+            memory_mb=settings.compute_memory_mb,
+        )
+        compute_pool.start()
     return build_graph(
         model if model is not None else load_chat_model(model_spec(settings)),
         get_tools(settings.tools, tavily_api_key=tavily_key),

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     tools: Annotated[list[str], NoDecode] = ["calculator", "search"]
     max_steps: int = Field(12, ge=2, le=200)
     tavily_api_key: SecretStr | None = None
+    # The calculator computes in worker processes: a call past `compute_timeout_s` is killed,
+    # and a worker may use `compute_memory_mb` more than it started with.
+    compute_workers: int = Field(2, ge=1, le=64)
+    compute_timeout_s: float = Field(5.0, gt=0, le=300)
+    compute_memory_mb: int = Field(256, ge=16, le=65536)
 
     # Generation scheduler for local models.
     max_batch_size: int = Field(8, ge=1, le=256)

@@ -1,5 +1,10 @@
 """A safe calculator: walks the AST of an arithmetic expression; never `eval`, every cost bounded.
 
+Every operation whose cost grows with its arguments (powers, `round` digits, `factorial`) is
+refused before it runs when that cost cannot stay small. As a second line, the tool computes in
+a worker process (`compute_pool`) with a hard deadline and a memory cap, so that a call that
+still got stuck in one long C call is stopped without stalling the server.
+
 Example:
     >>> evaluate("25^0.43")
     3.991298452658078
@@ -17,6 +22,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from langchain_core.tools import tool
+
+from threadloom.tools.workers import WorkerFailed, WorkerPool, WorkerTimeout
 
 MAX_LENGTH = 200
 MAX_NODES = 150
@@ -42,9 +49,16 @@ def _factorial(n: Number) -> int:
     return math.factorial(n)
 
 
+def _round(number: Number, ndigits: Number | None = None) -> Number:
+    # round(1, -10**7) computes 10**(10**7) inside one C call: refuse huge digit counts first.
+    if isinstance(ndigits, int) and not isinstance(ndigits, bool) and abs(ndigits) > MAX_DIGITS:
+        raise CalculatorError(f"round() takes from -{MAX_DIGITS} to {MAX_DIGITS} digits.")
+    return round(number) if ndigits is None else round(number, ndigits)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs,
-    "round": round,
+    "round": _round,
     "min": min,
     "max": max,
     "sqrt": math.sqrt,
@@ -82,6 +96,10 @@ class CalculatorError(ValueError):
     """The expression cannot be evaluated; the message says why and what is allowed."""
 
 
+# Where the calculator tool computes; the service sizes it from its settings and starts it.
+compute_pool = WorkerPool(preload=[__name__])
+
+
 def evaluate(expression: str) -> Number:
     """Evaluate an arithmetic expression; ints stay ints, `/` gives a float.
 
@@ -89,13 +107,7 @@ def evaluate(expression: str) -> Number:
         CalculatorError: for anything but numbers, operators and the allowed names, and for
             results that would be too large, undefined or too slow to compute.
     """
-    text = expression.strip()
-    if not text:
-        raise CalculatorError(f"The expression is empty. {ALLOWED}")
-    if len(text) > MAX_LENGTH:
-        raise CalculatorError(
-            f"The expression is {len(text)} characters long; the limit is {MAX_LENGTH}."
-        )
+    text = _checked_length(expression)
     for sign, replacement in _REWRITES.items():
         text = text.replace(sign, replacement)
     try:
@@ -118,10 +130,30 @@ def format_number(value: Number) -> str:
     return str(value)
 
 
+def answer(expression: str) -> str:
+    """The text of the result of `expression`, computed here (see `calculator`)."""
+    return format_number(evaluate(expression))
+
+
 @tool("calculator")
 def calculator(expression: str) -> str:
     """Evaluate an arithmetic expression, e.g. 25^0.43 or sqrt(2)*3."""
-    return format_number(evaluate(expression))
+    _checked_length(expression)  # a megabyte expression is refused before it is sent anywhere
+    try:
+        return compute_pool.run(answer, expression)
+    except (WorkerTimeout, WorkerFailed) as exc:
+        raise CalculatorError(f"The expression could not be computed: {exc}.") from None
+
+
+def _checked_length(expression: str) -> str:
+    text = expression.strip()
+    if not text:
+        raise CalculatorError(f"The expression is empty. {ALLOWED}")
+    if len(text) > MAX_LENGTH:
+        raise CalculatorError(
+            f"The expression is {len(text)} characters long; the limit is {MAX_LENGTH}."
+        )
+    return text
 
 
 class _Evaluator:
