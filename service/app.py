@@ -25,7 +25,7 @@ from threadloom.service.crons.scheduler import CronScheduler
 from threadloom.service.deps import Services
 from threadloom.service.errors import install_error_handlers
 from threadloom.service.json_codec import JsonResponse
-from threadloom.service.limits import BodySizeLimit
+from threadloom.service.limits import BodySizeLimit, OpenRequestsPerKey
 from threadloom.service.routes import (
     assistants,
     crons,
@@ -99,10 +99,17 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
 def install_access_controls(app: FastAPI, settings: Settings) -> None:
     """Who may call the API, and how much they may send. Outermost first: CORS (so browsers'
     preflights need no key, and refusals carry CORS headers), then API keys (so no body is read
-    for a request without one), then the body size limit. (The last one added runs first.)"""
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for a request without one), the open requests per key, then the body limits. (The last one
+    added runs first.)"""
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        read_timeout_s=settings.body_read_timeout_s,
+        max_json_depth=settings.max_json_depth,
+    )
     keys = ApiKeys.from_settings(settings)
     if keys:
+        app.add_middleware(OpenRequestsPerKey, max_open=settings.max_open_requests_per_key)
         app.add_middleware(ApiKeyAuth, keys=keys)
         logger.info("auth on: API keys required, owners=%d", keys.owner_count)
     elif not is_loopback(settings.host):

@@ -24,6 +24,7 @@ from threadloom.models.errors import ModelError
 from threadloom.service.agent import make_agent_graph
 from threadloom.service.app import GraphFactory, create_app, drain
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.http_server import uvicorn_config
 from threadloom.service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -103,13 +104,7 @@ class DrainingServer(uvicorn.Server):
 def serve(settings: Settings, graph_factory: GraphFactory = make_agent_graph) -> None:
     """Serve the API until a signal drains and stops the server."""
     app = create_app(settings, graph_factory)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=CLOSE_CONNECTIONS_S,
-    )
+    config = uvicorn_config(app, settings, timeout_graceful_shutdown=CLOSE_CONNECTIONS_S)
     DrainingServer(config, app).run()
 
 

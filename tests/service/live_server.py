@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from threadloom.service.agent import make_agent_graph
 from threadloom.service.app import GraphFactory, create_app
+from threadloom.service.http_server import uvicorn_config
 from threadloom.service.settings import Settings
 
 
@@ -57,12 +58,12 @@ async def start_server(
 
     The graph is the agent with `model`, unless `graph_factory` gives another one.
     """
+    resolved = Settings(db=db, tools=["calculator", "search"], **settings)
     app = create_app(
-        Settings(db=db, tools=["calculator", "search"], **settings),
-        graph_factory=graph_factory or partial(make_agent_graph, model=model),
+        resolved, graph_factory=graph_factory or partial(make_agent_graph, model=model)
     )
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5
+    config = uvicorn_config(
+        app, resolved, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5
     )
     server = _ReadyServer(config)
     task = asyncio.create_task(server.serve())
