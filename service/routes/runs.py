@@ -20,6 +20,7 @@ from threadloom.service.run_responses import (
     thread_run_path,
 )
 from threadloom.service.runs.stream_modes import parse_stream_modes
+from threadloom.service.schemas.bounds import Limit, Offset
 from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.storage.records import RunStatus
 
@@ -64,8 +65,8 @@ async def create_run(thread_id: ThreadId, body: RunCreate, services: ServicesDep
 async def list_runs(
     thread: ExistingThread,
     services: ServicesDep,
-    limit: int = Query(10, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Annotated[Limit, Query()] = 10,
+    offset: Annotated[Offset, Query()] = 0,
     status: RunStatus | None = None,
 ) -> JsonResponse:
     runs = await services.runs.list(thread.thread_id, limit=limit, offset=offset, status=status)

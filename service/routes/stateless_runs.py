@@ -13,6 +13,7 @@ from starlette.responses import StreamingResponse
 from threadloom.service.deps import ServicesDep
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import result_response, stream_response
+from threadloom.service.schemas.bounds import MAX_BATCH_RUNS
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
 
 router = APIRouter(prefix="/runs", tags=["stateless runs"])
@@ -50,7 +51,8 @@ async def create_stateless_run(body: RunCreate, services: ServicesDep) -> JsonRe
 
 @router.post("/batch")
 async def create_stateless_runs(
-    body: Annotated[list[RunCreate], Field(min_length=1)], services: ServicesDep
+    body: Annotated[list[RunCreate], Field(min_length=1, max_length=MAX_BATCH_RUNS)],
+    services: ServicesDep,
 ) -> JsonResponse:
     """Start several stateless runs in the background; answers with them (pending)."""
     runs = await services.run_manager.submit_stateless_batch(body)

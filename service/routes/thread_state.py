@@ -3,7 +3,8 @@ and updates to it, written as if a node had returned them (human in the loop, ti
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 from langgraph.errors import InvalidUpdateError
@@ -11,6 +12,7 @@ from langgraph.errors import InvalidUpdateError
 from threadloom.service.deps import ExistingThread, ServicesDep
 from threadloom.service.errors import BadRequest, Conflict, InvalidRequest, NotFound
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.bounds import Limit
 from threadloom.service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
 from threadloom.service.thread_state import thread_state
 
@@ -26,16 +28,19 @@ async def get_state(
 
 @router.get("/state/{checkpoint_id}")
 async def get_state_at(
-    checkpoint_id: str, thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
+    checkpoint_id: UUID, thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
 ) -> JsonResponse:
-    config = _config(thread.thread_id, {"checkpoint_id": checkpoint_id})
-    return await _state(services, config, subgraphs)
+    checkpoint = {"checkpoint_id": str(checkpoint_id)}
+    await _check_checkpoint(services, thread.thread_id, checkpoint)
+    return await _state(services, _config(thread.thread_id, checkpoint), subgraphs)
 
 
 @router.post("/state/checkpoint")
 async def post_state_at(
     thread: ExistingThread, body: StateAtCheckpoint, services: ServicesDep
 ) -> JsonResponse:
+    if body.checkpoint.get("checkpoint_id"):
+        await _check_checkpoint(services, thread.thread_id, body.checkpoint)
     return await _state(services, _config(thread.thread_id, body.checkpoint), body.subgraphs)
 
 
@@ -68,6 +73,8 @@ async def update_state(
         )
     except InvalidUpdateError as exc:
         raise BadRequest(str(exc)) from None
+    except (ValueError, TypeError) as exc:  # values the state's reducers cannot take
+        raise InvalidRequest(f"values: {str(exc).splitlines()[0]}") from None
     await services.run_manager.thread_record.save(thread_id)
     configurable = written["configurable"]
     return JsonResponse(
@@ -90,7 +97,7 @@ async def post_history(
 async def get_history(
     thread: ExistingThread,
     services: ServicesDep,
-    limit: int = Query(1, ge=1, le=1000),  # LangGraph Server's GET default; POST's is 10
+    limit: Annotated[Limit, Query()] = 1,  # LangGraph Server's GET default; POST's is 10
     before: str | None = None,
 ) -> JsonResponse:
     return await _history(thread.thread_id, HistoryRequest(limit=limit, before=before), services)
