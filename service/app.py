@@ -26,6 +26,7 @@ from threadloom.service.deps import Services
 from threadloom.service.errors import install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit, OpenRequestsPerKey
+from threadloom.service.openapi import install_openapi
 from threadloom.service.routes import (
     assistants,
     crons,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     )
     install_error_handlers(app)
     install_access_controls(app, settings)
+    install_openapi(app, auth_on=bool(ApiKeys.from_settings(settings)))
     # Routes are matched in order: the ones every run uses come first.
     for module in (
         runs,

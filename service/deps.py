@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 
@@ -59,7 +59,11 @@ def canonical_id(value: str, what: str) -> str:
         raise InvalidRequest(f"Invalid {what} ID: must be a UUID, got {value!r}.") from None
 
 
-async def _thread_id(thread_id: str, services: ServicesDep) -> str:
+# Path ids are checked by `canonical_id` (for its message); the document shows their format.
+UuidPath = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
+
+
+async def _thread_id(thread_id: UuidPath, services: ServicesDep) -> str:
     """A thread id that may name no thread yet (a run can create it), but not another owner's."""
     thread_id = canonical_id(thread_id, "thread")
     if await services.threads.hidden(thread_id):
@@ -67,7 +71,7 @@ async def _thread_id(thread_id: str, services: ServicesDep) -> str:
     return thread_id
 
 
-async def _run_id(run_id: str) -> str:
+async def _run_id(run_id: UuidPath) -> str:
     return canonical_id(run_id, "run")
 
 
@@ -75,7 +79,7 @@ ThreadId = Annotated[str, Depends(_thread_id)]
 RunId = Annotated[str, Depends(_run_id)]
 
 
-async def _existing_thread(thread_id: str, services: ServicesDep) -> ThreadRecord:
+async def _existing_thread(thread_id: UuidPath, services: ServicesDep) -> ThreadRecord:
     thread_id = canonical_id(thread_id, "thread")
     thread = await services.threads.get(thread_id)  # only the current owner's
     if thread is None:

@@ -2,10 +2,13 @@
 memory cap, so that a tool stuck in one long C call (which holds the interpreter lock and so
 every thread of the server) can be stopped for real: its worker is killed and replaced.
 
-Workers come from a `forkserver` (never `fork`: the server has threads), which imports the
-`preload` modules once, so each worker starts in milliseconds. A worker caps its own address
-space (`RLIMIT_AS`) at what it started with plus `memory_mb`. The calling thread waits on a pipe
-without holding the interpreter lock; callers on the event loop use `asyncio.to_thread`.
+A worker is a fresh interpreter (`python -m threadloom.tools.worker_process`), neither forked
+from the server (which has threads) nor re-running its main module as multiprocessing's `spawn`
+and `forkserver` do; it imports the `preload` modules, says it is ready, then serves calls over
+two pipes. `start` waits for every worker to be ready (at start-up, off the request path). It
+caps its own address space (`RLIMIT_AS`) at what it started with plus `memory_mb`. The calling
+thread waits on a pipe without holding the interpreter lock; callers on the event loop use a
+thread (`asyncio.to_thread`, or a sync tool's executor).
 
 Example:
     >>> pool = WorkerPool(size=2, timeout_s=2.0, memory_mb=256)
@@ -16,13 +19,13 @@ Example:
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 # The longest a caller waits for a busy pool beyond its own deadline, as a multiple of it.
 _QUEUE_WAIT_FACTOR = 4
+# A new worker imports the preload modules; on a busy machine that can take seconds.
+START_TIMEOUT_S = 120.0
 
 
 class WorkerTimeout(TimeoutError):
@@ -53,7 +58,7 @@ class WorkerPool:
         self.size = size
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
-        self.preload = [__name__, *preload]
+        self.preload = list(preload)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._started = False
@@ -69,8 +74,10 @@ class WorkerPool:
             if self._started:
                 return
             self._started, self._closed = True, False
-            for _ in range(self.size):
-                self._idle.put(self._new_worker())
+            workers = [self._new_worker() for _ in range(self.size)]
+            for worker in workers:  # they start side by side
+                worker.wait_ready()
+                self._idle.put(worker)
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a worker; its exception is raised here.
@@ -88,6 +95,7 @@ class WorkerPool:
                 f"every compute worker stayed busy for {self.timeout_s * _QUEUE_WAIT_FACTOR:g} s"
             ) from None
         try:
+            worker.wait_ready()  # a replacement may still be starting
             outcome, value = worker.call(function, args, self.timeout_s)
         except BaseException:
             worker.kill()
@@ -113,28 +121,47 @@ class WorkerPool:
                 return
 
     def _new_worker(self) -> _Worker:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(self.preload)
-        return _Worker(context, self.memory_mb)
+        return _Worker(self.preload, self.memory_mb)
 
 
 class _Worker:
-    """One worker process and the parent's end of its pipe."""
+    """One worker process and the parent's ends of its two pipes."""
 
-    def __init__(self, context: Any, memory_mb: int) -> None:
-        self.connection, child = multiprocessing.Pipe()
-        self.process: BaseProcess = context.Process(
-            target=_serve, args=(child, memory_mb * 1024 * 1024), daemon=True
-        )
-        self.process.start()
-        child.close()
+    def __init__(self, preload: Sequence[str], memory_mb: int) -> None:
+        calls_read, calls_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        command = [
+            sys.executable, "-m", "threadloom.tools.worker_process",
+            str(calls_read), str(answers_write), str(memory_mb * 1024 * 1024), *preload,
+        ]  # fmt: skip
+        try:
+            self.process = subprocess.Popen(
+                command, pass_fds=(calls_read, answers_write), stdin=subprocess.DEVNULL
+            )
+        finally:
+            os.close(calls_read)
+            os.close(answers_write)
+        self.calls = Connection(calls_write, readable=False)
+        self.answers = Connection(answers_read, writable=False)
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
+        try:
+            if self.answers.poll(START_TIMEOUT_S) and self.answers.recv() == ("ready", None):
+                self.ready = True
+                return
+        except (EOFError, OSError):
+            pass
+        raise WorkerFailed(f"a compute worker did not start within {START_TIMEOUT_S:g} s")
 
     def call(self, function: Callable[..., Any], args: tuple[Any, ...], timeout_s: float) -> Any:
         try:
-            self.connection.send((function, args))
-            answered = self.connection.poll(timeout_s)
+            self.calls.send((function, args))
+            answered = self.answers.poll(timeout_s)
             if answered:
-                return self.connection.recv()
+                return self.answers.recv()
         except (EOFError, OSError) as exc:
             raise WorkerFailed(
                 "the computation stopped its worker (it may have needed too much memory)"
@@ -144,16 +171,19 @@ class _Worker:
 
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(5)
-        self.connection.close()
+        self.process.wait(5)
+        self.calls.close()
+        self.answers.close()
 
 
-def _serve(connection: Connection, memory_bytes: int) -> None:
-    """A worker's loop: receive `(function, args)`, send `("ok", result)` or `("error", exc)`."""
+def serve_calls(calls: Connection, answers: Connection, memory_bytes: int) -> None:
+    """A worker's loop (`worker_process`): say ready, then receive `(function, args)` and send
+    `("ok", result)` or `("error", exc)`, until the pool closes the pipe."""
     _cap_memory(memory_bytes)
+    answers.send(("ready", None))
     while True:
         try:
-            function, args = connection.recv()
+            function, args = calls.recv()
         except EOFError:  # the pool went away
             return
         try:
@@ -163,9 +193,9 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
         except Exception as exc:
             answer = ("error", exc)
         try:
-            connection.send(answer)
+            answers.send(answer)
         except Exception as exc:  # an answer that does not pickle
-            connection.send(("error", WorkerFailed(f"unsendable result: {exc}")))
+            answers.send(("error", WorkerFailed(f"unsendable result: {exc}")))
 
 
 def _cap_memory(memory_bytes: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
@@ -20,6 +20,7 @@ from threadloom.service.schemas.assistants import (
     AssistantVersionChange,
     AssistantVersionsSearch,
 )
+from threadloom.service.schemas.responses import Assistant, AssistantVersion, answers, selectable
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
@@ -31,12 +32,12 @@ async def _assistants(services: ServicesDep) -> Assistants:
 AssistantsDep = Annotated[Assistants, Depends(_assistants)]
 
 
-@router.post("")
+@router.post("", responses=answers(Assistant, 400, 404, 409))
 async def create_assistant(body: AssistantCreate, assistants: AssistantsDep) -> JsonResponse:
     return JsonResponse((await assistants.create(body)).to_api())
 
 
-@router.post("/search")
+@router.post("/search", responses=answers(list[selectable(Assistant)]))
 async def search_assistants(
     assistants: AssistantsDep, body: AssistantSearch | None = None
 ) -> JsonResponse:
@@ -45,26 +46,30 @@ async def search_assistants(
     return paged_response(found, offset=body.offset, limit=body.limit, select=body.select)
 
 
-@router.post("/count")
+@router.post("/count", responses=answers(int))
 async def count_assistants(
     assistants: AssistantsDep, body: AssistantCount | None = None
 ) -> JsonResponse:
     return JsonResponse(await assistants.count(body or AssistantCount()))
 
 
-@router.get("/{assistant_id}")
+@router.get("/{assistant_id}", responses=answers(Assistant, 404))
 async def get_assistant(assistant_id: str, assistants: AssistantsDep) -> JsonResponse:
     return JsonResponse((await assistants.get(assistant_id)).to_api())
 
 
-@router.patch("/{assistant_id}")
+@router.patch("/{assistant_id}", responses=answers(Assistant, 400, 403, 404))
 async def patch_assistant(
     assistant_id: str, body: AssistantPatch, assistants: AssistantsDep
 ) -> JsonResponse:
     return JsonResponse((await assistants.patch(assistant_id, body)).to_api())
 
 
-@router.delete("/{assistant_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{assistant_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 403, 404, 409, status_code=204),
+)
 async def delete_assistant(
     assistant_id: str, services: ServicesDep, delete_threads: bool = False
 ) -> Response:
@@ -75,7 +80,7 @@ async def delete_assistant(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{assistant_id}/versions")
+@router.post("/{assistant_id}/versions", responses=answers(list[AssistantVersion], 404))
 async def assistant_versions(
     assistant_id: str, assistants: AssistantsDep, body: AssistantVersionsSearch | None = None
 ) -> JsonResponse:
@@ -83,14 +88,14 @@ async def assistant_versions(
     return JsonResponse([version.version_to_api() for version in versions])
 
 
-@router.post("/{assistant_id}/latest")
+@router.post("/{assistant_id}/latest", responses=answers(Assistant, 403, 404))
 async def set_latest_version(
     assistant_id: str, body: AssistantVersionChange, assistants: AssistantsDep
 ) -> JsonResponse:
     return JsonResponse((await assistants.set_latest(assistant_id, body.version)).to_api())
 
 
-@router.get("/{assistant_id}/graph")
+@router.get("/{assistant_id}/graph", responses=answers(dict[str, Any], 404))
 async def get_graph(
     assistant_id: str, services: ServicesDep, xray: str | None = None
 ) -> JsonResponse:
@@ -99,14 +104,14 @@ async def get_graph(
     return JsonResponse(graph_drawing(services.graph, _xray(xray)))
 
 
-@router.get("/{assistant_id}/schemas")
+@router.get("/{assistant_id}/schemas", responses=answers(dict[str, Any], 404))
 async def get_schemas(assistant_id: str, services: ServicesDep) -> JsonResponse:
     assistant = await services.run_manager.assistants.get(assistant_id)
     return JsonResponse({"graph_id": assistant.graph_id, **graph_schemas(services.graph)})
 
 
-@router.get("/{assistant_id}/subgraphs")
-@router.get("/{assistant_id}/subgraphs/{namespace}")
+@router.get("/{assistant_id}/subgraphs", responses=answers(dict[str, Any], 404))
+@router.get("/{assistant_id}/subgraphs/{namespace}", responses=answers(dict[str, Any], 404))
 async def get_subgraphs(
     assistant_id: str, services: ServicesDep, namespace: str | None = None, recurse: bool = False
 ) -> JsonResponse:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response, status
 from threadloom.service.deps import ServicesDep
 from threadloom.service.errors import BadRequest, InvalidRequest
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.responses import Item, Namespaces, SearchItems, answers
 from threadloom.service.schemas.store import (
     StoreDelete,
     StoreListNamespaces,
@@ -29,14 +30,18 @@ async def _store_items(services: ServicesDep) -> StoreItems:
 StoreDep = Annotated[StoreItems, Depends(_store_items)]
 
 
-@router.put("/items", status_code=status.HTTP_204_NO_CONTENT)
+@router.put(
+    "/items",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 400, status_code=204),
+)
 async def put_item(body: StorePut, store: StoreDep) -> Response:
     """Create or replace an item; `ttl` (minutes) makes it expire."""
     await store.put(tuple(body.namespace), body.key, body.value, ttl_minutes=body.ttl)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/items")
+@router.get("/items", responses=answers(Item, 400, 404))
 async def get_item(
     store: StoreDep, namespace: str = "", key: str | None = None, refresh_ttl: bool = True
 ) -> JsonResponse:
@@ -51,14 +56,18 @@ async def get_item(
     return JsonResponse(item.to_api() if item else None)
 
 
-@router.delete("/items", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/items",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 400, status_code=204),
+)
 async def delete_item(body: StoreDelete, store: StoreDep) -> Response:
     """Delete an item; deleting one that does not exist is no error."""
     await store.delete(tuple(body.namespace), body.key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/items/search")
+@router.post("/items/search", responses=answers(SearchItems, 400))
 async def search_items(body: StoreSearch, store: StoreDep) -> JsonResponse:
     """Items under a namespace prefix, most recently updated first (see `StoreItems.search`)."""
     query = ItemQuery(
@@ -73,7 +82,7 @@ async def search_items(body: StoreSearch, store: StoreDep) -> JsonResponse:
     return JsonResponse({"items": [{**item.to_api(), "score": None} for item in items]})
 
 
-@router.post("/namespaces")
+@router.post("/namespaces", responses=answers(Namespaces, 400))
 async def list_namespaces(store: StoreDep, body: StoreListNamespaces | None = None) -> JsonResponse:
     body = body or StoreListNamespaces()
     namespaces = await store.list_namespaces(

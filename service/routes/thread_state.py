@@ -13,20 +13,21 @@ from threadloom.service.deps import ExistingThread, ServicesDep
 from threadloom.service.errors import BadRequest, Conflict, InvalidRequest, NotFound
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.schemas.bounds import Limit
+from threadloom.service.schemas.responses import StateWritten, ThreadState, answers
 from threadloom.service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
 from threadloom.service.thread_state import thread_state
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["thread state"])
 
 
-@router.get("/state")
+@router.get("/state", responses=answers(ThreadState, 404))
 async def get_state(
     thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
 ) -> JsonResponse:
     return await _state(services, _config(thread.thread_id), subgraphs)
 
 
-@router.get("/state/{checkpoint_id}")
+@router.get("/state/{checkpoint_id}", responses=answers(ThreadState, 404))
 async def get_state_at(
     checkpoint_id: UUID, thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
 ) -> JsonResponse:
@@ -35,7 +36,7 @@ async def get_state_at(
     return await _state(services, _config(thread.thread_id, checkpoint), subgraphs)
 
 
-@router.post("/state/checkpoint")
+@router.post("/state/checkpoint", responses=answers(ThreadState, 404))
 async def post_state_at(
     thread: ExistingThread, body: StateAtCheckpoint, services: ServicesDep
 ) -> JsonResponse:
@@ -44,7 +45,7 @@ async def post_state_at(
     return await _state(services, _config(thread.thread_id, body.checkpoint), body.subgraphs)
 
 
-@router.post("/state")
+@router.post("/state", responses=answers(StateWritten, 400, 404, 409))
 async def update_state(
     thread: ExistingThread, body: StateUpdate, services: ServicesDep
 ) -> JsonResponse:
@@ -86,14 +87,14 @@ async def update_state(
     )
 
 
-@router.post("/history")
+@router.post("/history", responses=answers(list[ThreadState], 404))
 async def post_history(
     thread: ExistingThread, services: ServicesDep, body: HistoryRequest | None = None
 ) -> JsonResponse:
     return await _history(thread.thread_id, body or HistoryRequest(), services)
 
 
-@router.get("/history")
+@router.get("/history", responses=answers(list[ThreadState], 404))
 async def get_history(
     thread: ExistingThread,
     services: ServicesDep,

@@ -10,13 +10,14 @@ from threadloom.service.deps import ExistingThread, ServicesDep, canonical_id
 from threadloom.service.errors import NotSupported, thread_exists
 from threadloom.service.ids import new_id
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.responses import Thread, answers
 from threadloom.service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
 from threadloom.service.storage.records import ThreadQuery
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
-@router.post("")
+@router.post("", responses=answers(Thread, 409))
 async def create_thread(services: ServicesDep, body: ThreadCreate | None = None) -> JsonResponse:
     body = body or ThreadCreate()
     if body.ttl is not None or body.supersteps:
@@ -31,7 +32,7 @@ async def create_thread(services: ServicesDep, body: ThreadCreate | None = None)
     return JsonResponse(existing.to_api())
 
 
-@router.post("/search")
+@router.post("/search", responses=answers(list[Thread]))
 async def search_threads(services: ServicesDep, body: ThreadSearch | None = None) -> JsonResponse:
     body = body or ThreadSearch()
     query = ThreadQuery(
@@ -48,19 +49,23 @@ async def search_threads(services: ServicesDep, body: ThreadSearch | None = None
     return JsonResponse([thread.to_api() for thread in threads])
 
 
-@router.post("/count")
+@router.post("/count", responses=answers(int))
 async def count_threads(services: ServicesDep, body: ThreadCount | None = None) -> JsonResponse:
     body = body or ThreadCount()
     query = ThreadQuery(metadata=body.metadata, values=body.values, status=body.status)
     return JsonResponse(await services.threads.count(query))
 
 
-@router.get("/{thread_id}")
+@router.get("/{thread_id}", responses=answers(Thread, 404))
 async def get_thread(thread: ExistingThread) -> JsonResponse:
     return JsonResponse(thread.to_api())
 
 
-@router.patch("/{thread_id}", response_model=None)
+@router.patch(
+    "/{thread_id}",
+    response_model=None,
+    responses={**answers(Thread, 404), 204: {"description": "Nothing to change; no body."}},
+)
 async def patch_thread(
     thread: ExistingThread,
     body: ThreadPatch,
@@ -77,7 +82,11 @@ async def patch_thread(
     return JsonResponse((updated or thread).to_api())
 
 
-@router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{thread_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 404, 409, status_code=204),
+)
 async def delete_thread(thread: ExistingThread, services: ServicesDep) -> Response:
     """Delete the thread, its runs and its checkpoints; its active runs are cancelled first."""
     await services.run_manager.delete_thread(thread.thread_id)
