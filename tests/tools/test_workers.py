@@ -8,25 +8,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from threadloom.tools.calculator import CalculatorError, answer
+from tests.tools.worker_functions import allocate, stuck_in_c
+from threadloom.tools.arithmetic import CalculatorError, answer
 from threadloom.tools.workers import WorkerFailed, WorkerPool, WorkerTimeout
 
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[WorkerPool]:
-    workers = WorkerPool(size=1, timeout_s=1.0, memory_mb=64, preload=["math"])
+    preload = ["threadloom.tools.arithmetic", "tests.tools.worker_functions"]
+    workers = WorkerPool(size=1, timeout_s=1.0, memory_mb=64, preload=preload)
     workers.start()
     yield workers
     workers.close()
-
-
-def _stuck_in_c() -> int:
-    # One C call that holds the interpreter for minutes: only killing its process stops it.
-    return 10 ** (10**9) % 7
-
-
-def _allocate(megabytes: int) -> int:
-    return len(bytearray(megabytes * 1024 * 1024))
 
 
 def test_answers_in_the_worker(pool: WorkerPool) -> None:
@@ -42,12 +35,12 @@ def test_the_function_s_exception_is_raised_in_the_caller(pool: WorkerPool) -> N
 def test_a_stuck_call_is_killed_at_the_deadline_and_its_worker_replaced(pool: WorkerPool) -> None:
     started = time.monotonic()
     with pytest.raises(WorkerTimeout, match="ran past 1 s"):
-        pool.run(_stuck_in_c)
+        pool.run(stuck_in_c)
     assert time.monotonic() - started < 10
     assert pool.run(math.factorial, 5) == 120
 
 
 def test_memory_over_the_cap_is_refused_and_the_worker_keeps_serving(pool: WorkerPool) -> None:
     with pytest.raises((MemoryError, WorkerFailed)):
-        pool.run(_allocate, 1024)
-    assert pool.run(_allocate, 8) == 8 * 1024 * 1024
+        pool.run(allocate, 1024)
+    assert pool.run(allocate, 8) == 8 * 1024 * 1024
