@@ -41,7 +41,7 @@ async def put_item(body: StorePut, store: StoreDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/items", responses=answers(Item, 400, 404))
+@router.get("/items", responses=answers(Item | None, 400, 404))
 async def get_item(
     store: StoreDep, namespace: str = "", key: str | None = None, refresh_ttl: bool = True
 ) -> JsonResponse:

@@ -17,7 +17,7 @@ from threadloom.service.storage.records import ThreadQuery
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
-@router.post("", responses=answers(Thread, 409))
+@router.post("", responses=answers(Thread, 409, 501))
 async def create_thread(services: ServicesDep, body: ThreadCreate | None = None) -> JsonResponse:
     body = body or ThreadCreate()
     if body.ttl is not None or body.supersteps:

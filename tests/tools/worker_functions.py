@@ -10,3 +10,8 @@ def stuck_in_c() -> int:
 
 def allocate(megabytes: int) -> int:
     return len(bytearray(megabytes * 1024 * 1024))
+
+
+def stuck_answer(expression: str) -> str:
+    """Stands in for the calculator's `answer`: a call no pre-check caught, stuck in C."""
+    return str(stuck_in_c()) + expression
