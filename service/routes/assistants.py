@@ -37,7 +37,7 @@ async def create_assistant(body: AssistantCreate, assistants: AssistantsDep) -> 
     return JsonResponse((await assistants.create(body)).to_api())
 
 
-@router.post("/search", responses=answers(list[selectable(Assistant)]))
+@router.post("/search", responses=answers(list[selectable(Assistant)], 404))
 async def search_assistants(
     assistants: AssistantsDep, body: AssistantSearch | None = None
 ) -> JsonResponse:
@@ -46,7 +46,7 @@ async def search_assistants(
     return paged_response(found, offset=body.offset, limit=body.limit, select=body.select)
 
 
-@router.post("/count", responses=answers(int))
+@router.post("/count", responses=answers(int, 404))
 async def count_assistants(
     assistants: AssistantsDep, body: AssistantCount | None = None
 ) -> JsonResponse:

@@ -99,7 +99,7 @@ def check_messages(values: Any) -> Any:
             )
         try:
             convert_to_messages([message])
-        except (ValueError, TypeError, KeyError) as exc:
+        except Exception as exc:  # LangChain raises several types for what it cannot read
             reason = str(exc).split("\n")[0]
             raise ValueError(f"messages[{at}] is not a message: {reason}") from None
     return values
