@@ -31,8 +31,9 @@ compute_pool = WorkerPool(preload=["threadloom.tools.arithmetic"])
 @tool("calculator")
 def calculator(expression: str) -> str:
     """Evaluate an arithmetic expression, e.g. 25^0.43 or sqrt(2)*3."""
-    checked_length(expression)  # a megabyte expression is refused before it is sent anywhere
+    # A megabyte expression is refused (or stripped) before it is sent anywhere.
+    text = checked_length(expression)
     try:
-        return compute_pool.run(answer, expression)
+        return compute_pool.run(answer, text)
     except (WorkerTimeout, WorkerFailed) as exc:
         raise CalculatorError(f"The expression could not be computed: {exc}.") from None
