@@ -5,6 +5,7 @@ did) cannot stall the server: `/ok` keeps answering while it runs, and the call 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from typing import Any
 
@@ -15,8 +16,12 @@ from tests.service.live_server import StartServer
 from tests.tools.worker_functions import stuck_answer
 from threadloom.tools import calculator as calculator_module
 
-# A correctness bound on event-loop blocking (the probe saw 39 s), not a speed measurement.
-OK_LATENCY_BOUND_S = 0.1
+# Bounds on event-loop blocking (the probe saw /ok take 39 s), not speed measurements:
+# /ok's typical answer while the call runs, and its slowest, which stays far below the time the
+# stuck call holds its worker (`STUCK_S`), on a busy 2-core machine too.
+OK_MEDIAN_BOUND_S = 0.1
+OK_MAX_BOUND_S = 1.0
+STUCK_S = 2.0
 
 
 async def _thread_with_tool_call(client: httpx.AsyncClient, expression: str) -> str:
@@ -66,7 +71,8 @@ async def test_a_hostile_call_in_the_state_is_refused_and_ok_stays_fast(
     result, latencies = await _resume_while_probing_ok(client, thread_id)
 
     assert _tool_answer(result).startswith("Error: Tool 'calculator' failed: CalculatorError")
-    assert max(latencies) < OK_LATENCY_BOUND_S, latencies
+    assert statistics.median(latencies) < OK_MEDIAN_BOUND_S, latencies
+    assert max(latencies) < OK_MAX_BOUND_S, latencies
 
 
 async def test_a_call_stuck_in_c_is_killed_at_the_deadline_while_ok_stays_fast(
@@ -74,7 +80,7 @@ async def test_a_call_stuck_in_c_is_killed_at_the_deadline_while_ok_stays_fast(
 ) -> None:
     # Stands in for a hostile expression no pre-check caught: the worker is stuck in one C call.
     monkeypatch.setattr(calculator_module, "answer", stuck_answer)
-    server = await start(compute_timeout_s=1.0)
+    server = await start(compute_timeout_s=STUCK_S)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         thread_id = await _thread_with_tool_call(client, "1 + 1")
 
@@ -84,7 +90,8 @@ async def test_a_call_stuck_in_c_is_killed_at_the_deadline_while_ok_stays_fast(
         again = await _thread_with_tool_call(client, "6 * 7")
         answered = await client.post(f"/threads/{again}/runs/wait", json={"assistant_id": "agent"})
 
-    assert "ran past 1 s and was stopped" in _tool_answer(result)
-    assert len(latencies) > 5  # /ok was asked all along the second the call was stuck
-    assert max(latencies) < OK_LATENCY_BOUND_S, max(latencies)
+    assert f"ran past {STUCK_S:g} s and was stopped" in _tool_answer(result)
+    assert len(latencies) > 5  # /ok was asked all along the time the call was stuck
+    assert statistics.median(latencies) < OK_MEDIAN_BOUND_S, latencies
+    assert max(latencies) < OK_MAX_BOUND_S, latencies
     assert _tool_answer(answered.json()) == "42"
