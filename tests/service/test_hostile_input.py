@@ -181,3 +181,20 @@ async def test_one_key_may_hold_only_so_many_requests_open(start: StartServer) -
     assert "THREADLOOM_MAX_OPEN_REQUESTS_PER_KEY" in refused.json()["detail"]
     assert other_key.status_code == 404
     assert after.status_code == 200
+
+
+@pytest.mark.parametrize("last_event_id", ["9" * 100, str(2**63), "x", "1.5"])
+async def test_a_last_event_id_that_is_no_event_id_is_a_422(
+    client: httpx.AsyncClient, thread_id: str, last_event_id: str
+) -> None:
+    body = run(input={"messages": [{"role": "user", "content": "6 * 7?"}]})
+    await client.post(f"/threads/{thread_id}/runs/wait", json=body)
+    (ended,) = (await client.get(f"/threads/{thread_id}/runs")).json()
+
+    answer = await client.get(
+        f"/threads/{thread_id}/runs/{ended['run_id']}/stream",
+        headers={"Last-Event-ID": last_event_id},
+    )
+
+    assert answer.status_code == 422
+    assert "Last-Event-ID" in answer.json()["detail"]
