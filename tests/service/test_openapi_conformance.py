@@ -23,7 +23,7 @@ from tests.service.threaded_server import threaded_server
 from threadloom.service.app import create_app
 from threadloom.service.settings import Settings
 
-EXAMPLES = 25
+EXAMPLES = 20
 # What "true" means here: no server error (501, a documented "not implemented yet", aside), and
 # every answer's status code, content type, headers and body as documented. (Schemathesis'
 # positive/negative-data checks ask the document to encode every business rule, such as "a
