@@ -17,7 +17,28 @@ from threadloom.service.app import create_app
 from threadloom.service.http_server import uvicorn_config
 from threadloom.service.settings import Settings
 
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 120.0
+
+
+class _ReadyServer(uvicorn.Server):
+    """A uvicorn server that signals another thread, without polling, once it serves (or
+    failed to start)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.ready.set()
+
+    def run(self, sockets: Any = None) -> None:
+        try:
+            super().run(sockets)
+        finally:
+            self.ready.set()  # start-up failed before `startup` ran: do not leave the test waiting
 
 
 @contextmanager
@@ -30,12 +51,10 @@ def threaded_server(db: Path, **settings: Any) -> Iterator[str]:
     config = uvicorn_config(
         app, resolved, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5
     )
-    server = uvicorn.Server(config)
+    server = _ReadyServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    started = threading.Event()
-    while not server.started and thread.is_alive():
-        started.wait(0.02)  # uvicorn sets a plain flag: there is no event to wait on
+    server.ready.wait(START_TIMEOUT_S)
     if not server.started:
         raise RuntimeError("the server stopped during start-up")
     port = server.servers[0].sockets[0].getsockname()[1]
