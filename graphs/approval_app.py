@@ -7,7 +7,8 @@ without a checkpointer: the server that loads this module supplies its own.
 
 from threadloom.graphs.approval import build_approval_graph
 from threadloom.models import chat_model
-from threadloom.tools import calculator, make_search_tool
+from threadloom.tools.calculator import calculator
+from threadloom.tools.search import make_search_tool
 
 graph = build_approval_graph(chat_model(), [calculator, make_search_tool()]).compile(
     name="approval"

@@ -8,6 +8,7 @@ checkpointer: the server that loads this module supplies its own.
 
 from threadloom.graphs.supervisor import build_supervisor
 from threadloom.models import chat_model
-from threadloom.tools import calculator, make_search_tool
+from threadloom.tools.calculator import calculator
+from threadloom.tools.search import make_search_tool
 
 graph = build_supervisor(chat_model(), calculator, make_search_tool()).compile(name="supervisor")

@@ -39,7 +39,7 @@ def chat_model(spec: ModelSpec | None = None, **overrides: Any) -> BaseChatModel
 
     Example:
         >>> from threadloom.models import chat_model
-        >>> from threadloom.tools import calculator
+        >>> from threadloom.tools.calculator import calculator
         >>> model = chat_model(max_new_tokens=128).bind_tools([calculator])
         >>> model.invoke("compute 17*23").tool_calls
         [{'name': 'calculator', 'args': {'expression': '17*23'}, ...}]

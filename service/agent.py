@@ -15,6 +15,7 @@ from threadloom.models.configured import chat_model
 from threadloom.service.assistants import GRAPH_ID
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.settings import Settings
+from threadloom.tools.calculator import compute_pool
 from threadloom.tools.registry import get_tools
 
 
@@ -25,6 +26,14 @@ def make_agent_graph(settings: Settings, model: BaseChatModel | None = None) -> 
     the same model (the supervisor's sub-agents, a user's graph) share it with the agent.
     """
     tools = configured_tools(settings)  # first: a bad tool setting fails before a model loads
+    if "calculator" in settings.tools:
+        # Started here, at start-up (off the event loop), so no request waits for a worker.
+        compute_pool.configure(
+            size=settings.compute_workers,
+            timeout_s=settings.compute_timeout_s,
+            memory_mb=settings.compute_memory_mb,
+        )
+        compute_pool.start()
     return build_graph(
         model if model is not None else chat_model(settings.to_spec()),
         tools,

@@ -29,8 +29,9 @@ from threadloom.service.deps import Services
 from threadloom.service.errors import ConfigurationError, install_error_handlers
 from threadloom.service.graph_registry import GraphRegistry, GraphValue, import_graphs
 from threadloom.service.json_codec import JsonResponse
-from threadloom.service.limits import BodySizeLimit
+from threadloom.service.limits import BodySizeLimit, OpenRequestsPerKey
 from threadloom.service.openai import routes as openai_routes
+from threadloom.service.openapi import install_openapi
 from threadloom.service.protocols import a2a, mcp
 from threadloom.service.protocols.assistant_tools import AssistantTools
 from threadloom.service.protocols.mcp import McpEndpoint
@@ -128,6 +129,7 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
     WebhookPolicy.from_settings(settings)
     if settings.store_index:
         check_store_index(settings.store_index)
+    install_openapi(app, auth_on=bool(keys) or settings.auth_path is not None)
     # Routes are matched in order: the ones every run uses come first.
     for module in (
         runs,
@@ -163,12 +165,17 @@ def install_access_controls(
 ) -> None:
     """Who may call the API, and how much they may send. Outermost first: CORS (so browsers'
     preflights need no key, and refusals carry CORS headers), then API keys or the auth policy
-    (so no body is read for a request without one), then the body size limit, then untyped JSON
-    bodies. (The last one added runs first.) A user app's routes need no key unless its config
-    says so."""
+    (so no body is read for a request without one), the open requests per key, then the body
+    limits, then untyped JSON bodies. (The last one added runs first.) A user app's routes need
+    no key unless its config says so."""
     origins = BrowserOrigins(settings.cors_origins, settings.cors)
     app.add_middleware(UntypedJsonBodies, origins=origins)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        read_timeout_s=settings.body_read_timeout_s,
+        max_json_depth=settings.max_json_depth,
+    )
     policy = AuthPolicy.load(settings.auth_path) if settings.auth_path else None
     if keys and policy:
         raise ConfigurationError(
@@ -180,6 +187,7 @@ def install_access_controls(
         app.add_middleware(PolicyAuth, policy=policy)
         logger.info("auth on: custom auth policy %s", policy.path)
     elif keys:
+        app.add_middleware(OpenRequestsPerKey, max_open=settings.max_open_requests_per_key)
         api_routes = list(app.router.routes)
         is_open = None if custom is None else partial(custom.is_open_route, api_routes)
         app.add_middleware(ApiKeyAuth, keys=keys, is_open=is_open)

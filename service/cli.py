@@ -25,6 +25,7 @@ from threadloom.models.errors import ModelError
 from threadloom.service.app import create_app, drain
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.graph_registry import GraphValue
+from threadloom.service.http_server import uvicorn_config
 from threadloom.service.settings import Settings
 from threadloom.service.terminal_chat import run_chat
 
@@ -126,13 +127,7 @@ class DrainingServer(uvicorn.Server):
 def serve(settings: Settings, graphs: Mapping[str, GraphValue] | None = None) -> None:
     """Serve the API until a signal drains and stops the server."""
     app = create_app(settings, graphs)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=CLOSE_CONNECTIONS_S,
-    )
+    config = uvicorn_config(app, settings, timeout_graceful_shutdown=CLOSE_CONNECTIONS_S)
     DrainingServer(config, app).run()
 
 

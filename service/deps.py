@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threadloom.service.auth_policy import authorize
@@ -67,7 +67,11 @@ def canonical_id(value: str, what: str) -> str:
         raise InvalidRequest(f"Invalid {what} ID: must be a UUID, got {value!r}.") from None
 
 
-async def _thread_id(thread_id: str, services: ServicesDep) -> str:
+# Path ids are checked by `canonical_id` (for its message); the document shows their format.
+UuidPath = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
+
+
+async def _thread_id(thread_id: UuidPath, services: ServicesDep) -> str:
     """A thread id that may name no thread yet (a run can create it), but not another owner's."""
     thread_id = canonical_id(thread_id, "thread")
     if await services.threads.hidden(thread_id):
@@ -75,7 +79,7 @@ async def _thread_id(thread_id: str, services: ServicesDep) -> str:
     return thread_id
 
 
-async def _run_id(run_id: str) -> str:
+async def _run_id(run_id: UuidPath) -> str:
     return canonical_id(run_id, "run")
 
 
@@ -86,7 +90,7 @@ RunId = Annotated[str, Depends(_run_id)]
 def _existing_thread_for(action: str) -> Callable[..., Awaitable[ThreadRecord]]:
     """A dependency: the path's thread, once the auth policy allows `action` on it."""
 
-    async def existing_thread(thread_id: str, services: ServicesDep) -> ThreadRecord:
+    async def existing_thread(thread_id: UuidPath, services: ServicesDep) -> ThreadRecord:
         thread_id = canonical_id(thread_id, "thread")
         await authorize("threads", action, {"thread_id": thread_id})
         thread = await services.threads.get(thread_id)  # only those the caller may see

@@ -72,14 +72,20 @@ def result_response(
     )
 
 
+_INT64 = 2**63 - 1
+_EVENT_ID_DIGITS = 19
+
+
 def after_event(last_event_id: str) -> int:
     """The number of the first event to replay after the `Last-Event-ID` a client sends;
     `-` (what the JavaScript SDK sends to rejoin from the start) replays them all."""
     if last_event_id == REPLAY_ALL:
         return 0
-    try:
-        return int(last_event_id) + 1
-    except ValueError:
+    # Event ids are stored as 64-bit integers: a longer number is no id this server sent.
+    number = last_event_id.strip().removeprefix("-")
+    if not number.isdigit() or len(number) > _EVENT_ID_DIGITS or int(number) >= _INT64:
         raise InvalidRequest(
-            f"Invalid Last-Event-ID {last_event_id!r}: use the id of the last event received."
-        ) from None
+            f"Invalid Last-Event-ID {last_event_id[:40]!r}: use the id of the last event "
+            "received."
+        )
+    return int(last_event_id) + 1

@@ -66,6 +66,17 @@ class Settings(ModelSettings):
     configurable_headers: dict[str, list[str]] | None = None
     # The largest request body accepted; a larger one is answered 413 and never reaches a route.
     max_body_bytes: int = Field(1024 * 1024, ge=1)
+    # Slow or broken clients (README "Security and limits"): the headers, then the body, must
+    # arrive within these times (else the connection closes / 408); idle kept-alive connections
+    # close; past `max_connections` new requests get 503; with API keys, one key may keep only
+    # `max_open_requests_per_key` requests (streams, waits) open (429).
+    header_read_timeout_s: float = Field(10.0, gt=0, le=3600)
+    body_read_timeout_s: float = Field(30.0, gt=0, le=3600)
+    keep_alive_timeout_s: float = Field(5.0, gt=0, le=3600)
+    max_connections: int = Field(2000, ge=1)
+    max_open_requests_per_key: int = Field(100, ge=1)
+    # JSON bodies nested deeper than this are refused (422) before any route parses them.
+    max_json_depth: int = Field(64, ge=8, le=200)
 
     # Storage: SQLite file by default; a PostgreSQL URL (THREADLOOM_DATABASE_URL, or the
     # conventional DATABASE_URL) switches to the shared database that replicas serve together.
@@ -104,6 +115,11 @@ class Settings(ModelSettings):
     mcp_timeout_s: float = Field(30.0, gt=0, le=600)
     max_steps: int = Field(12, ge=2, le=200)
     tavily_api_key: SecretStr | None = None
+    # The calculator computes in worker processes: a call past `compute_timeout_s` is killed,
+    # and a worker may use `compute_memory_mb` more than it started with.
+    compute_workers: int = Field(2, ge=1, le=64)
+    compute_timeout_s: float = Field(5.0, gt=0, le=300)
+    compute_memory_mb: int = Field(256, ge=16, le=65536)
 
     # Semantic search in the store: the `store.index` of langgraph.json, {"embed": "...",
     # "dims": int, "fields": ["$"]} (see `service.storage.store_index`). None: keyword search.

@@ -60,8 +60,9 @@ def name_in_raw(raw: str) -> str | None:
     return match.group(1) if match else None
 
 
-def call_piece(name: Any, args: Any) -> Piece:
-    """A call piece when ``name`` and ``args`` make a valid call, otherwise an invalid one."""
+def call_piece(name: Any, args: Any, call_id: Any = None) -> Piece:
+    """A call piece when ``name`` and ``args`` make a valid call, otherwise an invalid one;
+    ``call_id`` is the id the model wrote, if any (kept when it is one)."""
     if isinstance(args, str):
         # Some models write OpenAI-style arguments: an object serialised into a string.
         try:
@@ -80,7 +81,7 @@ def call_piece(name: Any, args: Any) -> Piece:
         return invalid_piece(
             name, _dump(args), f"the arguments must be a JSON object, not {_json_type(args)}"
         )
-    return Piece("tool_call", call=tool_call(name.strip(), args))
+    return Piece("tool_call", call=tool_call(name.strip(), args, call_id))
 
 
 def pieces_from_value(value: Any, raw: str) -> list[Piece]:
@@ -88,11 +89,15 @@ def pieces_from_value(value: Any, raw: str) -> list[Piece]:
     items = value if isinstance(value, list) else [value]
     if not items:
         return [invalid_piece(None, raw, "the list of calls is empty")]
-    pieces = []
+    pieces: list[Piece] = []
     for item in items:
         if isinstance(item, dict):
             args_key = next((key for key in _ARGUMENT_KEYS if key in item), None)
-            pieces.append(call_piece(item.get("name"), item.get(args_key) if args_key else {}))
+            args = item.get(args_key) if args_key else {}
+            # Two calls of one reply never share an id: a repeated one is replaced.
+            taken = {piece.call["id"] for piece in pieces if piece.call}
+            call_id = item.get("id") if item.get("id") not in taken else None
+            pieces.append(call_piece(item.get("name"), args, call_id))
         else:
             pieces.append(
                 invalid_piece(

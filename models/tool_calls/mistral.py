@@ -5,8 +5,9 @@
 * ``[TOOL_CALLS]name[ARGS]{...}``, optionally ``name[CALL_ID]id[ARGS]{...}`` (newer tokenizers,
   one token per call).
 
-The ids models write are ignored: every call gets a fresh ``call_<hex>`` id, and the history
-converter maps ids to the 9 characters the template demands.
+The ids models write are kept (a client answers each call by its id); a call without one gets a
+fresh ``call_<hex>`` id, which the history converter maps to the 9 characters the template
+demands.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def parse_mistral(body: str, closed: bool) -> list[Piece]:
             )
         ]
     head, _, args_text = raw.partition(_ARGS)
-    name = head.partition(_CALL_ID)[0].strip()
+    name, _, call_id = (part.strip() for part in head.partition(_CALL_ID))
     try:
         args = json.loads(args_text)
     except json.JSONDecodeError as exc:
@@ -69,4 +70,4 @@ def parse_mistral(body: str, closed: bool) -> list[Piece]:
             else f"the arguments after {_ARGS} are not valid JSON: {exc.msg}"
         )
         return [invalid_piece(name or None, args_text, error)]
-    return [call_piece(name, args)]
+    return [call_piece(name, args, call_id or None)]

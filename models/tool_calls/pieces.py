@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 PieceKind = Literal["text", "reasoning", "tool_call", "invalid_tool_call"]
+# An id a model wrote is kept when it looks like one (Mistral writes 9 letters and digits).
+_MODEL_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def new_call_id() -> str:
@@ -14,9 +17,17 @@ def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
-def tool_call(name: str, args: dict[str, Any]) -> dict[str, Any]:
-    """A LangChain ``ToolCall`` dict with a fresh id."""
-    return {"name": name, "args": args, "id": new_call_id(), "type": "tool_call"}
+def call_id_or_new(written: Any) -> str:
+    """The id the model wrote for a call (so the client's later tool messages match it), or a
+    fresh one when it wrote none or something that is not an id."""
+    if isinstance(written, str) and _MODEL_ID.fullmatch(written):
+        return written
+    return new_call_id()
+
+
+def tool_call(name: str, args: dict[str, Any], call_id: str | None = None) -> dict[str, Any]:
+    """A LangChain ``ToolCall`` dict, with `call_id` (the model's) or a fresh id."""
+    return {"name": name, "args": args, "id": call_id_or_new(call_id), "type": "tool_call"}
 
 
 def invalid_tool_call(name: str | None, args: str | None, error: str) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 from langgraph.pregel import Pregel
 
-from threadloom.service.assistants import Assistant, Assistants
+from threadloom.service.assistant_store import Assistant as AssistantRecord
+from threadloom.service.assistants import Assistants
 from threadloom.service.auth_policy import authorize
 from threadloom.service.deps import ServicesDep
 from threadloom.service.errors import InvalidRequest
@@ -24,6 +25,7 @@ from threadloom.service.schemas.assistants import (
     AssistantVersionChange,
     AssistantVersionsSearch,
 )
+from threadloom.service.schemas.responses import Assistant, AssistantVersion, answers, selectable
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
@@ -35,7 +37,7 @@ async def _assistants(services: ServicesDep) -> Assistants:
 AssistantsDep = Annotated[Assistants, Depends(_assistants)]
 
 
-@router.post("")
+@router.post("", responses=answers(Assistant, 400, 404, 409))
 async def create_assistant(body: AssistantCreate, assistants: AssistantsDep) -> JsonResponse:
     asked = body.model_dump()
     await authorize("assistants", "create", asked)  # its handler may add to the metadata
@@ -43,7 +45,7 @@ async def create_assistant(body: AssistantCreate, assistants: AssistantsDep) -> 
     return JsonResponse((await assistants.create(body)).to_api())
 
 
-@router.post("/search")
+@router.post("/search", responses=answers(list[selectable(Assistant)], 404))
 async def search_assistants(
     assistants: AssistantsDep, body: AssistantSearch | None = None
 ) -> JsonResponse:
@@ -53,7 +55,7 @@ async def search_assistants(
     return paged_response(found, offset=body.offset, limit=body.limit, select=body.select)
 
 
-@router.post("/count")
+@router.post("/count", responses=answers(int, 404))
 async def count_assistants(
     assistants: AssistantsDep, body: AssistantCount | None = None
 ) -> JsonResponse:
@@ -62,13 +64,13 @@ async def count_assistants(
     return JsonResponse(await assistants.count(body))
 
 
-@router.get("/{assistant_id}")
+@router.get("/{assistant_id}", responses=answers(Assistant, 404))
 async def get_assistant(assistant_id: str, assistants: AssistantsDep) -> JsonResponse:
     await authorize("assistants", "read", {"assistant_id": assistant_id})
     return JsonResponse((await assistants.get(assistant_id)).to_api())
 
 
-@router.patch("/{assistant_id}")
+@router.patch("/{assistant_id}", responses=answers(Assistant, 400, 403, 404))
 async def patch_assistant(
     assistant_id: str, body: AssistantPatch, assistants: AssistantsDep
 ) -> JsonResponse:
@@ -79,7 +81,11 @@ async def patch_assistant(
     return JsonResponse((await assistants.patch(assistant_id, body)).to_api())
 
 
-@router.delete("/{assistant_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{assistant_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 403, 404, 409, status_code=204),
+)
 async def delete_assistant(
     assistant_id: str, services: ServicesDep, delete_threads: bool = False
 ) -> Response:
@@ -93,7 +99,7 @@ async def delete_assistant(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{assistant_id}/versions")
+@router.post("/{assistant_id}/versions", responses=answers(list[AssistantVersion], 404))
 async def assistant_versions(
     assistant_id: str, assistants: AssistantsDep, body: AssistantVersionsSearch | None = None
 ) -> JsonResponse:
@@ -102,7 +108,7 @@ async def assistant_versions(
     return JsonResponse([version.version_to_api() for version in versions])
 
 
-@router.post("/{assistant_id}/latest")
+@router.post("/{assistant_id}/latest", responses=answers(Assistant, 403, 404))
 async def set_latest_version(
     assistant_id: str, body: AssistantVersionChange, assistants: AssistantsDep
 ) -> JsonResponse:
@@ -110,7 +116,7 @@ async def set_latest_version(
     return JsonResponse((await assistants.set_latest(assistant_id, body.version)).to_api())
 
 
-@router.get("/{assistant_id}/graph")
+@router.get("/{assistant_id}/graph", responses=answers(dict[str, Any], 404))
 async def get_graph(
     assistant_id: str, services: ServicesDep, xray: str | None = None
 ) -> JsonResponse:
@@ -121,15 +127,15 @@ async def get_graph(
         return JsonResponse(graph_drawing(graph, depth))
 
 
-@router.get("/{assistant_id}/schemas")
+@router.get("/{assistant_id}/schemas", responses=answers(dict[str, Any], 404))
 async def get_schemas(assistant_id: str, services: ServicesDep) -> JsonResponse:
     await authorize("assistants", "read", {"assistant_id": assistant_id})
     async with _assistant_graph(services, assistant_id) as (assistant, graph):
         return JsonResponse({"graph_id": assistant.graph_id, **graph_schemas(graph)})
 
 
-@router.get("/{assistant_id}/subgraphs")
-@router.get("/{assistant_id}/subgraphs/{namespace}")
+@router.get("/{assistant_id}/subgraphs", responses=answers(dict[str, Any], 404))
+@router.get("/{assistant_id}/subgraphs/{namespace}", responses=answers(dict[str, Any], 404))
 async def get_subgraphs(
     assistant_id: str, services: ServicesDep, namespace: str | None = None, recurse: bool = False
 ) -> JsonResponse:
@@ -141,7 +147,7 @@ async def get_subgraphs(
 @asynccontextmanager
 async def _assistant_graph(
     services: ServicesDep, assistant_id: str
-) -> AsyncIterator[tuple[Assistant, Pregel]]:
+) -> AsyncIterator[tuple[AssistantRecord, Pregel]]:
     """The assistant and its graph, made with the assistant's config if it is a factory."""
     assistant = await services.run_manager.assistants.get(assistant_id)
     config = {

@@ -10,6 +10,7 @@ from langgraph.version import __version__ as langgraph_version
 
 from threadloom.models.remote_servers import REMOTE_SERVERS
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.responses import Info, Ok, answers
 
 router = APIRouter(tags=["health"])
 
@@ -21,12 +22,12 @@ def _threadloom_version() -> str:
         return "0+source"
 
 
-@router.get("/ok")
+@router.get("/ok", responses=answers(Ok))
 async def ok() -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
-@router.get("/info")
+@router.get("/info", responses=answers(Info))
 async def info() -> JsonResponse:
     return JsonResponse(
         {

@@ -21,12 +21,15 @@ from threadloom.service.run_responses import (
     thread_run_path,
 )
 from threadloom.service.runs.stream_modes import parse_stream_modes
+from threadloom.service.schemas.bounds import Limit, Offset
+from threadloom.service.schemas.responses import RUN_ERRORS, SSE, RunResult, Stopped, answers
+from threadloom.service.schemas.responses import Run as RunAnswer
 from threadloom.service.storage.records import RunStatus
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 
 
-@router.post("/stream")
+@router.post("/stream", response_class=EventSourceResponse, responses=answers(SSE, *RUN_ERRORS))
 async def stream_run(
     thread_id: ThreadId, body: RunRequest, services: ServicesDep
 ) -> EventSourceResponse:
@@ -41,7 +44,7 @@ async def stream_run(
     )
 
 
-@router.post("/wait")
+@router.post("/wait", responses=answers(RunResult, *RUN_ERRORS))
 async def wait_run(
     thread_id: ThreadId, body: RunRequest, services: ServicesDep
 ) -> StreamingResponse:
@@ -55,7 +58,7 @@ async def wait_run(
     )
 
 
-@router.post("")
+@router.post("", responses=answers(RunAnswer, *RUN_ERRORS))
 async def create_run(thread_id: ThreadId, body: RunRequest, services: ServicesDep) -> JsonResponse:
     """Start a run in the background; answers with the run (pending) at once."""
     body = await authorize_run(thread_id, body)
@@ -63,19 +66,19 @@ async def create_run(thread_id: ThreadId, body: RunRequest, services: ServicesDe
     return JsonResponse(run.record.to_api(), headers={"Content-Location": thread_run_path(run)})
 
 
-@router.get("")
+@router.get("", responses=answers(list[RunAnswer], 404))
 async def list_runs(
     thread: ExistingThread,
     services: ServicesDep,
-    limit: int = Query(10, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: Annotated[Limit, Query()] = 10,
+    offset: Annotated[Offset, Query()] = 0,
     status: RunStatus | None = None,
 ) -> JsonResponse:
     runs = await services.runs.list(thread.thread_id, limit=limit, offset=offset, status=status)
     return JsonResponse([run.to_api() for run in runs])
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", responses=answers(RunAnswer, 404))
 async def get_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> JsonResponse:
     await authorize("threads", "read", {"thread_id": thread_id, "run_id": run_id})
     run = await services.runs.get(thread_id, run_id)
@@ -84,7 +87,11 @@ async def get_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> 
     return JsonResponse(run.to_api())
 
 
-@router.delete("/{run_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{run_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 404, 409, status_code=204),
+)
 async def delete_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) -> Response:
     """Delete the run and the checkpoints it wrote (a run still going is rolled back)."""
     await authorize("threads", "delete", {"thread_id": thread_id, "run_id": run_id})
@@ -92,7 +99,7 @@ async def delete_run(thread_id: ThreadId, run_id: RunId, services: ServicesDep) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{run_id}/join")
+@router.get("/{run_id}/join", responses=answers(RunResult, 404))
 async def join_run(
     thread_id: ThreadId, run_id: RunId, services: ServicesDep, cancel_on_disconnect: bool = False
 ) -> StreamingResponse:
@@ -105,7 +112,7 @@ async def join_run(
     )
 
 
-@router.get("/{run_id}/stream")
+@router.get("/{run_id}/stream", response_class=EventSourceResponse, responses=answers(SSE, 404))
 async def join_stream(
     thread_id: ThreadId,
     run_id: RunId,
@@ -126,7 +133,13 @@ async def join_stream(
     )
 
 
-@router.post("/{run_id}/cancel")
+@router.post(
+    "/{run_id}/cancel",
+    responses={
+        **answers(Stopped, 404, 409),
+        202: {"description": "Cancelling (without `wait`); no body."},
+    },
+)
 async def cancel_run(
     thread_id: ThreadId,
     run_id: RunId,

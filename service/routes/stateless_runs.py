@@ -14,12 +14,14 @@ from threadloom.service.auth_policy import authorize, authorize_run
 from threadloom.service.deps import RunRequest, ServicesDep, with_request_headers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import result_response, stream_response
+from threadloom.service.schemas.bounds import MAX_BATCH_RUNS
+from threadloom.service.schemas.responses import RUN_ERRORS, SSE, Run, RunResult, answers
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
 
 router = APIRouter(prefix="/runs", tags=["stateless runs"])
 
 
-@router.post("/stream")
+@router.post("/stream", response_class=EventSourceResponse, responses=answers(SSE, *RUN_ERRORS))
 async def stream_stateless_run(body: RunRequest, services: ServicesDep) -> EventSourceResponse:
     body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
@@ -33,7 +35,7 @@ async def stream_stateless_run(body: RunRequest, services: ServicesDep) -> Event
     )
 
 
-@router.post("/wait")
+@router.post("/wait", responses=answers(RunResult, *RUN_ERRORS))
 async def wait_stateless_run(body: RunRequest, services: ServicesDep) -> StreamingResponse:
     body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
@@ -44,7 +46,7 @@ async def wait_stateless_run(body: RunRequest, services: ServicesDep) -> Streami
     )
 
 
-@router.post("")
+@router.post("", responses=answers(Run, *RUN_ERRORS))
 async def create_stateless_run(body: RunRequest, services: ServicesDep) -> JsonResponse:
     """Start a stateless run in the background; answers with the run (pending) at once."""
     body = await authorize_run(None, body)
@@ -52,9 +54,11 @@ async def create_stateless_run(body: RunRequest, services: ServicesDep) -> JsonR
     return JsonResponse(run.record.to_api(), headers={"Content-Location": f"/runs/{run.run_id}"})
 
 
-@router.post("/batch")
+@router.post("/batch", responses=answers(list[Run], *RUN_ERRORS))
 async def create_stateless_runs(
-    body: Annotated[list[RunCreate], Field(min_length=1)], request: Request, services: ServicesDep
+    body: Annotated[list[RunCreate], Field(min_length=1, max_length=MAX_BATCH_RUNS)],
+    request: Request,
+    services: ServicesDep,
 ) -> JsonResponse:
     """Start several stateless runs in the background; answers with them (pending)."""
     requests = [
@@ -64,7 +68,11 @@ async def create_stateless_runs(
     return JsonResponse([run.record.to_api() for run in runs])
 
 
-@router.post("/cancel", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/cancel",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 404, 409, status_code=204),
+)
 async def cancel_runs(
     body: RunsCancel,
     services: ServicesDep,

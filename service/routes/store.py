@@ -12,6 +12,7 @@ from threadloom.service.auth_policy import authorize_store
 from threadloom.service.deps import ServicesDep
 from threadloom.service.errors import BadRequest, InvalidRequest
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.responses import Item, Namespaces, SearchItems, answers
 from threadloom.service.schemas.store import (
     StoreDelete,
     StoreListNamespaces,
@@ -31,7 +32,11 @@ async def _store_items(services: ServicesDep) -> StoreItems:
 StoreDep = Annotated[StoreItems, Depends(_store_items)]
 
 
-@router.put("/items", status_code=status.HTTP_204_NO_CONTENT)
+@router.put(
+    "/items",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 400, status_code=204),
+)
 async def put_item(body: StorePut, store: StoreDep) -> Response:
     """Create or replace an item; `ttl` (minutes) makes it expire; with a `store.index`,
     `index` (false, or the fields to embed) overrides the index's fields for this item."""
@@ -44,7 +49,7 @@ async def put_item(body: StorePut, store: StoreDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/items")
+@router.get("/items", responses=answers(Item | None, 400, 404))
 async def get_item(
     store: StoreDep, namespace: str = "", key: str | None = None, refresh_ttl: bool = True
 ) -> JsonResponse:
@@ -61,7 +66,11 @@ async def get_item(
     return JsonResponse(item.to_api() if item else None)
 
 
-@router.delete("/items", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/items",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 400, status_code=204),
+)
 async def delete_item(body: StoreDelete, store: StoreDep) -> Response:
     """Delete an item; deleting one that does not exist is no error."""
     asked = {"namespace": tuple(body.namespace), "key": body.key}
@@ -70,7 +79,7 @@ async def delete_item(body: StoreDelete, store: StoreDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/items/search")
+@router.post("/items/search", responses=answers(SearchItems, 400))
 async def search_items(body: StoreSearch, store: StoreDep) -> JsonResponse:
     """Items under a namespace prefix: most recently updated first, or with a `store.index`
     and a `query` most similar first, each with its `score` (see `StoreItems.search`)."""
@@ -93,7 +102,7 @@ async def search_items(body: StoreSearch, store: StoreDep) -> JsonResponse:
     return JsonResponse({"items": [{**item.to_api(), "score": item.score} for item in items]})
 
 
-@router.post("/namespaces")
+@router.post("/namespaces", responses=answers(Namespaces, 400))
 async def list_namespaces(store: StoreDep, body: StoreListNamespaces | None = None) -> JsonResponse:
     body = body or StoreListNamespaces()
     asked = {**body.model_dump(), "namespace": tuple(body.prefix or ())}

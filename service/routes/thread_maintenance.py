@@ -10,6 +10,7 @@ from threadloom.service.deps import ExistingThread, ServicesDep, canonical_id
 from threadloom.service.errors import thread_not_found
 from threadloom.service.ids import new_id
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.responses import Pruned, Thread, answers
 from threadloom.service.schemas.threads import ThreadPrune
 from threadloom.service.storage.thread_checkpoints import (
     copy_thread_checkpoints,
@@ -19,7 +20,7 @@ from threadloom.service.storage.thread_checkpoints import (
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
-@router.post("/prune")
+@router.post("/prune", responses=answers(Pruned, 409))
 async def prune_threads(body: ThreadPrune, services: ServicesDep) -> JsonResponse:
     """Prune the threads of the current owner among `thread_ids` (others, and unknown ids, are
     skipped); answers `{"pruned_count": n}`. `delete` deletes them as `DELETE /threads/{id}`
@@ -40,7 +41,7 @@ async def prune_threads(body: ThreadPrune, services: ServicesDep) -> JsonRespons
     return JsonResponse({"pruned_count": len(found)})
 
 
-@router.post("/{thread_id}/copy")
+@router.post("/{thread_id}/copy", responses=answers(Thread, 404, 409))
 async def copy_thread(thread: ExistingThread, services: ServicesDep) -> JsonResponse:
     """A new thread with the thread's metadata and its checkpoints (its state and history);
     its runs stay with the original."""

@@ -3,7 +3,8 @@ and updates to it, written as if a node had returned them (human in the loop, ti
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Query
 from langgraph.errors import InvalidUpdateError
@@ -12,6 +13,8 @@ from langgraph.pregel import Pregel
 from threadloom.service.deps import ExistingThread, ServicesDep, ThreadToUpdate
 from threadloom.service.errors import BadRequest, Conflict, InvalidRequest, NotFound
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.bounds import Limit
+from threadloom.service.schemas.responses import StateWritten, ThreadState, answers
 from threadloom.service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
 from threadloom.service.storage.records import ThreadRecord
 from threadloom.service.thread_state import thread_state
@@ -19,30 +22,33 @@ from threadloom.service.thread_state import thread_state
 router = APIRouter(prefix="/threads/{thread_id}", tags=["thread state"])
 
 
-@router.get("/state")
+@router.get("/state", responses=answers(ThreadState, 404))
 async def get_state(
     thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
 ) -> JsonResponse:
     return await _state(services, thread, _config(thread.thread_id), subgraphs)
 
 
-@router.get("/state/{checkpoint_id}")
+@router.get("/state/{checkpoint_id}", responses=answers(ThreadState, 404))
 async def get_state_at(
-    checkpoint_id: str, thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
+    checkpoint_id: UUID, thread: ExistingThread, services: ServicesDep, subgraphs: bool = False
 ) -> JsonResponse:
-    config = _config(thread.thread_id, {"checkpoint_id": checkpoint_id})
-    return await _state(services, thread, config, subgraphs)
+    checkpoint = {"checkpoint_id": str(checkpoint_id)}
+    await _check_checkpoint(services, thread.thread_id, checkpoint)
+    return await _state(services, thread, _config(thread.thread_id, checkpoint), subgraphs)
 
 
-@router.post("/state/checkpoint")
+@router.post("/state/checkpoint", responses=answers(ThreadState, 404))
 async def post_state_at(
     thread: ExistingThread, body: StateAtCheckpoint, services: ServicesDep
 ) -> JsonResponse:
+    if body.checkpoint.get("checkpoint_id"):
+        await _check_checkpoint(services, thread.thread_id, body.checkpoint)
     config = _config(thread.thread_id, body.checkpoint)
     return await _state(services, thread, config, body.subgraphs)
 
 
-@router.post("/state")
+@router.post("/state", responses=answers(StateWritten, 400, 404, 409))
 async def update_state(
     thread: ThreadToUpdate, body: StateUpdate, services: ServicesDep
 ) -> JsonResponse:
@@ -71,6 +77,8 @@ async def update_state(
             written = await graph.aupdate_state(config, body.values, as_node=body.as_node)
         except InvalidUpdateError as exc:
             raise BadRequest(str(exc)) from None
+        except (ValueError, TypeError) as exc:  # values the state's reducers cannot take
+            raise InvalidRequest(f"values: {str(exc).splitlines()[0]}") from None
     await services.run_manager.thread_record.save(thread_id, graph_id=thread.graph_id)
     configurable = written["configurable"]
     return JsonResponse(
@@ -82,18 +90,18 @@ async def update_state(
     )
 
 
-@router.post("/history")
+@router.post("/history", responses=answers(list[ThreadState], 404))
 async def post_history(
     thread: ExistingThread, services: ServicesDep, body: HistoryRequest | None = None
 ) -> JsonResponse:
     return await _history(thread, body or HistoryRequest(), services)
 
 
-@router.get("/history")
+@router.get("/history", responses=answers(list[ThreadState], 404))
 async def get_history(
     thread: ExistingThread,
     services: ServicesDep,
-    limit: int = Query(1, ge=1, le=1000),  # LangGraph Server's GET default; POST's is 10
+    limit: Annotated[Limit, Query()] = 1,  # LangGraph Server's GET default; POST's is 10
     before: str | None = None,
 ) -> JsonResponse:
     return await _history(thread, HistoryRequest(limit=limit, before=before), services)

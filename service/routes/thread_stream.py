@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
 
 from threadloom.service.deps import ExistingThread, ServicesDep
+from threadloom.service.schemas.responses import SSE, answers
 from threadloom.service.thread_stream import (
     ThreadStream,
     parse_thread_stream_modes,
@@ -17,7 +18,7 @@ from threadloom.service.thread_stream import (
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
-@router.get("/{thread_id}/stream")
+@router.get("/{thread_id}/stream", response_class=EventSourceResponse, responses=answers(SSE, 404))
 async def join_thread_stream(
     thread: ExistingThread,
     services: ServicesDep,

@@ -11,13 +11,14 @@ from threadloom.service.deps import ExistingThread, ServicesDep, ThreadToDelete,
 from threadloom.service.errors import NotSupported, thread_exists, thread_not_found
 from threadloom.service.ids import new_id
 from threadloom.service.json_codec import JsonResponse
+from threadloom.service.schemas.responses import Thread, answers
 from threadloom.service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
 from threadloom.service.storage.records import ThreadQuery, utc_now
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
-@router.post("")
+@router.post("", responses=answers(Thread, 409, 501))
 async def create_thread(services: ServicesDep, body: ThreadCreate | None = None) -> JsonResponse:
     """Create a thread; `ttl` (or `checkpointer.ttl.default_ttl`) makes it expire."""
     body = body or ThreadCreate()
@@ -35,7 +36,7 @@ async def create_thread(services: ServicesDep, body: ThreadCreate | None = None)
     return JsonResponse(existing.to_api())
 
 
-@router.post("/search")
+@router.post("/search", responses=answers(list[Thread]))
 async def search_threads(services: ServicesDep, body: ThreadSearch | None = None) -> JsonResponse:
     body = body or ThreadSearch()
     await authorize("threads", "search", _search_value(body))
@@ -55,7 +56,7 @@ async def search_threads(services: ServicesDep, body: ThreadSearch | None = None
     return JsonResponse(threads)
 
 
-@router.post("/count")
+@router.post("/count", responses=answers(int))
 async def count_threads(services: ServicesDep, body: ThreadCount | None = None) -> JsonResponse:
     body = body or ThreadCount()
     await authorize("threads", "search", _search_value(body))
@@ -63,7 +64,7 @@ async def count_threads(services: ServicesDep, body: ThreadCount | None = None) 
     return JsonResponse(await services.threads.count(query))
 
 
-@router.get("/{thread_id}")
+@router.get("/{thread_id}", responses=answers(Thread, 404))
 async def get_thread(
     thread: ExistingThread, services: ServicesDep, include: str = ""
 ) -> JsonResponse:
@@ -76,7 +77,11 @@ async def get_thread(
     return JsonResponse(answer)
 
 
-@router.patch("/{thread_id}", response_model=None)
+@router.patch(
+    "/{thread_id}",
+    response_model=None,
+    responses={**answers(Thread, 404), 204: {"description": "Nothing to change; no body."}},
+)
 async def patch_thread(
     thread_id: str,
     body: ThreadPatch,
@@ -103,7 +108,11 @@ async def patch_thread(
     return JsonResponse((updated or thread).to_api())
 
 
-@router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{thread_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=answers(None, 404, 409, status_code=204),
+)
 async def delete_thread(thread: ThreadToDelete, services: ServicesDep) -> Response:
     """Delete the thread, its runs and its checkpoints; its active runs are cancelled first."""
     await services.run_manager.delete_thread(thread.thread_id)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from threadloom.service.assistant_store import AssistantSortBy
+from threadloom.service.schemas.bounds import Limit, Metadata, Offset, RunConfig, Version
 
 AssistantField = Literal[
     "assistant_id",
@@ -30,9 +31,9 @@ class _Body(BaseModel):
 class AssistantCreate(_Body):
     graph_id: str = Field(description="The graph the assistant runs (`agent`).")
     assistant_id: str | None = Field(None, description="A UUID; a new one is made when absent.")
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: RunConfig = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     if_exists: Literal["raise", "do_nothing"] = "raise"
     name: str = "Untitled"
     description: str | None = None
@@ -40,32 +41,32 @@ class AssistantCreate(_Body):
 
 class AssistantPatch(_Body):
     graph_id: str | None = None
-    config: dict[str, Any] | None = None
+    config: RunConfig | None = None
     context: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     name: str | None = None
     description: str | None = None
 
 
 class AssistantCount(_Body):
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     graph_id: str | None = None
     name: str | None = None
 
 
 class AssistantSearch(AssistantCount):
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    limit: Limit = 10
+    offset: Offset = 0
     sort_by: AssistantSortBy | None = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[AssistantField] | None = None
 
 
 class AssistantVersionsSearch(_Body):
-    metadata: dict[str, Any] | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    metadata: Metadata | None = None
+    limit: Limit = 10
+    offset: Offset = 0
 
 
 class AssistantVersionChange(_Body):
-    version: int = Field(ge=1)
+    version: Version

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from threadloom.service.schemas.bounds import Limit, Metadata, Offset, RunConfig, check_messages
 from threadloom.service.storage.crons import CronSortBy, OnRunCompleted
 from threadloom.service.storage.records import MultitaskStrategy, SortOrder
 
@@ -38,9 +39,9 @@ class CronRunFields(_Body):
     """What every run the cron starts is made of; checked as a run request (`RunCreate`) when
     the cron is created or changed."""
 
-    input: dict[str, Any] | list[Any] | None = None
-    metadata: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
+    input: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_messages)] = None
+    metadata: Metadata | None = None
+    config: RunConfig | None = None
     context: dict[str, Any] | None = None
     checkpoint_during: bool | None = None
     interrupt_before: Literal["*"] | list[str] | None = None
@@ -80,9 +81,9 @@ class CronSearch(_Body):
     assistant_id: str | None = None
     thread_id: str | None = None
     enabled: bool | None = None
-    metadata: dict[str, Any] | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    metadata: Metadata | None = None
+    limit: Limit = 10
+    offset: Offset = 0
     sort_by: CronSortBy | None = None
     sort_order: SortOrder | None = None
     select: list[CronField] | None = None
@@ -91,4 +92,4 @@ class CronSearch(_Body):
 class CronCount(_Body):
     assistant_id: str | None = None
     thread_id: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None

@@ -3,10 +3,11 @@ routes): the LangGraph run request."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -15,6 +16,13 @@ from pydantic import (
     model_validator,
 )
 
+from threadloom.service.schemas.bounds import (
+    AfterSeconds,
+    Ids,
+    Metadata,
+    RunConfig,
+    check_messages,
+)
 from threadloom.service.storage.records import MultitaskStrategy, RunRecord
 
 STREAM_MODES = (
@@ -57,7 +65,7 @@ class RunCommand(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    update: dict[str, Any] | list[Any] | None = None
+    update: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_messages)] = None
     resume: Any = None
     goto: str | RunSend | list[str | RunSend] | None = None
 
@@ -69,14 +77,14 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     assistant_id: str = Field(description="The graph name (`agent`) or its assistant UUID.")
-    input: dict[str, Any] | list[Any] | None = None
+    input: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_messages)] = None
     command: RunCommand | None = None
     stream_mode: list[str] = Field(default_factory=lambda: list(DEFAULT_STREAM_MODES))
     stream_subgraphs: bool = False
     stream_resumable: bool = False
-    config: dict[str, Any] | None = None
+    config: RunConfig | None = None
     context: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     checkpoint: dict[str, Any] | None = None
     checkpoint_id: str | None = None
     checkpoint_during: bool | None = None
@@ -86,7 +94,7 @@ class RunCreate(BaseModel):
     if_not_exists: Literal["reject", "create"] = "reject"
     on_disconnect: Literal["cancel", "continue"] = "continue"
     on_completion: Literal["delete", "keep"] | None = None
-    after_seconds: float | None = Field(None, ge=0)
+    after_seconds: AfterSeconds | None = None
     webhook: str | None = None
     feedback_keys: list[str] | None = None
     durability: Literal["sync", "async", "exit"] | None = None
@@ -156,7 +164,7 @@ class RunsCancel(BaseModel):
 
     status: Literal["pending", "running", "all"] | None = None
     thread_id: str | None = None
-    run_ids: list[str] | None = None
+    run_ids: Ids | None = None
 
     @model_validator(mode="after")
     def _runs_or_status(self) -> RunsCancel:

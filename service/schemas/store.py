@@ -6,6 +6,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from threadloom.service.schemas.bounds import (
+    MAX_NAMESPACE_DEPTH,
+    Limit,
+    Metadata,
+    Offset,
+    TtlMinutes,
+)
+
 
 def check_labels(labels: list[str]) -> list[str]:
     """Namespace labels are non-empty and hold no period (the separator of `GET /store/items`)
@@ -18,7 +26,9 @@ def check_labels(labels: list[str]) -> list[str]:
     return labels
 
 
-Namespace = Annotated[list[str], AfterValidator(check_labels)]
+Namespace = Annotated[
+    list[str], Field(max_length=MAX_NAMESPACE_DEPTH), AfterValidator(check_labels)
+]
 
 
 class _Body(BaseModel):
@@ -33,7 +43,7 @@ class StorePut(_Body):
     # With a `store.index`: false leaves the item unembedded; a list of paths embeds those
     # fields instead of the index's. Without one it is ignored, as LangGraph does.
     index: Literal[False] | list[str] | None = None
-    ttl: float | None = Field(None, gt=0, description="Minutes until the item expires.")
+    ttl: TtlMinutes | None = Field(None, description="Minutes until the item expires.")
 
 
 class StoreDelete(_Body):
@@ -43,9 +53,9 @@ class StoreDelete(_Body):
 
 class StoreSearch(_Body):
     namespace_prefix: Namespace | None = None
-    filter: dict[str, Any] | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    filter: Metadata | None = None
+    limit: Limit = 10
+    offset: Offset = 0
     query: str | None = None
     refresh_ttl: bool | None = None
 
@@ -55,6 +65,6 @@ class StoreListNamespaces(_Body):
 
     prefix: Namespace | None = None
     suffix: Namespace | None = None
-    max_depth: int | None = Field(None, ge=1)
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    max_depth: int | None = Field(None, ge=1, le=MAX_NAMESPACE_DEPTH)
+    limit: Limit = 100
+    offset: Offset = 0

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from threadloom.service.schemas.bounds import (
+    Ids,
+    Limit,
+    Metadata,
+    MetadataFilter,
+    Offset,
+    check_messages,
+)
 from threadloom.service.storage.records import SortOrder, ThreadSortBy, ThreadStatus
 from threadloom.service.storage.thread_ttls import ThreadTtl
 
@@ -17,14 +25,14 @@ class _Body(BaseModel):
 
 class ThreadCreate(_Body):
     thread_id: str | None = Field(None, description="A UUID; a new one is made when absent.")
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     if_exists: Literal["raise", "do_nothing"] = "raise"
     ttl: ThreadTtl | None = None
     supersteps: list[dict[str, Any]] | None = None
 
 
 class ThreadPatch(_Body):
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     ttl: ThreadTtl | None = None
 
 
@@ -43,12 +51,12 @@ ThreadField = Literal[
 
 
 class ThreadSearch(_Body):
-    ids: list[str] | None = None
-    metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
+    ids: Ids | None = None
+    metadata: Metadata | None = None
+    values: Metadata | None = None
     status: ThreadStatus | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    limit: Limit = 10
+    offset: Offset = 0
     sort_by: ThreadSortBy | None = None
     sort_order: SortOrder | None = None
     select: list[ThreadField] | None = Field(
@@ -57,19 +65,19 @@ class ThreadSearch(_Body):
 
 
 class ThreadCount(_Body):
-    metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+    values: Metadata | None = None
     status: ThreadStatus | None = None
 
 
 class HistoryRequest(_Body):
-    limit: int = Field(10, ge=1, le=1000)
+    limit: Limit = 10
     before: str | dict[str, Any] | None = Field(
         None,
         description="A checkpoint id, a checkpoint (`{checkpoint_id, ...}`), or a config "
         "holding one (`{configurable: {checkpoint_id}}`, as the JavaScript SDK sends it).",
     )
-    metadata: dict[str, Any] | None = None
+    metadata: MetadataFilter | None = None
     checkpoint: dict[str, Any] | None = None
 
     def before_checkpoint(self) -> dict[str, Any] | None:
@@ -85,7 +93,7 @@ class HistoryRequest(_Body):
 class StateUpdate(_Body):
     """`POST /threads/{id}/state`: write `values` as if node `as_node` had returned them."""
 
-    values: dict[str, Any] | list[Any] | None = None
+    values: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_messages)] = None
     as_node: str | None = None
     checkpoint_id: str | None = None
     checkpoint: dict[str, Any] | None = None
@@ -102,5 +110,5 @@ class ThreadPrune(_Body):
     """`POST /threads/prune`: delete the threads, or (`keep_latest`) all but their latest
     checkpoints."""
 
-    thread_ids: list[str]
+    thread_ids: Ids
     strategy: Literal["delete", "keep_latest"] = "delete"

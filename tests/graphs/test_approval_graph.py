@@ -17,7 +17,8 @@ from langgraph.types import Command
 
 from threadloom.graphs.approval import build_approval_graph
 from threadloom.models import ModelSpec, chat_model
-from threadloom.tools import calculator, make_search_tool
+from threadloom.tools.calculator import calculator
+from threadloom.tools.search import make_search_tool
 
 CONFIG = {"configurable": {"thread_id": "t"}}
 OpenGraph = Callable[[], Any]

@@ -16,7 +16,8 @@ from langgraph.types import Command
 
 from threadloom.graphs.supervisor import build_supervisor
 from threadloom.models import ModelSpec, chat_model
-from threadloom.tools import calculator, make_search_tool
+from threadloom.tools.calculator import calculator
+from threadloom.tools.search import make_search_tool
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from threadloom.models import ModelSpec, chat_model
 from threadloom.models.local import LocalChatModel
 from threadloom.models.remote import EndpointChatModel
-from threadloom.tools import calculator
+from threadloom.tools.calculator import calculator
 
 
 @pytest.fixture

@@ -68,10 +68,42 @@ def test_parses_fixture_examples(example_id: str, fmt: str, text: str) -> None:
     assert calls_of(reply) == expected
     assert reply.invalid_tool_calls == []
     assert reply.content == ""
-    for call in reply.tool_calls:
+    written_ids = re.findall(r'"id":\s*"([^"]+)"', text)
+    for at, call in enumerate(reply.tool_calls):
         assert call["type"] == "tool_call"
-        assert re.fullmatch(r"call_[0-9a-f]+", call["id"])
+        if written_ids:  # the model's own id is kept (Mistral)
+            assert call["id"] == written_ids[at]
+        else:
+            assert re.fullmatch(r"call_[0-9a-f]+", call["id"])
     assert len({call["id"] for call in reply.tool_calls}) == len(reply.tool_calls)
+
+
+def test_mistral_call_ids_are_kept_in_every_variant() -> None:
+    listed = parse_reply(
+        '[TOOL_CALLS][{"name": "calculator", "arguments": {"expression": "1"}, '
+        '"id": "a1B2c3D4e"}, {"name": "search", "arguments": {"query": "q"}, "id": "Z9y8X7w6v"}]',
+        "mistral",
+    )
+    tokened = parse_reply(
+        '[TOOL_CALLS]calculator[CALL_ID]a1B2c3D4e[ARGS]{"expression": "1"}', "mistral"
+    )
+    streamed = ParsedReply.from_pieces(
+        stream('[TOOL_CALLS][{"name": "search", "arguments": {}, "id": "a1B2c3D4e"}]', "mistral")
+    )
+
+    assert [call["id"] for call in listed.tool_calls] == ["a1B2c3D4e", "Z9y8X7w6v"]
+    assert [call["id"] for call in tokened.tool_calls] == ["a1B2c3D4e"]
+    assert [call["id"] for call in streamed.tool_calls] == ["a1B2c3D4e"]
+
+
+@pytest.mark.parametrize("written", ['"a1B2c3D4e"', '"has space"', "42", '""', "null"])
+def test_a_repeated_or_odd_model_id_is_replaced_by_a_fresh_one(written: str) -> None:
+    call = '{"name": "calculator", "arguments": {"expression": "1"}, "id": ' + written + "}"
+    reply = parse_reply(f"[TOOL_CALLS][{call}, {call}]", "mistral")
+
+    ids = [call["id"] for call in reply.tool_calls]
+    assert len(set(ids)) == 2
+    assert re.fullmatch(r"call_[0-9a-f]+", ids[1])
 
 
 @pytest.mark.parametrize(("example_id", "fmt", "text"), EXAMPLES, ids=EXAMPLE_IDS)

@@ -19,6 +19,7 @@ from threadloom.service.agent import compile_agent, make_agent_graph
 from threadloom.service.app import create_app
 from threadloom.service.assistants import GRAPH_ID
 from threadloom.service.graph_registry import GraphValue
+from threadloom.service.http_server import uvicorn_config
 from threadloom.service.settings import Settings
 
 GraphFactory = Callable[[Settings], StateGraph]
@@ -71,15 +72,23 @@ async def start_server(
         build = graph_factory or partial(make_agent_graph, model=model)
         graphs = {GRAPH_ID: compile_agent(build(served), served)}
     app = create_app(served, graphs)
-    url, server, task = await serve_on_loopback(app)
+    url, server, task = await serve_on_loopback(app, served)
     return LiveServer(url, app, server, task)
 
 
-async def serve_on_loopback(app: Any) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
-    """Serve an ASGI app with uvicorn on 127.0.0.1 and an ephemeral port, in this event loop;
-    returns its base URL once it serves (stop it with `should_exit` and await the task)."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5
+async def serve_on_loopback(
+    app: Any, settings: Settings | None = None
+) -> tuple[str, uvicorn.Server, asyncio.Task[None]]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 and an ephemeral port, in this event loop,
+    configured as `threadloom serve` configures it under `settings`; returns its base URL once
+    it serves (stop it with `should_exit` and await the task)."""
+    config = uvicorn_config(
+        app,
+        settings or Settings(),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
     )
     server = _ReadyServer(config)
     task = asyncio.create_task(server.serve())

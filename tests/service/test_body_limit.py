@@ -77,10 +77,18 @@ async def test_an_oversized_run_input_starts_no_run(client: httpx.AsyncClient) -
     assert await thread_count(client) == 1
 
 
+def padded_item(size: int) -> bytes:
+    """A `PUT /store/items` body of exactly `size` bytes (metadata has a smaller bound)."""
+    empty = json.dumps({"namespace": ["n"], "key": "k", "value": {"pad": ""}}).encode()
+    return json.dumps(
+        {"namespace": ["n"], "key": "k", "value": {"pad": "x" * (size - len(empty))}}
+    ).encode()
+
+
 async def test_the_default_limit_is_one_mebibyte(start: StartServer) -> None:
     server = await start()
     async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
-        refused = await http.post("/threads", content=padded_thread(1024**2 + 1), headers=JSON)
+        refused = await http.put("/store/items", content=padded_item(1024**2 + 1), headers=JSON)
         assert refused.status_code == 413
-        accepted = await http.post("/threads", content=padded_thread(1024**2), headers=JSON)
-        assert accepted.status_code == 200, accepted.text
+        accepted = await http.put("/store/items", content=padded_item(1024**2), headers=JSON)
+        assert accepted.status_code == 204, accepted.text

@@ -145,3 +145,36 @@ async def test_a_killed_replica_run_is_retried_by_another_once_its_lease_ran_out
     assert killed_status == "success"
     assert live_status == "running"  # b's own run, still renewed, was left alone
     assert lived["messages"][-1]["content"] == "The answer is 42."
+
+
+async def test_a_replica_back_after_a_crash_settles_its_own_runs_at_once_on_postgres(
+    tmp_path: Path, gate: Gate, servers: list[ServerProcess], postgres_url: str
+) -> None:
+    # A lease far longer than the test: only the matching replica id can settle the run.
+    same_replica = {
+        "THREADLOOM_DATABASE_URL": postgres_url,
+        "THREADLOOM_REPLICA_ID": "pod-0",
+        "THREADLOOM_LEASE_TTL_S": "600",
+    }
+    first = fake_server(tmp_path / "first.sqlite", gate, same_replica)
+    async with httpx.AsyncClient(base_url=await start(servers, first), timeout=30) as client:
+        thread_id = (await client.post("/threads", json={})).json()["thread_id"]
+        gate.hold_next()
+        cut_short = asyncio.create_task(
+            client.post(f"/threads/{thread_id}/runs/wait", json=ask("6 * 7?", durability="sync"))
+        )
+        await gate.wait_held()
+        run_id = await only_run(client, thread_id, "running")
+        await kill(first)
+        with pytest.raises(httpx.HTTPError):
+            await cut_short
+
+    back = fake_server(tmp_path / "back.sqlite", gate, same_replica)
+    async with httpx.AsyncClient(base_url=await start(servers, back), timeout=30) as client:
+        run = (await client.get(f"/threads/{thread_id}/runs/{run_id}")).json()
+        thread = (await client.get(f"/threads/{thread_id}")).json()
+        resumed = await client.post(f"/threads/{thread_id}/runs/wait", json=ask(None))
+
+    assert run["status"] == "interrupted"
+    assert thread["status"] == "interrupted"
+    assert resumed.json()["messages"][-1]["content"] == "The answer is 42."

@@ -181,7 +181,7 @@ def test_refuses_malformed_input(expression: str, reason: str) -> None:
 
 def test_time_limit_stops_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
     # `threadloom.tools.calculator` the attribute is the tool; the module comes from the importer.
-    module = importlib.import_module("threadloom.tools.calculator")
+    module = importlib.import_module("threadloom.tools.arithmetic")
     monkeypatch.setattr(module, "TIME_LIMIT_S", -1.0)
     with pytest.raises(CalculatorError, match="took longer than"):
         evaluate("1 + 1")

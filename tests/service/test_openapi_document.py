@@ -1,0 +1,52 @@
+"""The OpenAPI document's shared answers: the error shape, and with API keys on, 401 and 429
+declared on every route but the open ones, which answer 401 without a key."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.service.live_server import LiveServer, StartServer
+from threadloom.service.auth import OPEN_PATHS
+
+SOME_UUID = "00000000-0000-4000-8000-000000000000"
+
+
+def _operations(server: LiveServer) -> list[tuple[str, str, dict]]:
+    document = server.app.openapi()
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+async def test_errors_are_documented_as_sent(server: LiveServer) -> None:
+    document = server.app.openapi()
+    operations = _operations(server)
+
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert document["components"]["schemas"]["ErrorBody"]["required"] == ["detail"]
+    for _, path, operation in operations:
+        for code, answer in operation["responses"].items():
+            if code.startswith(("4", "5")):
+                schema = answer["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, code)
+        assert "401" not in operation["responses"]  # keys are off
+    declared_200 = [op["responses"].get("200", {}) for _, _, op in operations]
+    assert all(answer.get("content") for answer in declared_200 if answer)
+
+
+async def test_with_api_keys_every_route_declares_and_answers_401(start: StartServer) -> None:
+    server = await start(api_keys="owner:secret")
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        for method, path, operation in _operations(server):
+            url = re.sub(r"\{[^}]+\}", SOME_UUID, path)
+            answer = await client.request(method, url)
+            if path in OPEN_PATHS:
+                assert answer.status_code == 200
+                assert "401" not in operation["responses"]
+            else:
+                assert answer.status_code == 401, (method, path)
+                assert {"401", "429"} <= set(operation["responses"]), (method, path)
