@@ -3,7 +3,9 @@
 Routes declare their own answers (`service.schemas.responses.answers`); this adds, once, the
 errors that come from the layers around them: 422 as `{"detail": ...}` (the shape we send,
 not FastAPI's list), 408 and 413 on routes that take a body (`service.limits`), and 401 and 429
-on every route but the open ones when API keys are on.
+on every route but the open ones when API keys are on. The OpenAI-compatible routes (`/v1/...`)
+answer a bad body with 400 and a missing key with 401 in OpenAI's error shape, as their clients
+expect; what the layers around them refuse (an unreadable body's 422, 408, 413, 429) keeps ours.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from threadloom.service.auth import OPEN_PATHS
+from threadloom.service.openai.errors import PREFIX as OPENAI_PREFIX
 from threadloom.service.schemas.responses import ERROR_DESCRIPTIONS, ErrorBody
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_OPENAI_ERROR_REF = {"$ref": "#/components/schemas/OpenAIErrorBody"}
 _FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")
 
 
@@ -46,18 +50,19 @@ def complete(document: dict[str, Any], *, auth_on: bool) -> dict[str, Any]:
     schemas["ErrorBody"] = ErrorBody.model_json_schema()
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
+            openai = path.startswith(OPENAI_PREFIX)
             codes = set()
-            if operation.get("parameters") or "requestBody" in operation:
+            if operation.get("parameters") and not openai:
                 codes.add(422)
             if "requestBody" in operation:
-                codes |= {408, 413}
+                codes |= {408, 413, 422}  # 422: also the JSON guard's, before any route
             if auth_on and path not in OPEN_PATHS:
                 codes |= {401, 429}
             responses = operation.setdefault("responses", {})
             for answer in responses.values():
                 _drop_default_type(answer)
             for code in sorted(codes):
-                responses[str(code)] = _error(code)
+                responses[str(code)] = _error(code, openai and code == 401)
     return document
 
 
@@ -69,8 +74,7 @@ def _drop_default_type(answer: dict[str, Any]) -> None:
         del schema["type"]
 
 
-def _error(code: int) -> dict[str, Any]:
-    return {
-        "description": ERROR_DESCRIPTIONS[code],
-        "content": {"application/json": {"schema": _ERROR_REF}},
-    }
+def _error(code: int, openai_shape: bool = False) -> dict[str, Any]:
+    schema = _OPENAI_ERROR_REF if openai_shape else _ERROR_REF
+    content = {"application/json": {"schema": schema}}
+    return {"description": ERROR_DESCRIPTIONS[code], "content": content}

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
+from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
 from threadloom.service.assistant_store import Assistant
@@ -35,28 +36,38 @@ from threadloom.service.openai.responses import (
 from threadloom.service.openai.schemas import (
     ChatCompletion,
     ChatCompletionRequest,
-    ErrorBody,
     ModelList,
     ModelObject,
+    OpenAIErrorBody,
     ResponseObject,
     ResponseRequest,
 )
 from threadloom.service.schemas.assistants import AssistantSearch
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The body is invalid (OpenAI answers 400, not 422)"},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
-    404: {"model": ErrorBody, "description": "Unknown model, thread or previous response"},
-    "default": {"model": ErrorBody, "description": "Any other error, in the same shape"},
+    400: {
+        "model": OpenAIErrorBody,
+        "description": "The body is invalid (OpenAI answers 400, not 422)",
+    },
+    404: {"model": OpenAIErrorBody, "description": "Unknown model, thread or previous response"},
+    "default": {"model": OpenAIErrorBody, "description": "Any other error, in the same shape"},
 }
-STREAMED = {200: {"content": {"text/event-stream": {}}}}
+
+
+def success(model: type[BaseModel], streamed: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The 200 answer of a route: `model` as JSON, and with `stream: true` server-sent events."""
+    answer: dict[str, Any] = {"model": model, "description": "Success."}
+    if streamed:
+        answer["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
+    return {200: answer}
+
 # The most assistants `/v1/models` lists.
 MODELS_LIMIT = 1000
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute, responses=ERRORS)
 
 
-@router.get("/models", response_model=ModelList)
+@router.get("/models", responses=success(ModelList))
 async def list_models(services: ServicesDep) -> JsonResponse:
     """One model per assistant: a graph's own assistant under the graph id, the others under
     their assistant id."""
@@ -65,12 +76,14 @@ async def list_models(services: ServicesDep) -> JsonResponse:
     return JsonResponse(models.model_dump())
 
 
-@router.get("/models/{model}", response_model=ModelObject)
+@router.get("/models/{model}", responses=success(ModelObject))
 async def get_model(model: str, services: ServicesDep) -> JsonResponse:
     return JsonResponse(_model(await _assistant(services, model)).model_dump())
 
 
-@router.post("/chat/completions", response_model=ChatCompletion, responses=STREAMED)
+@router.post(
+    "/chat/completions", response_model=None, responses=success(ChatCompletion, streamed=True)
+)
 async def create_chat_completion(
     body: ChatCompletionRequest,
     services: ServicesDep,
@@ -99,7 +112,9 @@ async def create_chat_completion(
     return JsonResponse(completion.model_dump())
 
 
-@router.post("/responses", response_model=ResponseObject, responses=STREAMED)
+@router.post(
+    "/responses", response_model=None, responses=success(ResponseObject, streamed=True)
+)
 async def create_response(
     body: ResponseRequest, services: ServicesDep
 ) -> JsonResponse | StreamingResponse:

@@ -33,6 +33,7 @@ from threadloom.service.protocols import a2a_tasks
 from threadloom.service.protocols.a2a_tasks import Json
 from threadloom.service.runs.events import RunEvent
 from threadloom.service.runs.manager import ActiveRun
+from threadloom.service.schemas.responses import answers
 from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.sse import frame
 
@@ -59,7 +60,7 @@ class RpcError(Exception):
         self.message = message
 
 
-@router.get("/.well-known/agent-card.json")
+@router.get("/.well-known/agent-card.json", responses=answers(dict[str, Any], 404))
 async def agent_card_by_query(
     request: Request, services: ServicesDep, assistant_id: str
 ) -> JsonResponse:
@@ -67,7 +68,9 @@ async def agent_card_by_query(
     return JsonResponse(await _card(request, services, assistant_id))
 
 
-@router.get("/a2a/{assistant_id}/.well-known/agent-card.json")
+@router.get(
+    "/a2a/{assistant_id}/.well-known/agent-card.json", responses=answers(dict[str, Any], 404)
+)
 async def agent_card(request: Request, services: ServicesDep, assistant_id: str) -> JsonResponse:
     """The agent card of the assistant at `/a2a/{assistant_id}`."""
     return JsonResponse(await _card(request, services, assistant_id))

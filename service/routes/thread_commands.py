@@ -12,6 +12,7 @@ from sse_starlette import EventSourceResponse
 from threadloom.service.deps import ExistingThread, ServicesDep, ThreadId
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.run_responses import REPLAY_ALL
+from threadloom.service.schemas.responses import SSE, answers
 from threadloom.service.schemas.thread_commands import (
     CommandSuccess,
     EventStreamRequest,
@@ -23,14 +24,8 @@ from threadloom.service.thread_stream import ThreadStream
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["thread streams"])
 
-_ERRORS = {
-    404: {"description": "No such thread (except for `run.start`), run or pending interrupt."},
-    409: {"description": "The thread is busy and the run asked to be rejected then."},
-    422: {"description": "A malformed command, an unknown method, or bad params."},
-}
 
-
-@router.post("/commands", response_model=CommandSuccess, responses=_ERRORS)
+@router.post("/commands", responses=answers(CommandSuccess, 404, 409))
 async def thread_command(
     thread_id: ThreadId, body: ThreadCommand, services: ServicesDep
 ) -> JsonResponse:
@@ -42,11 +37,7 @@ async def thread_command(
 @router.post(
     "/stream/events",
     response_class=EventSourceResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "The events, as SSE."},
-        404: {"description": "No such thread."},
-        422: {"description": "An unknown channel or a bad filter."},
-    },
+    responses=answers(SSE, 404),
 )
 async def thread_events(
     thread: ExistingThread, body: EventStreamRequest, services: ServicesDep

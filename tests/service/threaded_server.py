@@ -5,15 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from tests.fakes import FakeToolCallingModel
-from threadloom.service.agent import make_agent_graph
+from threadloom.service.agent import agent_graph
 from threadloom.service.app import create_app
+from threadloom.service.assistants import GRAPH_ID
 from threadloom.service.http_server import uvicorn_config
 from threadloom.service.settings import Settings
 
@@ -45,9 +45,7 @@ class _ReadyServer(uvicorn.Server):
 def threaded_server(db: Path, **settings: Any) -> Iterator[str]:
     """Serve the app with the fake model on 127.0.0.1 (ephemeral port); yields its URL."""
     resolved = Settings(db=db, **settings)
-    app = create_app(
-        resolved, graph_factory=partial(make_agent_graph, model=FakeToolCallingModel())
-    )
+    app = create_app(resolved, {GRAPH_ID: agent_graph(resolved, FakeToolCallingModel())})
     config = uvicorn_config(
         app, resolved, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=5
     )
