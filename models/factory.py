@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 
-from threadloom.models.loading import Device, Dtype, Quantization, load_local_model
+if TYPE_CHECKING:  # loading imports torch, which a server on an endpoint never needs
+    from threadloom.models.loading import Device, Dtype, Quantization
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class ModelSpec:
     max_concurrent: int = 1  # for models the batching scheduler cannot run
     max_batch_size: int = 8
     max_queue: int = 64
+    prefix_cache_bytes: int = 0  # keys and values kept for prefix reuse; 0 keeps none
+    torch_threads: int | None = None  # None: torch's own choice
 
 
 def load_chat_model(spec: ModelSpec) -> BaseChatModel:
@@ -45,6 +49,8 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
         from threadloom.models.remote import make_endpoint_chat_model
 
         return make_endpoint_chat_model(spec)
+    from threadloom.models.loading import load_local_model
+
     return load_local_model(
         spec.model,
         dtype=spec.dtype,
@@ -58,4 +64,6 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
         max_concurrent=spec.max_concurrent,
         max_batch_size=spec.max_batch_size,
         max_queue=spec.max_queue,
+        prefix_cache_bytes=spec.prefix_cache_bytes,
+        torch_threads=spec.torch_threads,
     )

@@ -31,6 +31,8 @@ def model_spec(settings: Settings) -> ModelSpec:
         max_concurrent=settings.max_batch_size,
         max_batch_size=settings.max_batch_size,
         max_queue=settings.max_queue,
+        prefix_cache_bytes=int(settings.prefix_cache_mb * 2**20),
+        torch_threads=settings.torch_threads,
     )
 
 

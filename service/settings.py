@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # Generation scheduler for local models.
     max_batch_size: int = Field(8, ge=1, le=256)
     max_queue: int = Field(64, ge=1)
+    # Keys and values of past prompts and replies kept for prefix reuse (local models), in MiB.
+    prefix_cache_mb: float = Field(256.0, ge=0)
+    # torch's intra- and inter-op threads (local models); None: torch's own choice.
+    torch_threads: int | None = Field(None, ge=1)
 
     # Semantic search in the store: the `store.index` of langgraph.json, {"embed": "...",
     # "dims": int, "fields": ["$"]} (see `service.storage.store_index`). None: keyword search.
