@@ -42,6 +42,11 @@ from threadloom.models.prefix_cache import LayerKV, PrefixCache
 
 logger = logging.getLogger(__name__)
 
+# A cached prefix is used only when it covers at least this share of the prompt. Prefilling past
+# a cache cannot take attention's plain causal path (the query is shorter than the keys): on CPU
+# each token costs about twice as much, so a shorter prefix would make the first token later.
+MIN_REUSED_SHARE = 0.5
+
 HandOver = Callable[[TokenEvent | BaseException | None], None]
 """Receives a request's tokens, then its error if it failed, then None when it has ended."""
 
@@ -260,7 +265,7 @@ class BatchScheduler:
             return None, 0
         # One prompt token at least is run: its logits give the first new token.
         hit = self.prefix_cache.lookup(seq.ids[0, : seq.length], limit=seq.length - 1)
-        if hit is None:
+        if hit is None or hit.length < MIN_REUSED_SHARE * seq.length:
             return None, 0
         # DynamicCache copies the tensors it is given, so the kept entry is never written to.
         return DynamicCache(ddp_cache_data=hit.layers, config=self.model.config), hit.length

@@ -30,6 +30,7 @@ from threadloom.tools.registry import get_tools
 BUDGET = 64 * 2**20
 FOLLOW_UPS = ["And what is 7 times 6?", "Who is Taylor Swift's boyfriend?"]
 SYSTEM = Settings().system_prompt
+ANSWER = "Gigi Hadid is an American model, born 23 April 1995. Her boyfriend is Bradley Cooper. "
 
 
 # --- bookkeeping on small tensors -------------------------------------------------------------
@@ -158,8 +159,10 @@ async def test_react_thread_replies_are_the_same_with_reuse_and_prefill_only_new
     assert sum(1 for m in plain if m[0] == "ToolMessage") >= 2  # several ReAct steps and runs
     joins = _joins(reports)
     assert joins[0] == (joins[0][0], 0)
-    # From the second model call on, most of every prompt comes from the cache.
-    assert all(reused_tokens > 0 for _, reused_tokens in joins[1:])
+    # From the second model call on, most of the prompts come from the cache; a call whose cached
+    # prefix is under half its prompt (a long tool result) prefills it all.
+    assert all(r == 0 or r >= p for p, r in joins[1:])
+    assert sum(1 for _, r in joins[1:] if r) >= len(joins) - 2
     assert sum(r for _, r in joins[1:]) > 2 * sum(p for p, _ in joins[1:])
 
 
@@ -255,3 +258,18 @@ def test_a_prompt_that_diverges_midway_reuses_only_the_shared_tokens(
     assert _decode(scheduler, second) == expected
     last = [r for r in reports if r.joined][-1]
     assert (last.reused, last.prefilled) == (shared, len(second) - shared)
+
+
+def test_a_cached_prefix_under_half_the_prompt_is_not_used(
+    bundled: LocalChatModel, make_scheduler: Callable[..., BatchScheduler]
+) -> None:
+    question = HumanMessage("Who is Gigi Hadid?")
+    short = _prompt(bundled, question)
+    longer = _prompt(bundled, question, AIMessage(ANSWER * 3), HumanMessage("Tell me more."))
+    assert 0 < len(short) - 1 < len(longer) / 2
+    reports: list[StepReport] = []
+    scheduler = make_scheduler(BUDGET, reports)
+    _decode(scheduler, short, tokens=3)
+    _decode(scheduler, longer, tokens=3)  # joins a step before it leaves: its report is in
+
+    assert [r for r in reports if r.joined][-1].prefilled == len(longer)
