@@ -1,6 +1,6 @@
 """Footprint: a server on a remote endpoint never imports torch or transformers (checked in a
 fresh interpreter, since this test process imports torch); TORCH_THREADS sets torch's threads
-when a local model loads.
+when a local model loads, as does the prefix cache's budget.
 """
 
 from __future__ import annotations
@@ -57,13 +57,17 @@ def test_a_server_on_a_remote_endpoint_never_imports_torch_or_transformers(
     assert report == {"status": 200, "loaded": []}
 
 
-def test_torch_threads_is_applied_when_the_local_model_loads() -> None:
+def test_loading_a_local_model_applies_torch_threads_and_the_prefix_cache_budget() -> None:
     before = torch.get_num_threads()
     try:
-        load_local_model("bundled", device="cpu", torch_threads=before + 1)
+        chat = load_local_model(
+            "bundled", device="cpu", torch_threads=before + 1, prefix_cache_bytes=12345
+        )
         assert torch.get_num_threads() == before + 1
     finally:
         torch.set_num_threads(before)
+    assert chat.generator.prefix_cache.budget_bytes == 12345  # type: ignore[attr-defined]
+    chat.generator.shutdown()  # type: ignore[attr-defined]
 
 
 def test_settings_reach_the_model_spec() -> None:
