@@ -60,7 +60,7 @@ class StepReport:
     joined: tuple[int, ...]
     left: tuple[int, ...]  # finished, cancelled or failed in this step
     waiting: int
-    prefilled: int = 0  # prompt tokens run through the model for the requests that joined
+    prefilled: int = 0  # prompt tokens run through the model for the requests admitted
     reused: int = 0  # prompt tokens of those requests taken from the prefix cache instead
 
 
@@ -290,7 +290,6 @@ class BatchScheduler:
         greedy = logits.float().argmax(dim=-1).tolist()
         ended: list[_Sequence] = []
         failed: list[tuple[_Sequence, Exception]] = []
-
         for row, seq in enumerate(self._active):
             try:
                 token = greedy[row] if seq.plain_greedy else seq.choose(logits[row : row + 1])
