@@ -50,6 +50,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.streaming
 	$(BIN)/python -m bench.concurrency
 	$(BIN)/python -m bench.server_overhead
+	$(BIN)/python -m bench.prefix_reuse
+	$(BIN)/python -m bench.footprint
 
 tiny-model: $(STAMP)
 	$(BIN)/python -m threadloom.models.bundled.build

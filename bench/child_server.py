@@ -97,6 +97,21 @@ class ChildServer:
         # After the command name: utime and stime are fields 14 and 15 of stat(5).
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
+    def rss_bytes(self) -> int:
+        """The child's resident memory now (Linux `/proc`)."""
+        if self._process is None:
+            return 0
+        for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def maps_library(self, name: str) -> bool:
+        """Whether a shared library whose file name contains `name` is loaded in the child."""
+        if self._process is None:
+            return False
+        return name in Path(f"/proc/{self._process.pid}/maps").read_text()
+
     def stop(self, timeout_s: float = 30.0) -> None:
         process, self._process = self._process, None
         if process is None:

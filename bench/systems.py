@@ -66,7 +66,7 @@ async def threadloom(
     backend: Checkpointer, workdir: Path, postgres_url: str, clients: int
 ) -> AsyncIterator[Target]:
     """threadloom's server over the zero-cost model, storing in a new SQLite file or PostgreSQL."""
-    env = _child_env(THREADLOOM_DB=str(workdir / f"threadloom-{backend}.sqlite"))
+    env = child_env(THREADLOOM_DB=str(workdir / f"threadloom-{backend}.sqlite"))
     env.pop("THREADLOOM_DATABASE_URL", None)
     if backend == "postgres":
         await check_postgres(postgres_url)
@@ -106,7 +106,7 @@ async def langgraph_dev(workdir: Path, clients: int, jobs_per_worker: int) -> As
         "--config", str(config), "--n-jobs-per-worker", str(jobs_per_worker),
     ]  # fmt: skip
     # Its cwd is a scratch folder: `langgraph dev` keeps its state in `.langgraph_api/` there.
-    with ChildServer(command, _child_env(), cwd=home, log_path=home / "server.log") as child:
+    with ChildServer(command, child_env(), cwd=home, log_path=home / "server.log") as child:
         try:
             await asyncio.to_thread(child.start, LANGGRAPH_READY, START_TIMEOUT_S)
         except ChildStartError as exc:
@@ -119,7 +119,7 @@ async def langgraph_dev(workdir: Path, clients: int, jobs_per_worker: int) -> As
             yield Target(http_run(client, []), child.cpu_seconds, child.last_error_line)
 
 
-def _child_env(**extra: str) -> dict[str, str]:
+def child_env(**extra: str) -> dict[str, str]:
     path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     return {
         **os.environ,

@@ -76,6 +76,19 @@ class BatchCache:
             layer.keys = layer.keys.index_select(0, index)[..., start:, :]
             layer.values = layer.values.index_select(0, index)[..., start:, :]
 
+    def row(self, row: int) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+        """Copies of one row's keys and values per layer, without its padding."""
+        if self.cache is None:
+            return ()
+        start = self.mask.shape[1] - int(self.lengths[row])
+        return tuple(
+            (
+                layer.keys[row : row + 1, :, start:, :].clone(),
+                layer.values[row : row + 1, :, start:, :].clone(),
+            )
+            for layer in self.cache.layers
+        )
+
     def step_inputs(self) -> dict[str, Any]:
         """Forward arguments for one new token per row: the cache, mask and position ids."""
         self.mask = F.pad(self.mask, (0, 1), value=1)

@@ -6,6 +6,12 @@ running carry on in the same batch. Each step is one forward pass over one new t
 and each row picks its token with its own sampling settings (greedy, temperature, top_p, seed).
 At most `max_batch_size` requests decode together and `max_queue` more wait; past that, `submit`
 raises `GenerationBusyError` at once instead of letting callers queue without bound.
+
+With a prefix cache (`prefix_cache_bytes` > 0), a joining request starts from the kept keys and
+values of the longest token prefix it shares with a finished sequence and prefills only the rest;
+a sequence that leaves (finished or cancelled, not failed) keeps its keys and values there. A
+row's cache only ever changes by whole forward passes and cancellation is seen between them, so
+what is kept always covers exactly the tokens that were run, never a half-written step.
 """
 
 from __future__ import annotations
@@ -32,8 +38,14 @@ from threadloom.models.generation import (
     TransformersGenerator,
     _TokenChooser,
 )
+from threadloom.models.prefix_cache import LayerKV, PrefixCache
 
 logger = logging.getLogger(__name__)
+
+# A cached prefix is used only when it covers at least this share of the prompt. Prefilling past
+# a cache cannot take attention's plain causal path (the query is shorter than the keys): on CPU
+# each token costs about twice as much, so a shorter prefix would make the first token later.
+MIN_REUSED_SHARE = 0.5
 
 HandOver = Callable[[TokenEvent | BaseException | None], None]
 """Receives a request's tokens, then its error if it failed, then None when it has ended."""
@@ -48,6 +60,8 @@ class StepReport:
     joined: tuple[int, ...]
     left: tuple[int, ...]  # finished, cancelled or failed in this step
     waiting: int
+    prefilled: int = 0  # prompt tokens run through the model for the requests admitted
+    reused: int = 0  # prompt tokens of those requests taken from the prefix cache instead
 
 
 class ScheduledRequest:
@@ -82,6 +96,7 @@ class BatchScheduler:
         max_batch_size: int = 8,
         max_queue: int = 64,
         on_step: Callable[[StepReport], None] | None = None,
+        prefix_cache_bytes: int = 0,
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
@@ -95,6 +110,7 @@ class BatchScheduler:
         self.max_queue = max_queue
         self.on_step = on_step
         self.steps = 0  # scheduler steps taken so far
+        self.prefix_cache = PrefixCache(prefix_cache_bytes) if prefix_cache_bytes > 0 else None
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._waiting: deque[_Sequence] = deque()
@@ -197,40 +213,69 @@ class BatchScheduler:
         left = [seq for seq in self._active if seq.request.cancelled]
         self._leave(left)
         joined: list[_Sequence] = []
+        prefilled = reused = 0
         for seq in joining:
             if seq.request.cancelled:
                 self._leave([seq])
                 left.append(seq)
-            elif (cache := self._prefill(seq)) is not None:
+            else:
+                cache = self._prefill(seq)
+                prefilled += seq.prefilled
+                reused += seq.reused
+                if cache is None:
+                    left.append(seq)
+                    continue
                 self._batch.add(cache)
                 self._active.append(seq)
                 joined.append(seq)
-            else:
-                left.append(seq)
         batch = list(self._active)
         if batch:
             left.extend(self._decode())
         self.steps += 1
         if self.on_step is not None:
-            self._report(self.on_step, batch, joined, left)
+            self._report(self.on_step, batch, joined, left, prefilled, reused)
 
     def _prefill(self, seq: _Sequence) -> DynamicCache | None:
-        """Run the prompt alone; the first token, and the cache if the request goes on."""
+        """Run the prompt alone (past its cached prefix); the first token, and the cache if the
+        request goes on."""
         try:
+            past, start = self._cached_prefix(seq)
             output = self.model(
-                input_ids=seq.ids[:, : seq.length].to(self.model.device),
+                input_ids=seq.ids[:, start : seq.length].to(self.model.device),
+                past_key_values=past,
                 use_cache=True,
                 **self._engine._forward_options,
             )
+            seq.reused, seq.prefilled = start, seq.length - start
             token = seq.choose(output.logits[:, -1, :])
         except Exception as exc:  # this prompt cannot be run; the batch goes on without it
             logger.warning("prefill failed request=%d error=%s", seq.request.id, exc)
             self._leave([seq], GenerationError(f"Generation failed: {exc}"))
             return None
+        cache = output.past_key_values
         if not self._emit(seq, token):
+            self._remember(seq, tuple((layer.keys, layer.values) for layer in cache.layers))
             self._leave([seq])
             return None
-        return output.past_key_values
+        return cache
+
+    def _cached_prefix(self, seq: _Sequence) -> tuple[DynamicCache | None, int]:
+        """The cache of the longest kept prefix of the prompt, and its length (0: none)."""
+        if self.prefix_cache is None:
+            return None, 0
+        # One prompt token at least is run: its logits give the first new token.
+        hit = self.prefix_cache.lookup(seq.ids[0, : seq.length], limit=seq.length - 1)
+        if hit is None or hit.length < MIN_REUSED_SHARE * seq.length:
+            return None, 0
+        # DynamicCache copies the tensors it is given, so the kept entry is never written to.
+        return DynamicCache(ddp_cache_data=hit.layers, config=self.model.config), hit.length
+
+    def _remember(self, seq: _Sequence, layers: tuple[LayerKV, ...]) -> None:
+        """Keep a leaving sequence's keys and values for the requests that share its prefix."""
+        if self.prefix_cache is None or not layers:
+            return
+        covered = layers[0][0].shape[-2]  # the last token chosen was never run through the model
+        self.prefix_cache.store(seq.ids[0, :covered].clone(), layers)
 
     def _decode(self) -> list[_Sequence]:
         """One forward pass for every row; returns the rows that ended."""
@@ -272,6 +317,10 @@ class BatchScheduler:
         """End these requests: drop them from the batch and tell their consumers."""
         if not seqs:
             return
+        if error is None and self.prefix_cache is not None:
+            for row, seq in enumerate(self._active):
+                if seq in seqs:
+                    self._remember(seq, self._batch.row(row))
         rows = [row for row, seq in enumerate(self._active) if seq not in seqs]
         if len(rows) < len(self._active):
             self._batch.keep(rows)
@@ -286,6 +335,8 @@ class BatchScheduler:
         batch: list[_Sequence],
         joined: list[_Sequence],
         left: list[_Sequence],
+        prefilled: int,
+        reused: int,
     ) -> None:
         with self._lock:
             waiting = len(self._waiting)
@@ -295,6 +346,8 @@ class BatchScheduler:
             joined=tuple(seq.request.id for seq in joined),
             left=tuple(seq.request.id for seq in left),
             waiting=waiting,
+            prefilled=prefilled,
+            reused=reused,
         )
         try:
             hook(report)
@@ -318,6 +371,7 @@ class _Sequence:
         self.hand_over = hand_over
         self.budget = budget
         self.generated = 0
+        self.prefilled = self.reused = 0  # prompt tokens run, and taken from the prefix cache
         self.stop_ids = params.stop_token_ids | eos_token_ids
         # Prompt and generated ids in one buffer: repetition penalty reads them all.
         self.ids = torch.empty((1, len(input_ids) + budget), dtype=torch.long)

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loading imports torch, which a server on an endpoint never needs
     from threadloom.models.loading import Device, Dtype, Quantization
 
 EndpointKind = Literal["auto", "openai", "huggingface"]
@@ -44,6 +44,8 @@ class ModelSpec:
     max_concurrent: int = 1  # for models the batching scheduler cannot run
     max_batch_size: int = 8
     max_queue: int = 64
+    prefix_cache_bytes: int = 0  # keys and values kept for prefix reuse; 0 keeps none
+    torch_threads: int | None = None  # None: torch's own choice
 
 
 def load_chat_model(spec: ModelSpec) -> BaseChatModel:
@@ -78,6 +80,8 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
         max_concurrent=spec.max_concurrent,
         max_batch_size=spec.max_batch_size,
         max_queue=spec.max_queue,
+        prefix_cache_bytes=spec.prefix_cache_bytes,
+        torch_threads=spec.torch_threads,
     )
 
 

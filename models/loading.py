@@ -45,6 +45,8 @@ def load_local_model(
     hf_token: str | None = None,
     max_batch_size: int = 8,
     max_queue: int = 64,
+    prefix_cache_bytes: int = 0,
+    torch_threads: int | None = None,
     **model_fields: Any,
 ) -> LocalChatModel:
     """Load a causal LM and its tokenizer and wrap them as a chat model.
@@ -60,6 +62,8 @@ def load_local_model(
         hf_token: for gated or private hub models.
         max_batch_size: requests decoded together by the batching scheduler.
         max_queue: requests that may wait for a batch slot; past that, GenerationBusyError.
+        prefix_cache_bytes: keys and values of past sequences kept for prefix reuse (0: none).
+        torch_threads: torch's intra- and inter-op threads; None leaves torch's own choice.
         **model_fields: further `LocalChatModel` fields (max_new_tokens, temperature, ...).
 
     Example:
@@ -67,6 +71,8 @@ def load_local_model(
         >>> model.invoke("What is 25^0.43?").tool_calls
     """
     source = resolve_source(name_or_path)
+    if torch_threads is not None:
+        set_torch_threads(torch_threads)
     offline = _offline()
     target = _device(device, name_or_path)
     quantized = _quantization_args(quantization, target, name_or_path)
@@ -103,16 +109,37 @@ def load_local_model(
     return LocalChatModel(
         model_name=name_or_path,
         tokenizer=tokenizer,
-        generator=_generator(model, name_or_path, max_batch_size, max_queue),
+        generator=_generator(model, name_or_path, max_batch_size, max_queue, prefix_cache_bytes),
         tool_call_format=tool_call_format,
         **model_fields,
     )
 
 
-def _generator(model: Any, name: str, max_batch_size: int, max_queue: int) -> Generator:
-    """The batching scheduler where the model's cache allows it, else one request at a time."""
+def set_torch_threads(threads: int) -> None:
+    """Cap torch's intra-op and inter-op thread pools, e.g. on a machine shared with others."""
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:  # only settable before the first inter-op work of the process
+        logger.warning(
+            "torch inter-op threads already in use; kept at %d", torch.get_num_interop_threads()
+        )
+
+
+def _generator(
+    model: Any, name: str, max_batch_size: int, max_queue: int, prefix_cache_bytes: int
+) -> Generator:
+    """The batching scheduler where the model's cache allows it, else one request at a time.
+
+    Prefix reuse needs the batching scheduler's plain dynamic cache.
+    """
     if batching_supported(model):
-        return BatchScheduler(model, max_batch_size=max_batch_size, max_queue=max_queue)
+        return BatchScheduler(
+            model,
+            max_batch_size=max_batch_size,
+            max_queue=max_queue,
+            prefix_cache_bytes=prefix_cache_bytes,
+        )
     logger.info("batching unsupported model=%s: its cache is not a plain dynamic cache", name)
     return TransformersGenerator(model)
 

@@ -45,6 +45,10 @@ class ModelSettings(BaseSettings):
     # Generation scheduler for local models.
     max_batch_size: int = Field(8, ge=1, le=256)
     max_queue: int = Field(64, ge=1)
+    # Keys and values of past prompts and replies kept for prefix reuse (local models), in MiB.
+    prefix_cache_mb: float = Field(256.0, ge=0)
+    # torch's intra- and inter-op threads (local models); None: torch's own choice.
+    torch_threads: int | None = Field(None, ge=1)
 
     def to_spec(self) -> ModelSpec:
         """The `ModelSpec` these settings describe, for `load_chat_model` and `chat_model`."""
@@ -69,4 +73,6 @@ class ModelSettings(BaseSettings):
             max_concurrent=self.max_batch_size,
             max_batch_size=self.max_batch_size,
             max_queue=self.max_queue,
+            prefix_cache_bytes=int(self.prefix_cache_mb * 2**20),
+            torch_threads=self.torch_threads,
         )

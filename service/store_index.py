@@ -21,14 +21,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base.embed import ensure_embeddings
 
-from threadloom.models.sentence_embeddings import SentenceEmbeddings, find_model_folder
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.object_import import ImportFailed, import_object
+
+if TYPE_CHECKING:  # it imports torch, which only a local embedding model needs
+    from threadloom.models.sentence_embeddings import SentenceEmbeddings
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +161,8 @@ def _hosted(embed: str) -> bool:
 
 
 def _local_model(target: str) -> SentenceEmbeddings:
+    from threadloom.models.sentence_embeddings import SentenceEmbeddings, find_model_folder
+
     folder = find_model_folder(target)
     if folder is None:
         raise ConfigurationError(

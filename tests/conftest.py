@@ -4,6 +4,10 @@ PostgreSQL tests get a database created for this test session (dropped at its en
 test a fresh schema in it, named in the URL's `search_path` so that every connection made from
 the URL (the service's pool, a subprocess's) uses it. Without a server on 127.0.0.1:5432 they
 are skipped, unless `CI=true`, where they fail.
+
+Torch runs one thread in the suite (and in the servers it starts), unless the environment says
+otherwise: on a shared 2-core machine, OpenMP threads waiting on each other made model tests ten
+to twenty times slower, while the tokens computed are the same.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ from uuid import uuid4
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+# Before anything imports torch, which reads OMP_NUM_THREADS once.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("THREADLOOM_TORCH_THREADS", "1")
 
 ADMIN_URL = os.environ.get(
     "THREADLOOM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

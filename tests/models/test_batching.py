@@ -150,7 +150,9 @@ def test_request_joins_while_another_decodes_and_leaves_first(
     scheduler = make_scheduler(on_step=log)
     scheduler.submit(prompt, SamplingParams(max_new_tokens=40), threading.Event(), long)
     reports = log.until_left(1, 2)
-    assert reports[3] == StepReport(step=4, batch=(1, 2), joined=(2,), left=(), waiting=0)
+    assert reports[3] == StepReport(
+        step=4, batch=(1, 2), joined=(2,), left=(), waiting=0, prefilled=len(prompt)
+    )
     short_left = next(r.step for r in reports if 2 in r.left)
     long_left = next(r.step for r in reports if 1 in r.left)
     assert short_left < long_left
