@@ -18,6 +18,7 @@ from langchain_core.tools import BaseTool
 from langgraph.types import interrupt
 
 from threadloom.graphs.run_options import RunOptions, run_options
+from threadloom.graphs.tool_call_observer import UNKNOWN_TOOL, report_tool_call
 
 ToolCall = dict[str, Any]
 
@@ -45,25 +46,42 @@ class ToolRunner:
         )
         ran = iter(results)
         answers = [call if isinstance(call, ToolMessage) else next(ran) for call in decided]
+        for refused in (call for call in decided if isinstance(call, ToolMessage)):
+            report_tool_call(self._label(refused.name), "refused")
         rejected = [self._reject(bad) for bad in last.invalid_tool_calls]
+        for bad in last.invalid_tool_calls:
+            report_tool_call(self._label(bad.get("name")), "invalid")
         return {"messages": [*answers, *rejected]}
 
     async def _run(self, call: ToolCall, allowed: list[str], config: RunnableConfig) -> ToolMessage:
+        message, outcome = await self._outcome(call, allowed, config)
+        report_tool_call(self._label(call["name"]), outcome)
+        return message
+
+    async def _outcome(
+        self, call: ToolCall, allowed: list[str], config: RunnableConfig
+    ) -> tuple[ToolMessage, str]:
         name, call_id = call["name"], call.get("id") or ""
         tool = self.tools.get(name) if name in allowed else None
         if tool is None:
             known = ", ".join(sorted(allowed)) or "none"
-            return _error(name, call_id, f"Unknown tool {name!r}. Available tools: {known}.")
+            text = f"Unknown tool {name!r}. Available tools: {known}."
+            return _error(name, call_id, text), "unknown_tool"
         try:
             output = await asyncio.wait_for(
                 tool.ainvoke(call.get("args") or {}, config), self.timeout_s
             )
         except TimeoutError:
-            return _error(name, call_id, f"Tool {name!r} took longer than {self.timeout_s:g} s.")
+            text = f"Tool {name!r} took longer than {self.timeout_s:g} s."
+            return _error(name, call_id, text), "timeout"
         except Exception as exc:  # a tool's failure is information for the model
-            return _error(name, call_id, f"Tool {name!r} failed: {_describe(exc)}")
+            return _error(name, call_id, f"Tool {name!r} failed: {_describe(exc)}"), "error"
         content = output if isinstance(output, str) else str(output)
-        return ToolMessage(content=content, name=name, tool_call_id=call_id)
+        return ToolMessage(content=content, name=name, tool_call_id=call_id), "success"
+
+    def _label(self, name: str | None) -> str:
+        # Names the model made up must not become metric labels (unbounded cardinality).
+        return name if name in self.tools else UNKNOWN_TOOL
 
     @staticmethod
     def _reject(bad: dict[str, Any]) -> ToolMessage:

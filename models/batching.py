@@ -15,6 +15,8 @@ import itertools
 import logging
 import queue
 import threading
+import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,11 +34,21 @@ from threadloom.models.generation import (
     TransformersGenerator,
     _TokenChooser,
 )
+from threadloom.models.generation_stats import GenerationStats
 
 logger = logging.getLogger(__name__)
 
 HandOver = Callable[[TokenEvent | BaseException | None], None]
 """Receives a request's tokens, then its error if it failed, then None when it has ended."""
+
+# Every scheduler of this process, for metrics: the model (and its scheduler) is a fact of the
+# process, which any app in it may report; a scheduler that is dropped leaves the set.
+_SCHEDULERS: weakref.WeakSet[BatchScheduler] = weakref.WeakSet()
+
+
+def live_schedulers() -> list[BatchScheduler]:
+    """The batching schedulers of this process (for a metrics collector to read)."""
+    return list(_SCHEDULERS)
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,7 @@ class BatchScheduler:
         max_batch_size: int = 8,
         max_queue: int = 64,
         on_step: Callable[[StepReport], None] | None = None,
+        name: str = "local",
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
@@ -94,7 +107,10 @@ class BatchScheduler:
         self.max_batch_size = max_batch_size
         self.max_queue = max_queue
         self.on_step = on_step
+        self.name = name  # the model's name, as metrics label it
         self.steps = 0  # scheduler steps taken so far
+        self.stats = GenerationStats()
+        self._emitted = 0  # tokens handed over, read once per step into `stats`
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._waiting: deque[_Sequence] = deque()
@@ -104,6 +120,17 @@ class BatchScheduler:
         # Owned by the scheduler thread only.
         self._active: list[_Sequence] = []
         self._batch = BatchCache()
+        _SCHEDULERS.add(self)
+
+    @property
+    def batch_size(self) -> int:
+        """Requests decoding together now."""
+        return len(self._active)
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for a batch slot now."""
+        return len(self._waiting)
 
     def submit(
         self,
@@ -180,6 +207,7 @@ class BatchScheduler:
                     break
                 free = self.max_batch_size - len(self._active)
                 joining = [self._waiting.popleft() for _ in range(min(free, len(self._waiting)))]
+            started, emitted = time.perf_counter(), self._emitted
             try:
                 with torch.inference_mode():
                     self._step(joining)
@@ -187,6 +215,11 @@ class BatchScheduler:
                 logger.exception("batch step failed rows=%d", len(self._active))
                 failed = GenerationError(f"Generation failed: {exc}")
                 self._leave([*self._active, *joining], failed)
+            self.stats.record_step(
+                self._emitted - emitted,
+                time.perf_counter() - started,
+                idle_after=not (self._active or self._waiting),
+            )
         stopped = GenerationError("The generation scheduler was shut down; retry the request.")
         with self._lock:
             waiting = list(self._waiting)
@@ -261,6 +294,7 @@ class BatchScheduler:
     def _emit(self, seq: _Sequence, token: int) -> bool:
         """Hand `token` over; whether the request goes on decoding."""
         finish = seq.add(token)
+        self._emitted += 1
         try:
             seq.hand_over(TokenEvent(token, finish))
         except Exception:  # the consumer is gone: treat it as a cancellation

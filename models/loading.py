@@ -113,7 +113,9 @@ def load_local_model(
 def _generator(model: Any, name: str, max_batch_size: int, max_queue: int) -> Generator:
     """The batching scheduler where the model's cache allows it, else one request at a time."""
     if batching_supported(model):
-        return BatchScheduler(model, max_batch_size=max_batch_size, max_queue=max_queue)
+        return BatchScheduler(
+            model, max_batch_size=max_batch_size, max_queue=max_queue, name=name
+        )
     logger.info("batching unsupported model=%s: its cache is not a plain dynamic cache", name)
     return TransformersGenerator(model)
 

@@ -27,6 +27,9 @@ from threadloom.service.deps import Services
 from threadloom.service.errors import ConfigurationError, install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
+from threadloom.service.observability.install import install_metrics, metrics_open_paths
+from threadloom.service.observability.metrics import Metrics
+from threadloom.service.observability.run_observer import RunObserver
 from threadloom.service.routes import (
     assistants,
     crons,
@@ -75,7 +78,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings, graph_factory) as services:
+        async with open_services(settings, graph_factory, metrics) as services:
             app.state.services = services
             yield
 
@@ -87,6 +90,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     )
     install_error_handlers(app)
     install_access_controls(app, settings)
+    metrics = install_metrics(app)
     # Unusable sections of langgraph.json refuse the start before anything is opened.
     CheckpointerTtl.from_setting(settings.checkpointer_ttl)
     WebhookPolicy.from_settings(settings)
@@ -115,6 +119,7 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
     (so no body is read for a request without one), then the body size limit. (The last one
     added runs first.)"""
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    open_paths = OPEN_PATHS | metrics_open_paths(settings)
     keys = ApiKeys.from_settings(settings)
     policy = AuthPolicy.load(settings.auth_path) if settings.auth_path else None
     if keys and policy:
@@ -124,10 +129,10 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
             "@auth.authenticate can check API keys itself."
         )
     if policy:
-        app.add_middleware(PolicyAuth, policy=policy, open_paths=OPEN_PATHS)
+        app.add_middleware(PolicyAuth, policy=policy, open_paths=open_paths)
         logger.info("auth on: custom auth policy %s", policy.path)
     elif keys:
-        app.add_middleware(ApiKeyAuth, keys=keys)
+        app.add_middleware(ApiKeyAuth, keys=keys, open_paths=open_paths)
         logger.info("auth on: API keys required, owners=%d", keys.owner_count)
     elif not is_loopback(settings.host):
         logger.warning(
@@ -146,13 +151,16 @@ def install_access_controls(app: FastAPI, settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, graph_factory: GraphFactory) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, graph_factory: GraphFactory, metrics: Metrics | None = None
+) -> AsyncIterator[Services]:
     """Open the storage (SQLite file or PostgreSQL), build the graph, settle the runs a stopped
     server left, and serve until closed, with the cron scheduler running; closing interrupts
-    the runs still going."""
+    the runs still going. Runs and statements are counted in `metrics` if given."""
     # Building the graph may load a model from disk: keep it off the event loop.
     graph = await asyncio.to_thread(graph_factory, settings)
-    async with open_storage(settings) as storage:
+    observe_statement = metrics.observe_statement if metrics else None
+    async with open_storage(settings, observe_statement) as storage:
         store_items = StoreItems(storage.database, await load_store_index(settings.store_index))
         compiled = compile_agent(graph, settings, storage.checkpointer, GraphStore(store_items))
         assistant_registry = Assistants(AssistantStore(storage.database), [GRAPH_ID])
@@ -170,6 +178,7 @@ async def open_services(settings: Settings, graph_factory: GraphFactory) -> Asyn
             webhooks,
             database=storage.database,
             retry_recovered=settings.recovery == "retry",
+            observer=RunObserver(metrics),
         )
         await run_manager.recover(at_start_up=True)
         thread_ttl = CheckpointerTtl.from_setting(settings.checkpointer_ttl)

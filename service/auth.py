@@ -160,12 +160,15 @@ class ApiKeyAuth:
     """ASGI middleware: a request (HTTP or websocket) needs a valid key, or is answered 401;
     it then acts for the key's owner."""
 
-    def __init__(self, app: ASGIApp, keys: ApiKeys) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: ApiKeys, open_paths: frozenset[str] = OPEN_PATHS
+    ) -> None:
         self.app = app
         self._keys = keys
+        self._open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in OPEN_PATHS:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in self._open_paths:
             await self.app(scope, receive, send)
             return
         key = presented_key(Headers(scope=scope))

@@ -24,6 +24,7 @@ from threadloom.models.errors import ModelError
 from threadloom.service.agent import make_agent_graph
 from threadloom.service.app import GraphFactory, create_app, drain
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.observability.log_format import configure_logging
 from threadloom.service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def serve(settings: Settings, graph_factory: GraphFactory = make_agent_graph) ->
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go through our handler (`configure_logging`)
         timeout_graceful_shutdown=CLOSE_CONNECTIONS_S,
     )
     DrainingServer(config, app).run()
@@ -115,9 +117,7 @@ def serve(settings: Settings, graph_factory: GraphFactory = make_agent_graph) ->
 
 def main(argv: Sequence[str] | None = None, graph_factory: GraphFactory = make_agent_graph) -> int:
     settings = parse_settings(argv)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
         serve(settings, graph_factory)
     except (ConfigurationError, ModelError) as exc:

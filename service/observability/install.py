@@ -1,0 +1,27 @@
+"""`install_metrics`: give an app its `Metrics`, the HTTP middleware and `GET /metrics`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from threadloom.service.observability.http_metrics import HttpMetrics
+from threadloom.service.observability.metrics import Metrics
+from threadloom.service.routes import metrics as metrics_route
+from threadloom.service.settings import Settings
+
+METRICS_PATH = "/metrics"
+
+
+def install_metrics(app: FastAPI) -> Metrics:
+    """Make the app's metrics (kept as `app.state.metrics`) and serve them; call after the
+    other middleware, so that requests they refuse are counted too."""
+    metrics = Metrics()
+    app.state.metrics = metrics
+    app.add_middleware(HttpMetrics, metrics=metrics)
+    app.include_router(metrics_route.router)
+    return metrics
+
+
+def metrics_open_paths(settings: Settings) -> frozenset[str]:
+    """`/metrics` if scrapers may read it without an API key (`metrics_public`)."""
+    return frozenset({METRICS_PATH}) if settings.metrics_public else frozenset()
