@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,6 +27,7 @@ from threadloom.service.deps import Services
 from threadloom.service.errors import ConfigurationError, install_error_handlers
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit
+from threadloom.service.model_status import ModelStatus
 from threadloom.service.observability.install import install_metrics, metrics_open_paths
 from threadloom.service.observability.metrics import Metrics
 from threadloom.service.observability.run_observer import RunObserver
@@ -78,8 +79,10 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings, graph_factory, metrics) as services:
-            app.state.services = services
+        async with AsyncExitStack() as stack:
+            with model_status.loading():
+                opened = open_services(settings, graph_factory, metrics)
+                app.state.services = await stack.enter_async_context(opened)
             yield
 
     app = FastAPI(
@@ -91,6 +94,7 @@ def create_app(settings: Settings, graph_factory: GraphFactory = make_agent_grap
     install_error_handlers(app)
     install_access_controls(app, settings)
     metrics = install_metrics(app)
+    model_status = app.state.model_status = ModelStatus.of(settings)
     # Unusable sections of langgraph.json refuse the start before anything is opened.
     CheckpointerTtl.from_setting(settings.checkpointer_ttl)
     WebhookPolicy.from_settings(settings)

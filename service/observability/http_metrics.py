@@ -8,9 +8,11 @@ It is the outermost middleware, so requests that auth or the body limit refuse c
 
 from __future__ import annotations
 
+import re
 import time
 
-from starlette.routing import Match
+from fastapi import FastAPI
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadloom.service.observability.metrics import Metrics
@@ -23,6 +25,7 @@ class HttpMetrics:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self._metrics = metrics
+        self._routes = RouteTemplates()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,7 +40,7 @@ class HttpMetrics:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 if _content_type(message).startswith(EVENT_STREAM):
-                    stream_route = route_template(scope)
+                    stream_route = self._routes.of(scope)
                     self._metrics.open_streams.labels(stream_route).inc()
             await send(message)
 
@@ -46,25 +49,38 @@ class HttpMetrics:
         finally:
             if stream_route is not None:
                 self._metrics.open_streams.labels(stream_route).dec()
-            route, method = route_template(scope), scope["method"]
+            route, method = self._routes.of(scope), scope["method"]
             self._metrics.http_requests.labels(method, route, str(status)).inc()
             self._metrics.http_duration.labels(method, route).observe(
                 time.perf_counter() - started
             )
 
 
-def route_template(scope: Scope) -> str:
-    """The path template of the route that handled (or would handle) the request."""
-    route = scope.get("route")
-    if route is None:  # refused before routing (auth, body limit): match it here
+class RouteTemplates:
+    """The route template a request's path matches: the one its route recorded, or, for a
+    request refused before routing (auth, body limit), the best match among the app's
+    documented paths (a literal segment beats a parameter: `/threads/search` over
+    `/threads/{thread_id}`)."""
+
+    def __init__(self) -> None:
+        self._compiled: list[tuple[re.Pattern[str], str]] | None = None
+
+    def of(self, scope: Scope) -> str:
+        route = scope.get("route")
+        path = getattr(route, "path_format", None) or getattr(route, "path", None)
+        if isinstance(path, str):
+            return path
+        return self._match(scope)
+
+    def _match(self, scope: Scope) -> str:
         app = scope.get("app")
-        for candidate in getattr(getattr(app, "router", None), "routes", ()):
-            match, _ = candidate.matches(scope)
-            if match != Match.NONE:
-                route = candidate
-                break
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED
+        if self._compiled is None and isinstance(app, FastAPI):
+            templates = sorted(app.openapi().get("paths", {}), key=lambda t: t.count("{"))
+            self._compiled = [(compile_path(template)[0], template) for template in templates]
+        for regex, template in self._compiled or ():
+            if regex.match(scope["path"]):
+                return template
+        return UNMATCHED
 
 
 def _content_type(message: Message) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from langgraph.version import __version__ as langgraph_version
 
 from threadloom.service.json_codec import JsonResponse
@@ -25,11 +25,13 @@ async def ok() -> JsonResponse:
 
 
 @router.get("/info")
-async def info() -> JsonResponse:
+async def info(request: Request) -> JsonResponse:
     return JsonResponse(
         {
             "version": _threadloom_version(),
             "langgraph_py_version": langgraph_version,
             "flags": {"assistants": True, "crons": False, "langsmith": False},
+            # loading / ready / failed (with the reason): see `service.model_status`.
+            "model": request.app.state.model_status.to_api(),
         }
     )
