@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -78,8 +79,20 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    logging.captureWarnings(True)  # warnings too become lines in this format
+    if log_format == "json":
+        _hide_progress_bars()
     for name in UVICORN_LOGGERS:
         # uvicorn is started with log_config=None, so its loggers reach this handler.
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+
+
+def _hide_progress_bars() -> None:
+    """Progress bars (model loading) are not lines a log collector can read; the loading and
+    loaded lines of `models.loading` say the same in JSON."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
