@@ -80,13 +80,20 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     logging.captureWarnings(True)  # warnings too become lines in this format
+    _through_root("transformers")
     if log_format == "json":
         _hide_progress_bars()
+    # uvicorn is started with log_config=None, so its loggers reach this handler.
     for name in UVICORN_LOGGERS:
-        # uvicorn is started with log_config=None, so its loggers reach this handler.
-        logger = logging.getLogger(name)
-        logger.handlers.clear()
-        logger.propagate = True
+        _through_root(name)
+
+
+def _through_root(name: str) -> None:
+    """Make logger `name` (which a library may have given a handler of its own, as
+    transformers does) write through the root's handler only."""
+    logger = logging.getLogger(name)
+    logger.handlers.clear()
+    logger.propagate = True
 
 
 def _hide_progress_bars() -> None:
