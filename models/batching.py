@@ -207,7 +207,6 @@ class BatchScheduler:
                     break
                 free = self.max_batch_size - len(self._active)
                 joining = [self._waiting.popleft() for _ in range(min(free, len(self._waiting)))]
-            started, emitted = time.perf_counter(), self._emitted
             try:
                 with torch.inference_mode():
                     self._step(joining)
@@ -215,11 +214,6 @@ class BatchScheduler:
                 logger.exception("batch step failed rows=%d", len(self._active))
                 failed = GenerationError(f"Generation failed: {exc}")
                 self._leave([*self._active, *joining], failed)
-            self.stats.record_step(
-                self._emitted - emitted,
-                time.perf_counter() - started,
-                idle_after=not (self._active or self._waiting),
-            )
         stopped = GenerationError("The generation scheduler was shut down; retry the request.")
         with self._lock:
             waiting = list(self._waiting)
@@ -227,6 +221,7 @@ class BatchScheduler:
         self._leave([*self._active, *waiting], stopped)
 
     def _step(self, joining: list[_Sequence]) -> None:
+        started, emitted = time.perf_counter(), self._emitted
         left = [seq for seq in self._active if seq.request.cancelled]
         self._leave(left)
         joined: list[_Sequence] = []
@@ -243,6 +238,11 @@ class BatchScheduler:
         batch = list(self._active)
         if batch:
             left.extend(self._decode())
+        self.stats.record_step(
+            self._emitted - emitted,
+            time.perf_counter() - started,
+            idle_after=not (self._active or self._waiting),
+        )
         self.steps += 1
         if self.on_step is not None:
             self._report(self.on_step, batch, joined, left)
