@@ -14,6 +14,7 @@ run gauges are read from this process's objects at scrape time and could not be 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -25,6 +26,8 @@ HTTP_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 STATEMENT_SECONDS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 )
+# Labelled series kept per statement text (bounded: queries are built from a few templates).
+SERIES_CACHE_SIZE = 4096
 STATEMENT_KINDS = frozenset({"select", "insert", "update", "delete", "with", "create", "alter"})
 
 
@@ -82,6 +85,7 @@ class Metrics:
             ["backend", "statement"], buckets=STATEMENT_SECONDS, registry=registry,
         )
         registry.register(ModelCollector())
+        self._statement_series: dict[tuple[str, str], Any] = {}
 
     def count_tool_call(self, tool: str, outcome: str) -> None:
         """A tool call ended (the listener of `graphs.tool_call_observer`)."""
@@ -89,7 +93,13 @@ class Metrics:
 
     def observe_statement(self, backend: str, sql: str, seconds: float) -> None:
         """A `StatementObserver` (see `service.storage.timed_database`)."""
-        self.statement_duration.labels(backend, statement_kind(sql)).observe(seconds)
+        # Runs on every statement: the labelled series is looked up once per SQL text.
+        series = self._statement_series.get((backend, sql))
+        if series is None:
+            series = self.statement_duration.labels(backend, statement_kind(sql))
+            if len(self._statement_series) < SERIES_CACHE_SIZE:
+                self._statement_series[(backend, sql)] = series
+        series.observe(seconds)
 
     def render(self) -> bytes:
         """The registry in Prometheus' text format."""
