@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -99,7 +98,8 @@ def _through_root(name: str) -> None:
 def _hide_progress_bars() -> None:
     """Progress bars (model loading) are not lines a log collector can read; the loading and
     loaded lines of `models.loading` say the same in JSON."""
-    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    from huggingface_hub.utils import disable_progress_bars
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    disable_progress_bars()  # downloads
+    transformers_logging.disable_progress_bar()  # loading the weights
