@@ -17,6 +17,7 @@ from threadloom.models.generation_observer import first_token_listener
 from threadloom.service.observability.metrics import Metrics, statement_kind
 from threadloom.service.observability.run_observer import RunObserver
 
+UUID_ZERO = "00000000-0000-4000-8000-000000000000"
 ARITHMETIC = {"messages": [{"role": "user", "content": "What is 17 * 23?"}]}
 
 
@@ -61,7 +62,8 @@ async def test_runs_tools_requests_and_statements_are_counted(each_backend: Live
     ) == 1
     assert metrics.value("threadloom_open_streams", route=f"{runs_route}/stream") == 0
 
-    backend = "postgres" if "database_url" in _settings(each_backend) else "sqlite"
+    settings = each_backend.app.state.services.settings
+    backend = "sqlite" if settings.database_url is None else "postgres"
     selects = metrics.value(
         "threadloom_db_statement_duration_seconds_count", backend=backend, statement="select"
     )
@@ -71,14 +73,6 @@ async def test_runs_tools_requests_and_statements_are_counted(each_backend: Live
     )[-1][1] > 0
 
     _assert_no_ids(metrics, thread_id)
-
-
-UUID_ZERO = "00000000-0000-4000-8000-000000000000"
-
-
-def _settings(server: LiveServer) -> dict[str, object]:
-    settings = server.app.state.services.settings
-    return {"database_url": True} if settings.database_url is not None else {}
 
 
 def _assert_no_ids(metrics: Scrape, thread_id: str) -> None:
