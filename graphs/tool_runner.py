@@ -20,6 +20,7 @@ from langchain_core.tools import BaseTool
 from langgraph.types import interrupt
 
 from threadloom.graphs.run_options import ALL_TOOLS, run_options
+from threadloom.graphs.tool_call_observer import UNKNOWN_TOOL, report_tool_call
 
 ToolCall = dict[str, Any]
 
@@ -65,15 +66,27 @@ class ToolRunner:
         )
         ran = iter(results)
         answers = [call if isinstance(call, ToolMessage) else next(ran) for call in decided]
+        for refused in (call for call in decided if isinstance(call, ToolMessage)):
+            report_tool_call(self._label(refused.name), "refused")
         rejected = [self._reject(bad) for bad in last.invalid_tool_calls]
+        for bad in last.invalid_tool_calls:
+            report_tool_call(self._label(bad.get("name")), "invalid")
         return {"messages": [*answers, *rejected]}
 
     async def _run(self, call: ToolCall, allowed: list[str], config: RunnableConfig) -> ToolMessage:
+        message, outcome = await self._outcome(call, allowed, config)
+        report_tool_call(self._label(call["name"]), outcome)
+        return message
+
+    async def _outcome(
+        self, call: ToolCall, allowed: list[str], config: RunnableConfig
+    ) -> tuple[ToolMessage, str]:
         name, call_id = call["name"], call.get("id") or ""
         tool = self.tools.get(name) if name in allowed else None
         if tool is None:
             known = ", ".join(sorted(allowed)) or "none"
-            return _error(name, call_id, f"Unknown tool {name!r}. Available tools: {known}.")
+            text = f"Unknown tool {name!r}. Available tools: {known}."
+            return _error(name, call_id, text), "unknown_tool"
         # Invoked with the whole call, a tool answers with its ToolMessage, which carries the
         # tool's own error status (an MCP tool's `isError`) and artifact.
         tool_call = {"type": "tool_call", "name": name, "args": call.get("args") or {}}
@@ -84,17 +97,22 @@ class ToolRunner:
                 tool.ainvoke({**tool_call, "id": call_id}, config), self.timeout_s
             )
         except TimeoutError:
-            return too_long
+            return too_long, "timeout"
         except Exception as exc:  # a tool's failure is information for the model
             # A tool stopped at the deadline may fail its own way rather than as cancelled
             # (an MCP client cut off while it starts its server raises its broken stream).
             if asyncio.get_running_loop().time() >= deadline:
-                return too_long
-            return _error(name, call_id, f"Tool {name!r} failed: {_describe(exc)}")
+                return too_long, "timeout"
+            return _error(name, call_id, f"Tool {name!r} failed: {_describe(exc)}"), "error"
         if isinstance(output, ToolMessage):
-            return output.model_copy(update={"content": _as_text(output.content), "name": name})
+            answer = output.model_copy(update={"content": _as_text(output.content), "name": name})
+            return answer, "error" if output.status == "error" else "success"
         content = output if isinstance(output, str) else str(output)
-        return ToolMessage(content=content, name=name, tool_call_id=call_id)
+        return ToolMessage(content=content, name=name, tool_call_id=call_id), "success"
+
+    def _label(self, name: str | None) -> str:
+        # Names the model made up must not become metric labels (unbounded cardinality).
+        return name if name in self.tools else UNKNOWN_TOOL
 
     @staticmethod
     def _reject(bad: dict[str, Any]) -> ToolMessage:

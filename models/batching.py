@@ -21,6 +21,8 @@ import itertools
 import logging
 import queue
 import threading
+import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ from threadloom.models.generation import (
     TransformersGenerator,
     _TokenChooser,
 )
+from threadloom.models.generation_stats import GenerationStats
 from threadloom.models.prefix_cache import LayerKV, PrefixCache
 
 logger = logging.getLogger(__name__)
@@ -49,6 +52,15 @@ MIN_REUSED_SHARE = 0.5
 
 HandOver = Callable[[TokenEvent | BaseException | None], None]
 """Receives a request's tokens, then its error if it failed, then None when it has ended."""
+
+# Every scheduler of this process, for metrics: the model (and its scheduler) is a fact of the
+# process, which any app in it may report; a scheduler that is dropped leaves the set.
+_SCHEDULERS: weakref.WeakSet[BatchScheduler] = weakref.WeakSet()
+
+
+def live_schedulers() -> list[BatchScheduler]:
+    """The batching schedulers of this process (for a metrics collector to read)."""
+    return list(_SCHEDULERS)
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,7 @@ class BatchScheduler:
         max_queue: int = 64,
         on_step: Callable[[StepReport], None] | None = None,
         prefix_cache_bytes: int = 0,
+        name: str = "local",
     ) -> None:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, got {max_batch_size}")
@@ -109,8 +122,11 @@ class BatchScheduler:
         self.max_batch_size = max_batch_size
         self.max_queue = max_queue
         self.on_step = on_step
+        self.name = name  # the model's name, as metrics label it
         self.steps = 0  # scheduler steps taken so far
         self.prefix_cache = PrefixCache(prefix_cache_bytes) if prefix_cache_bytes > 0 else None
+        self.stats = GenerationStats()
+        self._emitted = 0  # tokens handed over, read once per step into `stats`
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._waiting: deque[_Sequence] = deque()
@@ -120,6 +136,17 @@ class BatchScheduler:
         # Owned by the scheduler thread only.
         self._active: list[_Sequence] = []
         self._batch = BatchCache()
+        _SCHEDULERS.add(self)
+
+    @property
+    def batch_size(self) -> int:
+        """Requests decoding together now."""
+        return len(self._active)
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for a batch slot now."""
+        return len(self._waiting)
 
     def submit(
         self,
@@ -210,6 +237,7 @@ class BatchScheduler:
         self._leave([*self._active, *waiting], stopped)
 
     def _step(self, joining: list[_Sequence]) -> None:
+        started, emitted = time.perf_counter(), self._emitted
         left = [seq for seq in self._active if seq.request.cancelled]
         self._leave(left)
         joined: list[_Sequence] = []
@@ -231,6 +259,11 @@ class BatchScheduler:
         batch = list(self._active)
         if batch:
             left.extend(self._decode())
+        self.stats.record_step(
+            self._emitted - emitted,
+            time.perf_counter() - started,
+            idle_after=not (self._active or self._waiting),
+        )
         self.steps += 1
         if self.on_step is not None:
             self._report(self.on_step, batch, joined, left, prefilled, reused)
@@ -306,6 +339,7 @@ class BatchScheduler:
     def _emit(self, seq: _Sequence, token: int) -> bool:
         """Hand `token` over; whether the request goes on decoding."""
         finish = seq.add(token)
+        self._emitted += 1
         try:
             seq.hand_over(TokenEvent(token, finish))
         except Exception:  # the consumer is gone: treat it as a cancellation

@@ -139,6 +139,7 @@ def _generator(
             max_batch_size=max_batch_size,
             max_queue=max_queue,
             prefix_cache_bytes=prefix_cache_bytes,
+            name=name,
         )
     logger.info("batching unsupported model=%s: its cache is not a plain dynamic cache", name)
     return TransformersGenerator(model)

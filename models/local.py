@@ -24,6 +24,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from threadloom.models.generation import Generator, SamplingParams
+from threadloom.models.generation_observer import first_token_listener
 from threadloom.models.generation_pool import GenerationPool
 from threadloom.models.prompt import PromptBuilder
 from threadloom.models.reply_chunks import ReplyChunks
@@ -119,8 +120,12 @@ class LocalChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop, kwargs)
         events = self._pool.stream(request.input_ids, request.params)
+        on_first_token = first_token_listener.get()
         try:
             for event in events:
+                if on_first_token is not None:
+                    on_first_token()
+                    on_first_token = None
                 for chunk in _generation_chunks(request.reply.add(event)):
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -140,8 +145,12 @@ class LocalChatModel(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self._request(messages, stop, kwargs)
         events = self._pool.astream(request.input_ids, request.params)
+        on_first_token = first_token_listener.get()
         try:
             async for event in events:
+                if on_first_token is not None:
+                    on_first_token()
+                    on_first_token = None
                 for chunk in _generation_chunks(request.reply.add(event)):
                     # Given a run manager (an invoke that is not streamed), report the tokens
                     # as LangChain's streaming path does: callbacks see time to first token.

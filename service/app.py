@@ -8,12 +8,12 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import Scope
 
 from threadloom.service.assistant_store import AssistantStore
 from threadloom.service.assistants import Assistants
@@ -30,6 +30,14 @@ from threadloom.service.errors import ConfigurationError, install_error_handlers
 from threadloom.service.graph_registry import GraphRegistry, GraphValue, import_graphs
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.limits import BodySizeLimit, OpenRequestsPerKey
+from threadloom.service.model_status import ModelStatus
+from threadloom.service.observability.install import (
+    count_requests,
+    install_metrics,
+    metrics_open_paths,
+)
+from threadloom.service.observability.metrics import Metrics
+from threadloom.service.observability.run_observer import RunObserver
 from threadloom.service.openai import routes as openai_routes
 from threadloom.service.openapi import install_openapi
 from threadloom.service.protocols import a2a, mcp
@@ -106,7 +114,9 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(tracing.exporting())
-            services = await stack.enter_async_context(open_services(settings, graphs, tracing))
+            with model_status.loading():
+                opened = open_services(settings, graphs, tracing, metrics)
+                services = await stack.enter_async_context(opened)
             app.state.services = services
             tools = AssistantTools(
                 services.run_manager,
@@ -124,6 +134,8 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
         default_response_class=JsonResponse,
     )
     install_error_handlers(app)
+    metrics = install_metrics(app)
+    model_status = app.state.model_status = ModelStatus.of(settings)
     # Unusable sections of langgraph.json refuse the start before anything is opened.
     CheckpointerTtl.from_setting(settings.checkpointer_ttl)
     WebhookPolicy.from_settings(settings)
@@ -155,9 +167,26 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
     if custom is not None:
         # After the API's routes and access controls, which it must not shadow or replace.
         custom.mount(app, auth=ApiKeyAuth)
-    # Outermost: a request's span covers all the rest.
+    # Outermost: requests the layers above refuse are counted, and a request's span covers all.
+    count_requests(app, metrics)
     tracing.instrument(app)
     return app
+
+
+def _opened_by_settings(
+    app: FastAPI, settings: Settings, custom: CustomApp | None
+) -> Callable[[Scope], bool]:
+    """Which requests need no key besides `service.auth.is_open`'s: `/metrics` when public,
+    and a user app's routes unless its config asks for auth."""
+    open_paths = metrics_open_paths(settings)
+    api_routes = list(app.router.routes)
+
+    def is_open(scope: Scope) -> bool:
+        if scope["path"] in open_paths:
+            return True
+        return custom is not None and custom.is_open_route(api_routes, scope)
+
+    return is_open
 
 
 def install_access_controls(
@@ -167,7 +196,7 @@ def install_access_controls(
     preflights need no key, and refusals carry CORS headers), then API keys or the auth policy
     (so no body is read for a request without one), the open requests per key, then the body
     limits, then untyped JSON bodies. (The last one added runs first.) A user app's routes need
-    no key unless its config says so."""
+    no key unless its config says so; nor does `/metrics` unless `metrics_public` is off."""
     origins = BrowserOrigins(settings.cors_origins, settings.cors)
     app.add_middleware(UntypedJsonBodies, origins=origins)
     app.add_middleware(
@@ -176,6 +205,7 @@ def install_access_controls(
         read_timeout_s=settings.body_read_timeout_s,
         max_json_depth=settings.max_json_depth,
     )
+    is_open = _opened_by_settings(app, settings, custom)
     policy = AuthPolicy.load(settings.auth_path) if settings.auth_path else None
     if keys and policy:
         raise ConfigurationError(
@@ -184,12 +214,10 @@ def install_access_controls(
             "@auth.authenticate can check API keys itself."
         )
     if policy:
-        app.add_middleware(PolicyAuth, policy=policy)
+        app.add_middleware(PolicyAuth, policy=policy, is_open=is_open)
         logger.info("auth on: custom auth policy %s", policy.path)
     elif keys:
         app.add_middleware(OpenRequestsPerKey, max_open=settings.max_open_requests_per_key)
-        api_routes = list(app.router.routes)
-        is_open = None if custom is None else partial(custom.is_open_route, api_routes)
         app.add_middleware(ApiKeyAuth, keys=keys, is_open=is_open)
         logger.info("auth on: API keys required, owners=%d", keys.owner_count)
     elif not is_loopback(settings.host):
@@ -203,12 +231,17 @@ def install_access_controls(
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, graphs: Mapping[str, GraphValue], tracing: Tracing = TRACING_OFF
+    settings: Settings,
+    graphs: Mapping[str, GraphValue],
+    tracing: Tracing = TRACING_OFF,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Services]:
     """Open the storage (SQLite file or PostgreSQL), serve `graphs` with its checkpointer and
     store, settle the runs a stopped server left, and serve until closed, with the cron
-    scheduler running; closing interrupts the runs still going."""
-    async with open_storage(settings) as storage:
+    scheduler running; closing interrupts the runs still going. Runs and statements are
+    counted in `metrics` if given."""
+    observe_statement = metrics.observe_statement if metrics else None
+    async with open_storage(settings, observe_statement) as storage:
         store_items = StoreItems(storage.database, await load_store_index(settings.store_index))
         registry = GraphRegistry(graphs, storage.checkpointer, GraphStore(store_items))
         assistant_registry = Assistants(AssistantStore(storage.database), registry.graph_ids)
@@ -226,6 +259,7 @@ async def open_services(
             webhooks,
             database=storage.database,
             retry_recovered=settings.recovery == "retry",
+            observer=RunObserver(metrics),
         )
         await run_manager.recover(at_start_up=True)
         thread_ttl = CheckpointerTtl.from_setting(settings.checkpointer_ttl)

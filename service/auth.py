@@ -165,6 +165,14 @@ def is_open(path: str) -> bool:
     return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
+def unchecked(scope: Scope, also_open: Callable[[Scope], bool] | None) -> bool:
+    """Whether a request passes the auth middleware without a check: not HTTP, an open path,
+    or one the settings open (`also_open`)."""
+    if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
+        return True
+    return also_open is not None and also_open(scope)
+
+
 class ApiKeyAuth:
     """ASGI middleware: a request (HTTP or websocket) needs a valid key, or is answered 401;
     it then acts for the key's owner."""
@@ -174,15 +182,11 @@ class ApiKeyAuth:
     ) -> None:
         self.app = app
         self._keys = keys
-        # Besides OPEN_PATHS, requests that need no key (a user app's own routes).
-        self._is_open = is_open
+        # Besides `is_open`'s paths, requests that need no key (/metrics, a user app's routes).
+        self._also_open = is_open
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] not in ("http", "websocket")
-            or is_open(scope["path"])
-            or (self._is_open is not None and self._is_open(scope))
-        ):
+        if unchecked(scope, self._also_open):
             await self.app(scope, receive, send)
             return
         key = presented_key(Headers(scope=scope))

@@ -35,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from threadloom.service.auth import is_open
+from threadloom.service.auth import unchecked
 from threadloom.service.errors import ConfigurationError, Forbidden, ServiceError
 from threadloom.service.json_codec import JsonResponse
 from threadloom.service.object_import import ImportFailed, import_object, split_reference
@@ -324,16 +324,19 @@ def graph_user(recorded: Any) -> Any:
 
 
 class PolicyAuth:
-    """ASGI middleware: every request (HTTP or websocket) to a path that is not open
-    (`service.auth.is_open`) is authenticated by the policy, or answered with its refusal; it
+    """ASGI middleware: every request (HTTP or websocket) that is not open
+    (`service.auth.unchecked`) is authenticated by the policy, or answered with its refusal; it
     then acts as the user."""
 
-    def __init__(self, app: ASGIApp, policy: AuthPolicy) -> None:
+    def __init__(
+        self, app: ASGIApp, policy: AuthPolicy, is_open: Callable[[Scope], bool] | None = None
+    ) -> None:
         self.app = app
         self._policy = policy
+        self._also_open = is_open  # as `ApiKeyAuth`'s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
+        if unchecked(scope, self._also_open):
             await self.app(scope, receive, send)
             return
         try:

@@ -26,6 +26,7 @@ from threadloom.service.app import create_app, drain
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.graph_registry import GraphValue
 from threadloom.service.http_server import uvicorn_config
+from threadloom.service.observability.log_format import configure_logging
 from threadloom.service.settings import Settings
 from threadloom.service.terminal_chat import run_chat
 
@@ -127,7 +128,12 @@ class DrainingServer(uvicorn.Server):
 def serve(settings: Settings, graphs: Mapping[str, GraphValue] | None = None) -> None:
     """Serve the API until a signal drains and stops the server."""
     app = create_app(settings, graphs)
-    config = uvicorn_config(app, settings, timeout_graceful_shutdown=CLOSE_CONNECTIONS_S)
+    config = uvicorn_config(
+        app,
+        settings,
+        log_config=None,  # uvicorn's lines go through our handler (`configure_logging`)
+        timeout_graceful_shutdown=CLOSE_CONNECTIONS_S,
+    )
     DrainingServer(config, app).run()
 
 
@@ -141,9 +147,7 @@ def main(
     if args.command == "chat":
         return run_chat(args.url, args.assistant, args.thread, args.api_key)
     settings = parse_settings(argv)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
         serve(settings, graphs(settings) if graphs is not None else None)
     except (ConfigurationError, ModelError) as exc:

@@ -32,6 +32,15 @@ class Settings(ModelSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "json": one JSON object per log line (time, level, logger, message, and run_id /
+    # thread_id / graph_id on every line of a run); "text": the same as `key=value` pairs.
+    # Also read from the conventional LOG_FORMAT.
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=AliasChoices("THREADLOOM_LOG_FORMAT", "LOG_FORMAT")
+    )
+    # Whether `GET /metrics` answers without an API key (as LangGraph Server's does), so that
+    # Prometheus can scrape it; when off, it needs a key like every other route.
+    metrics_public: bool = True
     # Seconds between keep-alive bytes on open streams and waits (SSE `: heartbeat` comments).
     heartbeat_s: float = Field(5.0, gt=0, le=300)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from langgraph.version import __version__ as langgraph_version
 
 from threadloom.models.remote_servers import REMOTE_SERVERS
@@ -28,7 +28,7 @@ async def ok() -> JsonResponse:
 
 
 @router.get("/info", responses=answers(Info))
-async def info() -> JsonResponse:
+async def info(request: Request) -> JsonResponse:
     return JsonResponse(
         {
             "version": _threadloom_version(),
@@ -36,5 +36,7 @@ async def info() -> JsonResponse:
             "flags": {"assistants": True, "crons": False, "langsmith": False},
             # The remote model servers tried, how to point at each, and what was verified.
             "remote_servers": [asdict(server) for server in REMOTE_SERVERS],
+            # loading / ready / failed (with the reason): see `service.model_status`.
+            "model": request.app.state.model_status.to_api(),
         }
     )

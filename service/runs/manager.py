@@ -27,6 +27,7 @@ from threadloom.service.errors import (
     thread_busy,
 )
 from threadloom.service.ids import new_id
+from threadloom.service.observability.run_observer import RunObserver
 from threadloom.service.runs.checkpoint_removal import delete_run_checkpoints
 from threadloom.service.runs.events import EventLog, EventLogs
 from threadloom.service.runs.executor import RunExecutor, RunOutcome, encode, failed
@@ -96,6 +97,7 @@ class RunManager:
         *,
         database: Database,
         retry_recovered: bool = False,
+        observer: RunObserver | None = None,
     ) -> None:
         self._executor = executor
         self._threads = threads
@@ -105,6 +107,7 @@ class RunManager:
         self._db = database
         self._retry_recovered = retry_recovered
         self._webhooks = webhooks
+        self._observer = observer or RunObserver()
         # When each active run's turn came (its webhook's `run_started_at`).
         self._started_at: dict[str, datetime] = {}
         self.assistants = assistants
@@ -384,14 +387,18 @@ class RunManager:
     ) -> ActiveRun:
         log = log or self._logs.create(spec.run_id)
         name = f"run-{spec.run_id}"
-        execution = asyncio.create_task(self._run_in_turn(spec, log, ticket, roll_back), name=name)
-        task = asyncio.create_task(self._lifecycle(spec, log, ticket, execution), name=name)
+        with self._observer.admitted(spec):  # the tasks log with the run's ids
+            execution = asyncio.create_task(
+                self._run_in_turn(spec, log, ticket, roll_back), name=name
+            )
+            task = asyncio.create_task(self._lifecycle(spec, log, ticket, execution), name=name)
         run = self._active[spec.run_id] = ActiveRun(spec, log, execution, task, record)
         return run
 
     async def _lifecycle(
         self, spec: RunSpec, log: EventLog, ticket: Ticket, execution: asyncio.Task[RunOutcome]
     ) -> RunOutcome:
+        status: RunStatus = "error"
         try:
             await asyncio.wait({execution})
             if execution.cancelled():
@@ -399,6 +406,7 @@ class RunManager:
                 outcome = RunOutcome("interrupted", await self._values(spec))
             else:
                 outcome = execution.result()
+            status = outcome.status
             # Read before settling, which deletes a stateless run's thread.
             values = await self._webhook_values(spec, outcome)
             try:
@@ -409,6 +417,7 @@ class RunManager:
                 self._send_webhook(spec, outcome, values)
             return outcome
         finally:
+            self._observer.ended(spec, status)
             log.close()
             ticket.release()
             self._active.pop(spec.run_id, None)
@@ -426,7 +435,8 @@ class RunManager:
                 await self._roll_back_when_ended(spec.thread_id, run_id)
             await ticket.wait_turn()
             self._started_at[spec.run_id] = utc_now()
-            return await self._executor.execute(spec, log)
+            with self._observer.executing(spec):
+                return await self._executor.execute(spec, log)
         except Exception as exc:
             logger.exception("run could not start run_id=%s", spec.run_id)
             return failed(log, exc)

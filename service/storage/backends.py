@@ -27,6 +27,7 @@ from threadloom.service.storage.sqlite import open_sqlite
 from threadloom.service.storage.sqlite_saver import EmbeddedSqliteSaver
 from threadloom.service.storage.thread_ttls import CheckpointerTtl
 from threadloom.service.storage.threads import Threads
+from threadloom.service.storage.timed_database import StatementObserver, TimedDatabase
 from threadloom.service.storage.wakeups import Wakeups
 
 # The one process that serves a SQLite file always has this id, so after a crash it settles the
@@ -55,27 +56,38 @@ class Storage:
 
 
 @asynccontextmanager
-async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
-    """Open the database the settings name, with every table created or migrated."""
+async def open_storage(
+    settings: Settings, observe_statement: StatementObserver | None = None
+) -> AsyncIterator[Storage]:
+    """Open the database the settings name, with every table created or migrated; the tables'
+    statements are reported to `observe_statement` if given (the checkpointer's are not)."""
     if settings.database_url is None:
-        async with _open_sqlite(settings) as storage:
+        async with _open_sqlite(settings, observe_statement) as storage:
             yield storage
     else:
-        async with _open_postgres(settings, settings.database_url.get_secret_value()) as storage:
+        url = settings.database_url.get_secret_value()
+        async with _open_postgres(settings, url, observe_statement) as storage:
             yield storage
 
 
 @asynccontextmanager
-async def _open_sqlite(settings: Settings) -> AsyncIterator[Storage]:
+async def _open_sqlite(
+    settings: Settings, observe: StatementObserver | None
+) -> AsyncIterator[Storage]:
     async with open_sqlite(settings.db) as db:
         checkpointer = EmbeddedSqliteSaver(db.connection)
         checkpointer.setup()
         wakeups = Wakeups(settings.poll_interval_s)
-        yield _storage(db, checkpointer, wakeups, settings, str(settings.db), EMBEDDED_REPLICA)
+        yield _storage(
+            _tables_db(db, observe), checkpointer, wakeups, settings, str(settings.db),
+            EMBEDDED_REPLICA,
+        )
 
 
 @asynccontextmanager
-async def _open_postgres(settings: Settings, url: str) -> AsyncIterator[Storage]:
+async def _open_postgres(
+    settings: Settings, url: str, observe: StatementObserver | None
+) -> AsyncIterator[Storage]:
     async with open_pool(
         url, max_size=settings.db_pool_size, connect_timeout_s=settings.db_connect_timeout_s
     ) as pool:
@@ -88,9 +100,14 @@ async def _open_postgres(settings: Settings, url: str) -> AsyncIterator[Storage]
         await wakeups.start()
         try:
             replica = f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:8]}"
-            yield _storage(db, checkpointer, wakeups, settings, describe(url), replica)
+            tables_db = _tables_db(db, observe)
+            yield _storage(tables_db, checkpointer, wakeups, settings, describe(url), replica)
         finally:
             await wakeups.aclose()
+
+
+def _tables_db(db: Database, observe: StatementObserver | None) -> Database:
+    return db if observe is None else TimedDatabase(db, observe)
 
 
 def _storage(
