@@ -5,8 +5,9 @@ both, and the app's threads survive threadloom being killed and started again.
 The app is what a user brings: its own `langgraph.json`, a graph with a custom state and an
 interrupt (a copy of `counter_graph.py`), a factory graph that reads its `env` and the run's
 config, its own top-level `tools`, `models`, `utils` and `graphs` packages (names threadloom must
-not occupy), and a web app of its own (`http.app`). `SAMPLE_FILES` and `SAMPLE_CONFIG` are the
-whole app: a key added to the config (`auth`, `store`...) with its files is served by both.
+not occupy), a web app of its own (`http.app`), an auth policy (`auth.path`: each user sees only
+their own threads) and a store with semantic search through its own embed function
+(`store.index`). `SAMPLE_FILES` and `SAMPLE_CONFIG` are the whole app.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
+from langgraph_sdk.errors import AuthenticationError, NotFoundError
 
 from tests.e2e.server_process import ServerProcess
 from tests.service.counter_graph import HANG
@@ -36,6 +38,8 @@ SAMPLE_CONFIG: dict[str, Any] = {
     },
     "env": {"SAMPLE_GREETING": "Ahoy"},
     "http": {"app": "./webapp.py:app"},
+    "auth": {"path": "./auth.py:auth"},
+    "store": {"index": {"embed": "./embed.py:embed", "dims": 3, "fields": ["text"]}},
     "python_version": "3.11",
 }
 
@@ -89,6 +93,41 @@ class Greeting:
     "tools/shout.py": "def shout(text: str) -> str:\n    return text.upper()\n",
     "utils/__init__.py": "",
     "utils/marks.py": 'DEFAULT_MARK = "!"\n',
+    "auth.py": '''
+"""Users are named by their bearer token; no token is the anonymous user. Each user sees only
+the threads (and their runs) they made; assistants, crons and the store are shared."""
+
+from langgraph_sdk import Auth
+
+auth = Auth()
+
+
+@auth.authenticate
+async def authenticate(authorization: str | None) -> str:
+    if authorization is None:
+        return "anonymous"
+    scheme, _, user = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not user.isalnum():
+        raise Auth.exceptions.HTTPException(status_code=401, detail="Use: Bearer <user name>")
+    return user
+
+
+@auth.on.threads
+async def own_threads(ctx: Auth.types.AuthContext, value: dict) -> dict:
+    owner = {"owner": ctx.user.identity}
+    value.setdefault("metadata", {}).update(owner)
+    return owner
+''',
+    "embed.py": '''
+"""A toy embedding: how much a text is about fruit, animals and numbers."""
+
+TOPICS = (("apple", "pear", "fruit"), ("zebra", "lion", "animal"), ("one", "two", "number"))
+
+
+async def embed(texts: list[str]) -> list[list[float]]:
+    return [[float(sum(text.count(word) for word in topic)) + 0.01 for topic in TOPICS]
+            for text in texts]
+''',
     "webapp.py": """
 from fastapi import FastAPI
 
@@ -133,6 +172,34 @@ async def check_sample_app(url: str) -> None:
         await client.assistants.delete(asking["assistant_id"])
     async with httpx.AsyncClient(base_url=url) as http:
         assert (await http.get("/sample/hello")).json() == {"said": "HELLO"}
+    await check_auth_policy(url)
+    await check_semantic_store(url)
+
+
+async def check_auth_policy(url: str) -> None:
+    """The app's policy: a thread is its maker's alone; a bad token is refused."""
+    alice = get_client(url=url, headers={"Authorization": "Bearer alice"})
+    bob = get_client(url=url, headers={"Authorization": "Bearer bob"})
+    thread = await alice.threads.create()
+    assert thread["metadata"]["owner"] == "alice"
+    with pytest.raises(NotFoundError):
+        await bob.threads.get(thread["thread_id"])
+    assert thread["thread_id"] not in {t["thread_id"] for t in await bob.threads.search()}
+    assert thread["thread_id"] in {t["thread_id"] for t in await alice.threads.search()}
+    with pytest.raises(AuthenticationError):
+        await get_client(url=url, headers={"Authorization": "Basic x"}).threads.search()
+
+
+async def check_semantic_store(url: str) -> None:
+    """Store items ranked by the app's own embed function."""
+    async with get_client(url=url) as client:
+        namespace = ("sample", "notes")
+        await client.store.put_item(namespace, "fruit", {"text": "an apple and a pear"})
+        await client.store.put_item(namespace, "zoo", {"text": "a zebra and a lion"})
+        found = await client.store.search_items(namespace, query="which animal", limit=2)
+        ranked = [item["key"] for item in found["items"]]
+        assert ranked == ["zoo", "fruit"]
+        assert found["items"][0]["score"] > found["items"][1]["score"]
 
 
 async def start_hanging_counter(client: LangGraphClient, thread_id: str) -> str:
