@@ -63,6 +63,8 @@ def build_graph(
         return {"messages": [reply]}
 
     def route(state: AgentState) -> Literal["tools", "__end__"]:
+        if not state["messages"]:  # a state update as "agent" that wrote no message
+            return END
         last = state["messages"][-1]
         wants_tools = isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls)
         return "tools" if wants_tools else END

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.utils.json import parse_partial_json
 
 from threadloom.models.detokenizer import Decoder, IncrementalDetokenizer
-from threadloom.models.generation import TokenEvent
 from threadloom.models.stop_sequences import StopSequenceFilter
 from threadloom.models.tool_calls import Piece, StreamSplitter
+
+if TYPE_CHECKING:  # generation imports torch, which a remote model's `TextChunks` never needs
+    from threadloom.models.generation import TokenEvent
 
 
 class ReplyChunks:

@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 from threadloom.service.assistant_store import AssistantStore
 from threadloom.service.assistants import Assistants
-from threadloom.service.auth import ApiKeyAuth, ApiKeys, is_loopback
+from threadloom.service.auth import OPEN_PATHS, ApiKeyAuth, ApiKeys, is_loopback
 from threadloom.service.auth_policy import AuthPolicy, PolicyAuth
 from threadloom.service.browser_access import BrowserOrigins, UntypedJsonBodies
 from threadloom.service.configurable_headers import HeaderFilter
@@ -141,7 +141,11 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
     WebhookPolicy.from_settings(settings)
     if settings.store_index:
         check_store_index(settings.store_index)
-    install_openapi(app, auth_on=bool(keys) or settings.auth_path is not None)
+    install_openapi(
+        app,
+        auth_on=bool(keys) or settings.auth_path is not None,
+        open_paths=OPEN_PATHS | metrics_open_paths(settings),
+    )
     # Routes are matched in order: the ones every run uses come first.
     for module in (
         runs,

@@ -24,8 +24,10 @@ _OPENAI_ERROR_REF = {"$ref": "#/components/schemas/OpenAIErrorBody"}
 _FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")
 
 
-def install_openapi(app: FastAPI, *, auth_on: bool) -> None:
-    """Make `app.openapi()` build (once) the completed document."""
+def install_openapi(
+    app: FastAPI, *, auth_on: bool, open_paths: frozenset[str] = OPEN_PATHS
+) -> None:
+    """Make `app.openapi()` build (once) the completed document; `open_paths` need no key."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -36,13 +38,15 @@ def install_openapi(app: FastAPI, *, auth_on: bool) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = complete(document, auth_on=auth_on)
+            app.openapi_schema = complete(document, auth_on=auth_on, open_paths=open_paths)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def complete(document: dict[str, Any], *, auth_on: bool) -> dict[str, Any]:
+def complete(
+    document: dict[str, Any], *, auth_on: bool, open_paths: frozenset[str] = OPEN_PATHS
+) -> dict[str, Any]:
     """`document` with the shared error answers added to each operation."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name in _FASTAPI_ERRORS:
@@ -56,7 +60,7 @@ def complete(document: dict[str, Any], *, auth_on: bool) -> dict[str, Any]:
                 codes.add(422)
             if "requestBody" in operation:
                 codes |= {408, 413, 422}  # 422: also the JSON guard's, before any route
-            if auth_on and path not in OPEN_PATHS:
+            if auth_on and path not in open_paths:
                 codes |= {401, 429}
             responses = operation.setdefault("responses", {})
             for answer in responses.values():

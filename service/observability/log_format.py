@@ -68,13 +68,18 @@ def _access_fields(args: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
+class LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler `configure_logging` installs: one line per record, to stderr."""
+
+
 def configure_logging(level: str, log_format: LogFormat) -> None:
     """Send every log line (ours, uvicorn's, the libraries') to stderr in `log_format`."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = LineHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(RunIdsFilter())
     root = logging.getLogger()
-    for old in list(root.handlers):
+    # Replaces the handler an earlier call installed; others (a test's capture) stay.
+    for old in [old for old in root.handlers if isinstance(old, LineHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

@@ -7,12 +7,16 @@ endpoints have no scheduler, and no series here.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from threadloom.models.batching import live_schedulers
+# The scheduler's module imports torch: read it only once a local model has loaded it, so a
+# server on a remote endpoint never imports torch for its metrics.
+BATCHING_MODULE = "threadloom.models.batching"
 
 
 class ModelCollector(Collector):
@@ -41,7 +45,7 @@ class ModelCollector(Collector):
         )
         # Schedulers of one model name (a model loaded twice in a process) add up.
         sums: dict[str, list[float]] = {}
-        for scheduler in live_schedulers():
+        for scheduler in _live_schedulers():
             stats = scheduler.stats
             values = (
                 stats.tokens, stats.busy_seconds, stats.tokens_per_second,
@@ -58,3 +62,8 @@ class ModelCollector(Collector):
 
     def describe(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         return iter(())
+
+
+def _live_schedulers() -> list[Any]:
+    batching = sys.modules.get(BATCHING_MODULE)
+    return batching.live_schedulers() if batching is not None else []

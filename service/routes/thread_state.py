@@ -77,8 +77,10 @@ async def update_state(
             written = await graph.aupdate_state(config, body.values, as_node=body.as_node)
         except InvalidUpdateError as exc:
             raise BadRequest(str(exc)) from None
-        except (ValueError, TypeError) as exc:  # values the state's reducers cannot take
-            raise InvalidRequest(f"values: {str(exc).splitlines()[0]}") from None
+        # What the graph's reducers and edges raise on values they cannot take.
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InvalidRequest(f"values: the graph cannot take this update: {reason}") from None
     await services.run_manager.thread_record.save(thread_id, graph_id=thread.graph_id)
     configurable = written["configurable"]
     return JsonResponse(

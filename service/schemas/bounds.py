@@ -79,16 +79,13 @@ def check_run_config(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def check_messages(values: Any) -> Any:
-    """`messages` in a run input or state update: a list of at most `MAX_MESSAGES` messages
-    LangChain can read (a role it knows, content), each at most `MAX_MESSAGE_BYTES`."""
-    if not isinstance(values, dict) or values.get("messages") is None:
-        return values
-    messages = values["messages"]
-    if isinstance(messages, str | dict):
-        messages = [messages]
+def bound_messages(values: Any) -> Any:
+    """`messages` in a run's input: at most `MAX_MESSAGES`, each at most `MAX_MESSAGE_BYTES`.
+    What they hold is the graph's to judge: one that cannot take them fails the run, which
+    reports it (an `error` event), as LangGraph Server does."""
+    messages = values.get("messages") if isinstance(values, dict) else None
     if not isinstance(messages, list):
-        raise ValueError("messages must be a list of messages")
+        return values
     if len(messages) > MAX_MESSAGES:
         raise ValueError(f"{len(messages)} messages; the limit is {MAX_MESSAGES} per request")
     for at, message in enumerate(messages):
@@ -97,6 +94,21 @@ def check_messages(values: Any) -> Any:
             raise ValueError(
                 f"messages[{at}] is {size} bytes as JSON; the limit is {MAX_MESSAGE_BYTES}"
             )
+    return values
+
+
+def check_messages(values: Any) -> Any:
+    """`messages` in a state update (written at once, outside any run): bounded as a run's,
+    and a list of messages LangChain can read (a role it knows, content)."""
+    if not isinstance(values, dict) or values.get("messages") is None:
+        return values
+    messages = values["messages"]
+    if isinstance(messages, str | dict):
+        messages = [messages]
+    if not isinstance(messages, list):
+        raise ValueError("messages must be a list of messages")
+    bound_messages({"messages": messages})
+    for at, message in enumerate(messages):
         try:
             convert_to_messages([message])
         except Exception as exc:  # LangChain raises several types for what it cannot read

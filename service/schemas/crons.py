@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from threadloom.service.schemas.bounds import Limit, Metadata, Offset, RunConfig, check_messages
+from threadloom.service.schemas.bounds import Limit, Metadata, Offset, RunConfig, bound_messages
 from threadloom.service.storage.crons import CronSortBy, OnRunCompleted
 from threadloom.service.storage.records import MultitaskStrategy, SortOrder
 
@@ -39,7 +39,7 @@ class CronRunFields(_Body):
     """What every run the cron starts is made of; checked as a run request (`RunCreate`) when
     the cron is created or changed."""
 
-    input: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_messages)] = None
+    input: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(bound_messages)] = None
     metadata: Metadata | None = None
     config: RunConfig | None = None
     context: dict[str, Any] | None = None

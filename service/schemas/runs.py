@@ -21,7 +21,7 @@ from threadloom.service.schemas.bounds import (
     Ids,
     Metadata,
     RunConfig,
-    check_messages,
+    bound_messages,
 )
 from threadloom.service.storage.records import MultitaskStrategy, RunRecord
 
@@ -65,7 +65,7 @@ class RunCommand(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    update: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_messages)] = None
+    update: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(bound_messages)] = None
     resume: Any = None
     goto: str | RunSend | list[str | RunSend] | None = None
 
@@ -77,7 +77,7 @@ class RunCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     assistant_id: str = Field(description="The graph name (`agent`) or its assistant UUID.")
-    input: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(check_messages)] = None
+    input: Annotated[dict[str, Any] | list[Any] | None, AfterValidator(bound_messages)] = None
     command: RunCommand | None = None
     stream_mode: list[str] = Field(default_factory=lambda: list(DEFAULT_STREAM_MODES))
     stream_subgraphs: bool = False

@@ -38,9 +38,10 @@ async def test_an_mcp_client_lists_and_calls_the_agent(server: ServerProcess) ->
         assert info.serverInfo.name == "threadloom"
         assert info.capabilities.tools is not None
 
-        (tool,) = (await session.list_tools()).tools
-        assert tool.name == "agent"
-        assert tool.inputSchema["required"] == ["messages"]
+        # One tool per graph of the repository's langgraph.json.
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        assert set(tools) == {"agent", "supervisor", "approval"}
+        assert tools["agent"].inputSchema["required"] == ["messages"]
 
         answer = await session.call_tool("agent", {"messages": "compute 17*23"})
         assert answer.isError is False

@@ -12,6 +12,7 @@ from langgraph.prebuilt import ToolNode, tools_condition
 
 from threadloom.models import ModelSpec, chat_model
 from threadloom.models.local import LocalChatModel
+from threadloom.models.openai_endpoint import OpenAIEndpointModel
 from threadloom.models.remote import EndpointChatModel
 from threadloom.tools.calculator import calculator
 
@@ -60,13 +61,20 @@ def test_an_unknown_override_is_refused(tiny_spec: ModelSpec) -> None:
         chat_model(tiny_spec, max_tokens=3)
 
 
-def test_an_endpoint_gives_a_remote_chat_model_without_contacting_it() -> None:
-    spec = ModelSpec(model="Qwen/Qwen2.5-7B-Instruct", endpoint_url="http://127.0.0.1:9")
+@pytest.mark.parametrize(
+    ("kind", "client"), [("huggingface", EndpointChatModel), ("openai", OpenAIEndpointModel)]
+)
+def test_an_endpoint_gives_a_remote_chat_model_without_contacting_it(
+    kind: str, client: type
+) -> None:
+    spec = ModelSpec(
+        model="Qwen/Qwen2.5-7B-Instruct", endpoint_url="http://127.0.0.1:9", endpoint_kind=kind
+    )
 
     model = chat_model(spec, temperature=0.3)
 
-    assert isinstance(model, EndpointChatModel)
-    assert model.temperature == 0.3 and model.model_id == "Qwen/Qwen2.5-7B-Instruct"
+    assert isinstance(model, client)
+    assert model.temperature == 0.3
     assert chat_model(spec, temperature=0.3) is model
 
 

@@ -70,7 +70,9 @@ async def start_server(
     served = Settings(db=db, tools=["calculator", "search"], **settings)
     if graphs is None and served.config is None:
         build = graph_factory or partial(make_agent_graph, model=model)
-        graphs = {GRAPH_ID: compile_agent(build(served), served)}
+        # Off the event loop, as `threadloom serve` builds it before serving: building may
+        # wait on servers that run in this loop (an MCP server a test serves).
+        graphs = {GRAPH_ID: compile_agent(await asyncio.to_thread(build, served), served)}
     app = create_app(served, graphs)
     url, server, task = await serve_on_loopback(app, served)
     return LiveServer(url, app, server, task)

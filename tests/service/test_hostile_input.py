@@ -53,9 +53,8 @@ REFUSED: list[tuple[str, str, str, list[str]]] = [
      ["recursion_limit", "10000"]),
     ("POST", "/threads/{t}/runs", json.dumps(run(after_seconds=1e308)),
      ["after_seconds", "86400"]),
-    ("POST", "/threads/{t}/runs",
-     json.dumps(run(input={"messages": [{"role": "bogus", "content": "x"}]})),
-     ["input", "messages[0]", "bogus"]),
+    ("POST", "/threads/{t}/runs", json.dumps(run(input={"messages": [{}] * 1001})),
+     ["input", "1001 messages", "1000"]),
     ("PUT", "/store/items", '{"namespace": ["n"], "key": "k", "value": {}, "ttl": 1e308}',
      ["ttl", "5256000"]),
     ("POST", "/threads/{t}/state",
@@ -69,6 +68,18 @@ REFUSED: list[tuple[str, str, str, list[str]]] = [
     ("POST", "/store/namespaces", json.dumps({"max_depth": 10**6}), ["max_depth", "100"]),
     ("POST", "/runs/batch", json.dumps([run()] * 101), ["at most 100"]),
 ]
+
+
+async def test_a_run_whose_input_its_graph_cannot_take_fails_as_a_run(
+    client: httpx.AsyncClient, thread_id: str
+) -> None:
+    # What a run's input holds is its graph's to judge (as in LangGraph Server): the run is
+    # accepted, fails, and says why; nothing answers 500.
+    body = run(input={"messages": [{"role": "bogus", "content": "x"}]})
+    waited = await client.post(f"/threads/{thread_id}/runs/wait", json=body)
+    assert waited.status_code == 200
+    assert "bogus" in waited.json()["__error__"]["message"]
+    assert (await client.get(f"/threads/{thread_id}")).json()["status"] == "error"
 
 
 @pytest.mark.parametrize(("method", "path", "body", "said"), REFUSED, ids=range(len(REFUSED)))

@@ -9,6 +9,7 @@ import httpx
 
 from tests.service.live_server import LiveServer, StartServer
 from threadloom.service.auth import OPEN_PATHS
+from threadloom.service.observability.install import METRICS_PATH
 
 SOME_UUID = "00000000-0000-4000-8000-000000000000"
 
@@ -48,7 +49,7 @@ async def test_with_api_keys_every_route_declares_and_answers_401(start: StartSe
         for method, path, operation in _operations(server):
             url = re.sub(r"\{[^}]+\}", SOME_UUID, path)
             answer = await client.request(method, url)
-            if path in OPEN_PATHS:
+            if path in OPEN_PATHS | {METRICS_PATH}:  # /metrics: public unless told otherwise
                 assert answer.status_code == 200
                 assert "401" not in operation["responses"]
             else:
