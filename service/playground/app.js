@@ -447,7 +447,22 @@ function bind() {
   });
 }
 
+// The server's model and its state (loading, ready, failed with the reason), from /info.
+async function showModelState() {
+  try {
+    const { model } = await state.api.request("GET", "/info");
+    if (!model) return;
+    const where = model.remote ? "remote" : "local";
+    const reason = model.state === "failed" && model.error ? `: ${model.error}` : "";
+    $("model-state").textContent = `model ${model.name} (${where}) · ${model.state}${reason}`;
+    $("model-state").classList.toggle("failed", model.state === "failed");
+  } catch (error) {
+    $("model-state").textContent = `server info unavailable: ${error.message}`;
+  }
+}
+
 async function start() {
+  await showModelState();
   if (!(await loadAssistants())) return;
   showError(null);
   await refreshThreads();

@@ -84,6 +84,7 @@ def wait_runs_ended(page, count: int) -> None:  # type: ignore[no-untyped-def]
 def test_seed_question_streams_tokens_tool_cards_and_a_timeline(page, server) -> None:  # type: ignore[no-untyped-def]
     page.goto(server.url + "/")
     page.wait_for_selector("#assistant option", state="attached")
+    assert page.inner_text("#model-state") == "model bundled (local) · ready"
     # Count how often the answer's text grows while it streams.
     page.evaluate(
         """() => {
@@ -195,3 +196,25 @@ def test_reload_shows_the_conversation_and_rejoins_a_running_run(page, server) -
     assert page.locator("#messages li.ai").count() == shown
     assert page.locator("#messages li.human").count() == 2
     assert page.inner_text("#thread-title") == "later"
+
+
+def test_threads_are_renamed_found_and_deleted(page, server) -> None:  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=server.url) as client:
+        thread_id = client.post("/threads", json={"metadata": {"title": "draft"}}).json()[
+            "thread_id"
+        ]
+    page.goto(f"{server.url}/#thread={thread_id}")
+    page.wait_for_selector("#thread-title:has-text('draft')")
+    page.once("dialog", lambda dialog: dialog.accept("Trip plans"))
+    page.click("#rename-thread")
+    page.wait_for_selector("#threads li.current:has-text('Trip plans')")
+    page.fill("#thread-search", "trip")
+    assert page.locator("#threads li").all_inner_texts()[0].startswith("Trip plans")
+    page.fill("#thread-search", "no such words")
+    assert page.locator("#threads li").count() == 0
+    page.fill("#thread-search", "")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-thread")
+    page.wait_for_selector("#thread-title:has-text('No thread')")
+    assert httpx.get(f"{server.url}/threads/{thread_id}").status_code == 404
+    assert page.locator(f"#threads li[data-thread-id='{thread_id}']").count() == 0
