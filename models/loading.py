@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers.utils import logging as transformers_logging
 
 from threadloom.models.batch_cache import batching_supported
 from threadloom.models.batching import BatchScheduler
@@ -26,6 +27,10 @@ from threadloom.models.generation import Generator, TransformersGenerator
 from threadloom.models.local import LocalChatModel
 
 logger = logging.getLogger(__name__)
+# transformers writes its lines through a handler and format of its own; hand them to the
+# application's logging instead (one format, JSON lines included).
+transformers_logging.disable_default_handler()
+transformers_logging.enable_propagation()
 
 Dtype = Literal["auto", "bfloat16", "float16", "float32"]
 Device = Literal["auto", "cpu", "cuda"]
