@@ -41,7 +41,6 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import ConfigDict, Field
 
@@ -57,7 +56,7 @@ from threadloom.models.reply_chunks import TextChunks
 from threadloom.models.served_model import ServedModel, api_base
 from threadloom.models.tool_calls import parse_reply
 from threadloom.models.tool_calls.writing import write_calls
-from threadloom.models.tool_choice import wire_tool_choice
+from threadloom.models.tool_choice import bind_wire_tools
 
 __all__ = ["OpenAIEndpointModel", "OpenAIEndpointSpec", "make_openai_chat_model"]
 
@@ -146,11 +145,7 @@ class OpenAIEndpointModel(BaseChatOpenAI):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools; `tool_choice` is auto / required (or "any", True) / none / a tool's name."""
-        formatted = [convert_to_openai_tool(tool) for tool in tools]
-        if tool_choice is not None:
-            names = [tool["function"]["name"] for tool in formatted]
-            kwargs["tool_choice"] = wire_tool_choice(tool_choice, names)
-        return self.bind(tools=formatted, **kwargs)
+        return bind_wire_tools(self, tools, tool_choice, **kwargs)
 
     def _get_request_payload(
         self, input_: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any

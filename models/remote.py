@@ -39,12 +39,11 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_huggingface import ChatHuggingFace, HuggingFaceEndpoint
 
 from threadloom.models.endpoint_errors import EndpointError, endpoint_error
 from threadloom.models.served_model import ServedModel
-from threadloom.models.tool_choice import wire_tool_choice
+from threadloom.models.tool_choice import bind_wire_tools
 
 __all__ = ["EndpointChatModel", "EndpointError", "EndpointSpec", "make_endpoint_chat_model"]
 
@@ -138,11 +137,7 @@ class EndpointChatModel(ChatHuggingFace):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools; `tool_choice` is auto / required (or "any", True) / none / a tool's name."""
-        formatted = [convert_to_openai_tool(tool) for tool in tools]
-        if tool_choice is not None:
-            names = [tool["function"]["name"] for tool in formatted]
-            kwargs["tool_choice"] = wire_tool_choice(tool_choice, names)
-        return self.bind(tools=formatted, **kwargs)
+        return bind_wire_tools(self, tools, tool_choice, **kwargs)
 
     def _generate(
         self,

@@ -1,6 +1,15 @@
-"""`wire_tool_choice`: a LangChain `tool_choice` in the form OpenAI-compatible servers read."""
+"""Tools and `tool_choice` in the form OpenAI-compatible servers read."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 _MODES = ("auto", "none", "required")
 
@@ -28,3 +37,18 @@ def wire_tool_choice(choice: dict | str | bool, names: list[str]) -> dict | str:
         )
         raise ValueError(msg)
     return {"type": "function", "function": {"name": name}}
+
+
+def bind_wire_tools(
+    model: BaseChatModel,
+    tools: Sequence[dict[str, Any] | type | Callable | BaseTool],
+    tool_choice: dict | str | bool | None,
+    **kwargs: Any,
+) -> Runnable[LanguageModelInput, AIMessage]:
+    """`model.bind_tools` for the endpoint clients: the tools in OpenAI's form, `tool_choice`
+    auto / required (or "any", True) / none / a tool's name."""
+    formatted = [convert_to_openai_tool(tool) for tool in tools]
+    if tool_choice is not None:
+        names = [tool["function"]["name"] for tool in formatted]
+        kwargs["tool_choice"] = wire_tool_choice(tool_choice, names)
+    return model.bind(tools=formatted, **kwargs)
