@@ -32,7 +32,7 @@ import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -58,7 +58,10 @@ from threadloom.models.tool_calls import parse_reply
 from threadloom.models.tool_calls.writing import write_calls
 from threadloom.models.tool_choice import bind_wire_tools
 
-__all__ = ["OpenAIEndpointModel", "OpenAIEndpointSpec", "make_openai_chat_model"]
+if TYPE_CHECKING:  # the factory imports this module when it builds such a model
+    from threadloom.models.factory import ModelSpec
+
+__all__ = ["OpenAIEndpointModel", "make_openai_chat_model"]
 
 # Request fields the OpenAI client takes by name; any other goes in its `extra_body`.
 _CLIENT_FIELDS = frozenset(
@@ -70,30 +73,7 @@ _NO_KEY = "EMPTY"
 MARKUP_KEY = "tool_call_markup"
 
 
-class OpenAIEndpointSpec(Protocol):
-    """What `make_openai_chat_model` reads from the model settings."""
-
-    @property
-    def endpoint_url(self) -> str | None: ...
-    @property
-    def endpoint_model(self) -> str | None: ...
-    @property
-    def endpoint_api_key(self) -> str | None: ...
-    @property
-    def endpoint_timeout_s(self) -> float: ...
-    @property
-    def endpoint_max_retries(self) -> int: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def tool_call_format(self) -> str: ...
-    @property
-    def max_new_tokens(self) -> int: ...
-    @property
-    def temperature(self) -> float: ...
-
-
-def make_openai_chat_model(spec: OpenAIEndpointSpec) -> OpenAIEndpointModel:
+def make_openai_chat_model(spec: ModelSpec) -> OpenAIEndpointModel:
     """The chat model for the server at `spec.endpoint_url`, its model name looked up once.
 
     Without `spec.endpoint_model` this asks the server's `/v1/models` (see `ServedModel`);

@@ -27,7 +27,7 @@ import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import httpx
@@ -45,7 +45,10 @@ from threadloom.models.endpoint_errors import EndpointError, endpoint_error
 from threadloom.models.served_model import ServedModel
 from threadloom.models.tool_choice import bind_wire_tools
 
-__all__ = ["EndpointChatModel", "EndpointError", "EndpointSpec", "make_endpoint_chat_model"]
+if TYPE_CHECKING:  # the factory imports this module when it builds such a model
+    from threadloom.models.factory import ModelSpec
+
+__all__ = ["EndpointChatModel", "EndpointError", "make_endpoint_chat_model"]
 
 # Options `InferenceClient.chat_completion` takes by name; any other goes in its `extra_body`.
 _CLIENT_OPTIONS = frozenset(inspect.signature(InferenceClient.chat_completion).parameters) - {
@@ -54,24 +57,7 @@ _CLIENT_OPTIONS = frozenset(inspect.signature(InferenceClient.chat_completion).p
 }
 
 
-class EndpointSpec(Protocol):
-    """What `make_endpoint_chat_model` reads from the model settings."""
-
-    @property
-    def endpoint_url(self) -> str | None: ...
-    @property
-    def endpoint_model(self) -> str | None: ...
-    @property
-    def model(self) -> str: ...
-    @property
-    def hf_token(self) -> str | None: ...
-    @property
-    def max_new_tokens(self) -> int: ...
-    @property
-    def temperature(self) -> float: ...
-
-
-def make_endpoint_chat_model(spec: EndpointSpec) -> BaseChatModel:
+def make_endpoint_chat_model(spec: ModelSpec) -> BaseChatModel:
     """A chat model served remotely: `spec.endpoint_url` (an HF endpoint) or else the hub id.
 
     Without `spec.endpoint_model`, the endpoint's `/v1/models` is asked for the model name (an
