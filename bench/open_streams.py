@@ -9,7 +9,8 @@ no model, and the endpoint is never called), `MAX_CONNECTIONS` above the stream 
 heartbeats every `--heartbeat-s` seconds (the server's default, 5). Each stream is a thread's
 `GET /threads/{id}/stream` on a connection of its own, held until the end. `/ok` is timed on
 one kept-alive connection before the streams open and again while they are open; the server's
-resident memory before and after gives the memory per stream. Goal (issue 11 §5): 10,000 open streams, `/ok` p95 ≤ 50 ms while they are.
+resident memory before and after gives the memory per stream. Goal (issue 11 §5): 10,000 open
+streams, `/ok` p95 ≤ 50 ms while they are.
 """
 
 from __future__ import annotations
