@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
@@ -110,6 +111,19 @@ class Frame:
     data: Any
     raw: bytes
     id: str | None = None
+
+
+async def stream_frames(response: httpx.Response) -> AsyncIterator[Frame]:
+    """The event frames of an SSE response as they arrive (heartbeat comments skipped)."""
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line:
+            name, _, value = line.partition(": ")
+            fields[name] = value
+            continue
+        if "event" in fields:  # not a heartbeat comment
+            yield Frame(fields["event"], json.loads(fields["data"]), b"", fields.get("id"))
+        fields = {}
 
 
 def parse_frames(body: bytes) -> list[Frame]:

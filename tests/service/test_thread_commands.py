@@ -5,7 +5,6 @@ resumed and cancelled by command, replay after a `since` cursor, and the refusal
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +16,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.stream.transport import ProtocolSseTransport
 
 from tests.service.contract_graph import HANG, ContractModel, make_contract_graph
-from tests.service.live_server import LiveServer, StartServer
+from tests.service.live_server import LiveServer, StartServer, stream_frames
 
 DEADLINE_S = 20  # a bound on waiting, so a bug fails the test instead of hanging it
 QUESTION = {"messages": [{"role": "user", "content": "what is 6 * 7?"}]}
@@ -57,17 +56,10 @@ async def events(
 
 
 async def _events(response: httpx.Response) -> AsyncIterator[Event]:
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if line:
-            name, _, value = line.partition(": ")
-            fields[name] = value
-            continue
-        if "event" in fields:  # not a heartbeat comment
-            event = json.loads(fields["data"])
-            assert fields["event"] == event["method"] and fields["id"] == str(event["seq"])
-            yield event
-        fields = {}
+    async for frame in stream_frames(response):
+        event = frame.data
+        assert frame.event == event["method"] and frame.id == str(event["seq"])
+        yield event
 
 
 async def until(stream: AsyncIterator[Event], last: Callable[[Event], bool]) -> list[Event]:

@@ -4,7 +4,6 @@ replayed after `Last-Event-ID`, filtered by mode."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 from langgraph_sdk import get_client
 
 from tests.service.contract_graph import HANG, ContractModel, make_contract_graph
-from tests.service.live_server import Frame, LiveServer, StartServer
+from tests.service.live_server import Frame, LiveServer, StartServer, stream_frames
 
 DEADLINE_S = 20  # a bound on waiting, so a bug fails the test instead of hanging it
 QUESTION = {"messages": [{"role": "user", "content": "what is 6 * 7?"}]}
@@ -45,19 +44,7 @@ async def following(
     async with client.stream("GET", f"/threads/{thread_id}/stream", **request) as response:
         assert response.status_code == 200, await response.aread()
         assert response.headers["content-type"].startswith("text/event-stream")
-        yield _frames(response)
-
-
-async def _frames(response: httpx.Response) -> AsyncIterator[Frame]:
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if line:
-            name, _, value = line.partition(": ")
-            fields[name] = value
-            continue
-        if "event" in fields:  # not a heartbeat comment
-            yield Frame(fields["event"], json.loads(fields["data"]), b"", fields.get("id"))
-        fields = {}
+        yield stream_frames(response)
 
 
 async def until_done(frames: AsyncIterator[Frame], run_id: str) -> list[Frame]:
@@ -74,7 +61,7 @@ async def until_done(frames: AsyncIterator[Frame], run_id: str) -> list[Frame]:
 async def replayed_run(client: httpx.AsyncClient, thread_id: str, run_id: str) -> list[Frame]:
     path = f"/threads/{thread_id}/runs/{run_id}/stream"
     async with client.stream("GET", path, headers={"Last-Event-ID": "-1"}) as response:
-        return [frame async for frame in _frames(response)]
+        return [frame async for frame in stream_frames(response)]
 
 
 def done(run_id: str) -> tuple[str, Any, str]:
