@@ -4,14 +4,20 @@
 touching the database. `EventLogs.create` also stores every event (in order, in batches, from a
 writer task), so that `EventLogs.stored` can replay a run's events after `Last-Event-ID` once it
 has left memory, or follow a run that another replica executes.
+
+The writer gathers events for up to `BATCH_WINDOW_S` before it stores them, unless the run
+ends first: one transaction per window rather than one per event, so a run of a few steps
+stores its whole log in one. Readers elsewhere lag by at most that window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from threadloom.service.storage.database import Queries
 from threadloom.service.storage.records import RunEvent
 from threadloom.service.storage.run_events import RunEventStore
 from threadloom.service.storage.wakeups import Wakeups, run_topic
@@ -19,6 +25,8 @@ from threadloom.service.storage.wakeups import Wakeups, run_topic
 __all__ = ["EventLog", "EventLogs", "RunEvent", "StoredEventLog"]
 
 logger = logging.getLogger(__name__)
+
+BATCH_WINDOW_S = 0.05
 
 
 class EventLog:
@@ -34,6 +42,7 @@ class EventLog:
         self._events: list[RunEvent] = []
         self._closed = False
         self._changed = asyncio.Event()
+        self._ended = asyncio.Event()
 
     def __len__(self) -> int:
         return self.first_index + len(self._events)
@@ -51,6 +60,7 @@ class EventLog:
     def close(self) -> None:
         """Mark the end of the run: readers finish once they have read everything."""
         self._closed = True
+        self._ended.set()
         self._wake()
 
     def since(self, index: int) -> list[RunEvent]:
@@ -60,6 +70,11 @@ class EventLog:
     async def changed(self) -> None:
         """Wait for the next append or close."""
         await self._changed.wait()
+
+    async def closed_within(self, timeout_s: float) -> None:
+        """Wait until the log closes, or at most `timeout_s`."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ended.wait(), timeout_s)
 
     async def follow(self, start: int | None = 0) -> AsyncIterator[tuple[int, RunEvent]]:
         """Yield `(index, event)` from `start` on (None: from the next new event), waiting for
@@ -150,19 +165,27 @@ class EventLogs:
             if not batch and not closing:
                 await log.changed()
                 continue
+            if not closing:
+                await log.closed_within(BATCH_WINDOW_S)
+                batch, closing = log.since(stored), log.closed
             if not await self._write_batch(run_id, stored, batch, closing):
                 return  # the run was deleted: its events go with it
             stored += len(batch)
-            await self._wakeups.publish(run_topic(run_id))
+            self._wakeups.wake_local(run_topic(run_id))
             if closing:
                 return
 
     async def _write_batch(
         self, run_id: str, first: int, batch: list[RunEvent], close: bool
     ) -> bool:
+        """Store the batch; the other replicas hear of it when it commits."""
+
+        async def notify(tx: Queries) -> None:
+            await self._wakeups.notify_others_in(tx, run_topic(run_id))
+
         while True:
             try:
-                return await self._store.append(run_id, first, batch, close=close)
+                return await self._store.append(run_id, first, batch, close=close, also=notify)
             except Exception as exc:
                 # The database is away (a restart): keep the events and try again; writing them
                 # twice is harmless.

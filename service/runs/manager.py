@@ -38,7 +38,7 @@ from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.thread_record import ThreadRecorder
 from threadloom.service.runs.webhooks import WebhookSender, result_payload
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
-from threadloom.service.storage.database import Database
+from threadloom.service.storage.database import Database, Queries
 from threadloom.service.storage.owners import acting_for
 from threadloom.service.storage.records import RunRecord, RunStatus, ThreadQuery, utc_now
 from threadloom.service.storage.runs import Runs
@@ -112,7 +112,7 @@ class RunManager:
         self._started_at: dict[str, datetime] = {}
         self.assistants = assistants
         # Where runs leave their threads; routes that change a thread record it here too.
-        self.thread_record = ThreadRecorder(executor, threads, queue)
+        self.thread_record = ThreadRecorder(executor, threads)
         self._active: dict[str, ActiveRun] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -126,27 +126,20 @@ class RunManager:
             thread_id, temporary = new_id(), request.on_completion != "keep"
             request = request.model_copy(update={"if_not_exists": "create"})
         spec = RunSpec(new_id(), thread_id, assistant, request, temporary)
-        thread = await self._threads.get(thread_id)
-        if thread is None and request.if_not_exists == "reject":
-            raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
-        superseded: list[str] = []
-        if thread is not None and await self._queue.busy(thread_id):
-            if request.multitask_strategy == "reject":
-                raise thread_busy()
-            if request.multitask_strategy in ("interrupt", "rollback"):
-                superseded = await self._unfinished(thread_id)
-        # From the busy check to `admit` nothing awaits, so no other request slips between.
         ticket = self._queue.admit(thread_id, spec.run_id)
         try:
-            spec, record = await self._record_admission(spec, create_thread=thread is None)
+            spec, record, unfinished = await self._record_admission(spec)
         except BaseException:
-            ticket.release()
+            ticket.release(announced=True)  # nothing was written: nobody to tell
             raise
+        ticket.holds_turn = record.status == "running"
         self._queue.announce(thread_id)
+        superseded = unfinished if request.multitask_strategy in ("interrupt", "rollback") else []
         if superseded:
             await self._stop(thread_id, superseded)
         rollback = superseded if request.multitask_strategy == "rollback" else []
-        return self._start(spec, record, ticket, rollback)
+        # Answered as LangGraph Server answers, before a worker picks the run up.
+        return self._start(spec, replace(record, status="pending"), ticket, rollback)
 
     async def submit_stateless_batch(self, requests: list[RunCreate]) -> list[ActiveRun]:
         """Start stateless runs, once every one of them is known to be valid."""
@@ -337,45 +330,67 @@ class RunManager:
         await delete_run_row(self._db, thread_id, run_id)
         await self.thread_record.save(thread_id)
 
-    async def _record_admission(
-        self, spec: RunSpec, *, create_thread: bool
-    ) -> tuple[RunSpec, RunRecord]:
-        """Write the run (pending) and mark its thread busy, creating the thread if asked;
-        returns the spec with the run's merged metadata, and the run's row."""
+    async def _record_admission(self, spec: RunSpec) -> tuple[RunSpec, RunRecord, list[str]]:
+        """In one transaction: check the thread (creating it if the request asks to), write the
+        run and mark the thread busy. Returns the spec with the run's merged metadata, the
+        run's row (running if nothing else was pending or running on the thread, else
+        pending), and the runs that were."""
         request, assistant = spec.request, spec.assistant
         ids = {"graph_id": assistant.graph_id, "assistant_id": assistant.assistant_id}
         config_metadata = (request.config or {}).get("metadata") or {}
-        if create_thread:
-            await self._threads.create(
-                spec.thread_id, {**ids, **config_metadata, **(request.metadata or {})}
+        async with self._db.transaction() as tx:
+            thread_metadata, unfinished = await self._lock_thread(spec, tx)
+            if thread_metadata is None:
+                created = await self._threads.insert(
+                    spec.thread_id, {**ids, **config_metadata, **(request.metadata or {})}, tx
+                )
+                # Another request created the thread meanwhile, or it is someone else's.
+                thread_metadata, unfinished = (
+                    (created.metadata, []) if created else await self._lock_thread(spec, tx)
+                )
+                if thread_metadata is None:
+                    raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
+            else:
+                await self._threads.ttls.renew(spec.thread_id, utc_now().timestamp(), tx)
+            if unfinished and request.multitask_strategy == "reject":
+                raise thread_busy()
+            thread_metadata = await self._threads.mark_busy(
+                spec.thread_id, thread_metadata, ids, tx
             )
-        else:
-            await self._threads.merge_metadata(spec.thread_id, ids)
-            await self._threads.ttls.renew(spec.thread_id, utc_now().timestamp())
-        thread = await self._threads.get(spec.thread_id)
-        metadata = {
-            **assistant.metadata,
-            **(thread.metadata if thread else {}),
-            **config_metadata,
-            **(request.metadata or {}),
-            "assistant_id": assistant.assistant_id,
-        }
-        spec = replace(spec, metadata=metadata)
-        now = utc_now()
-        record = RunRecord(
-            run_id=spec.run_id,
-            thread_id=spec.thread_id,
-            assistant_id=assistant.assistant_id,
-            created_at=now,
-            updated_at=now,
-            status="pending",
-            metadata=metadata,
-            kwargs=spec.record_kwargs(),
-            multitask_strategy=request.multitask_strategy,
-        )
-        await self._runs.create(record)
-        await self._threads.set_status(spec.thread_id, "busy")
-        return spec, record
+            metadata = {
+                **assistant.metadata,
+                **thread_metadata,
+                **config_metadata,
+                **(request.metadata or {}),
+                "assistant_id": assistant.assistant_id,
+            }
+            spec = replace(spec, metadata=metadata)
+            now = utc_now()
+            record = RunRecord(
+                run_id=spec.run_id,
+                thread_id=spec.thread_id,
+                assistant_id=assistant.assistant_id,
+                created_at=now,
+                updated_at=now,
+                status="pending" if unfinished or request.after_seconds else "running",
+                metadata=metadata,
+                kwargs=spec.record_kwargs(),
+                multitask_strategy=request.multitask_strategy,
+            )
+            await self._runs.create(record, tx)
+        return spec, record, unfinished
+
+    async def _lock_thread(
+        self, spec: RunSpec, tx: Queries
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        """The thread's metadata (None: no such thread, or the request may not see it) and its
+        pending and running runs, the thread locked until `tx` ends."""
+        metadata = await self._threads.lock(spec.thread_id, tx)
+        if metadata is None:
+            if spec.request.if_not_exists != "create":
+                raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
+            return None, []
+        return metadata, await self._runs.unfinished(spec.thread_id, tx)
 
     def _start(
         self,
@@ -399,6 +414,7 @@ class RunManager:
         self, spec: RunSpec, log: EventLog, ticket: Ticket, execution: asyncio.Task[RunOutcome]
     ) -> RunOutcome:
         status: RunStatus = "error"
+        announced = False
         try:
             await asyncio.wait({execution})
             if execution.cancelled():
@@ -411,6 +427,7 @@ class RunManager:
             values = await self._webhook_values(spec, outcome)
             try:
                 await self._settle(spec, outcome)
+                announced = True
             except Exception:
                 logger.exception("run outcome not recorded run_id=%s", spec.run_id)
             if spec.request.webhook:
@@ -419,7 +436,7 @@ class RunManager:
         finally:
             self._observer.ended(spec, status)
             log.close()
-            ticket.release()
+            ticket.release(announced=announced)
             self._active.pop(spec.run_id, None)
             self._started_at.pop(spec.run_id, None)
 
@@ -442,15 +459,20 @@ class RunManager:
             return failed(log, exc)
 
     async def _settle(self, spec: RunSpec, outcome: RunOutcome) -> None:
+        """Record how the run ended and where it left its thread, in one transaction that also
+        tells the other replicas that the thread's turn is free."""
         if spec.temporary:
             await self._executor.checkpointer.adelete_thread(spec.thread_id)
             await self._threads.delete(spec.thread_id)
             return
         failure = outcome.error if outcome.status == "error" else None
-        await self.thread_record.save(
-            spec.thread_id, failure, besides=spec.run_id, graph_id=spec.assistant.graph_id
+        state = await self.thread_record.read(
+            spec.thread_id, failure, graph_id=spec.assistant.graph_id
         )
-        await self._runs.set_status(spec.run_id, outcome.status)
+        async with self._db.transaction() as tx:
+            await self._runs.set_status(spec.run_id, outcome.status, tx)
+            await self.thread_record.write(spec.thread_id, state, besides=spec.run_id, tx=tx)
+            await self._queue.announce_end_in(tx, spec.thread_id)
 
     async def _webhook_values(self, spec: RunSpec, outcome: RunOutcome) -> Any:
         """The run's final values for its webhook (a failed run's: its thread's last ones)."""

@@ -2,7 +2,8 @@
 
 The run rows are the queue (see `service.storage.runs`): a run is admitted as a pending row
 leased to this replica, takes its turn by becoming its thread's one running row, and gives the
-turn back by ending. A waiting ticket re-checks when its thread's wake-up comes (from this
+turn back by ending. A run admitted on a thread with nothing else to run is written as running
+at once (`Ticket.holds_turn`). A waiting ticket re-checks when its thread's wake-up comes (from this
 process at once; from other replicas by NOTIFY on Postgres) or after the poll interval.
 
 While a ticket is held, this replica renews the run's lease (`renew_leases`), and a cancel
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from threadloom.service.errors import server_draining
+from threadloom.service.storage.database import Queries
 from threadloom.service.storage.records import RunRecord
 from threadloom.service.storage.runs import Runs
 from threadloom.service.storage.wakeups import (
@@ -81,6 +83,11 @@ class RunQueue:
         if await self._runs.request_cancel(thread_id, run_ids):
             await self._wakeups.publish(CANCEL_TOPIC)
 
+    async def announce_end_in(self, tx: Queries, thread_id: str) -> None:
+        """Tell the other replicas, when `tx` commits, that a run on the thread has ended (the
+        run's ticket is then released with `announced`)."""
+        await self._wakeups.notify_others_in(tx, thread_topic(thread_id))
+
     def cancel_soon(self, thread_id: str, run_ids: Sequence[str] | None = None) -> None:
         """`cancel`, from code that cannot wait for the database."""
         self._in_background(self.cancel(thread_id, run_ids))
@@ -134,14 +141,15 @@ class RunQueue:
             while not await self._runs.claim_turn(ticket.run_id):
                 await woken.wait()
 
-    def _release(self, ticket: Ticket) -> None:
+    def _release(self, ticket: Ticket, announced: bool) -> None:
         self._tickets.pop(ticket.run_id, None)
         if not self._tickets:
             self._idle.set()
         # The next run on the thread, here or elsewhere, may take its turn now.
         topic = thread_topic(ticket.thread_id)
         self._wakeups.wake_local(topic)
-        self._in_background(self._wakeups.notify_others(topic))
+        if not announced:
+            self._in_background(self._wakeups.notify_others(topic))
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -159,6 +167,8 @@ class Ticket:
         self._task: asyncio.Task | None = None
         self._released = False
         self._cancelled = False
+        # Admitted as its thread's running run: its turn has come already.
+        self.holds_turn = False
 
     async def wait_turn(self) -> None:
         """Wait until the run is its thread's running run (every run admitted before it on the
@@ -168,14 +178,16 @@ class Ticket:
         replica, cancels that task.
         """
         self._task = asyncio.current_task()
-        await self._queue._take_turn(self)
+        if not self.holds_turn:
+            await self._queue._take_turn(self)
+            self.holds_turn = True
 
-    def release(self) -> None:
-        """Give up the turn (or the place in line) once the run's end is recorded; safe to call
-        more than once."""
+    def release(self, *, announced: bool = False) -> None:
+        """Give up the turn (or the place in line) once the run's end is recorded (and, if
+        `announced`, made known to the other replicas); safe to call more than once."""
         if not self._released:
             self._released = True
-            self._queue._release(self)
+            self._queue._release(self, announced)
 
     def cancel_run(self) -> None:
         """Cancel the run's task (once: a cancel request stays stored until the run ends)."""

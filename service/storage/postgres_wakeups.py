@@ -12,6 +12,7 @@ import logging
 
 import psycopg
 
+from threadloom.service.storage.database import Queries
 from threadloom.service.storage.postgres import PostgresDatabase, describe
 from threadloom.service.storage.wakeups import Wakeups
 
@@ -46,6 +47,10 @@ class PostgresWakeups(Wakeups):
         except psycopg.Error as exc:
             # Other replicas still see the change when they next poll.
             logger.warning("notify failed topic=%s error=%s", topic, type(exc).__name__)
+
+    async def notify_others_in(self, tx: Queries, topic: str) -> None:
+        # NOTIFY in a transaction is sent when it commits.
+        await tx.execute("SELECT pg_notify(?, ?)", (CHANNEL, topic))
 
     async def aclose(self) -> None:
         if self._listener is not None:

@@ -6,10 +6,10 @@ process's memory, and so that a replica can follow a run another replica is exec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
-from threadloom.service.storage.database import Database
+from threadloom.service.storage.database import Database, Queries
 from threadloom.service.storage.records import RunEvent, utc_now
 
 # How many events one read returns at most, so a long log is read in bounded pieces.
@@ -24,11 +24,18 @@ class RunEventStore:
         self._sql = db.dialect
 
     async def append(
-        self, run_id: str, first_index: int, events: Sequence[RunEvent], *, close: bool
+        self,
+        run_id: str,
+        first_index: int,
+        events: Sequence[RunEvent],
+        *,
+        close: bool,
+        also: Callable[[Queries], Awaitable[None]] | None = None,
     ) -> bool:
         """Store `events` as numbers `first_index`, `first_index + 1`, ...; with `close`, mark
-        the log complete in the same transaction. Storing the same events again changes nothing.
-        False if the run is gone (deleted with its thread): there is nowhere to store them."""
+        the log complete in the same transaction, as `also` (if given) adds its statements to
+        it. Storing the same events again changes nothing. False if the run is gone (deleted
+        with its thread): there is nowhere to store them."""
         async with self._db.transaction() as tx:
             if not await tx.fetch_one("SELECT 1 AS found FROM runs WHERE run_id = ?", (run_id,)):
                 return False
@@ -43,6 +50,8 @@ class RunEventStore:
                 )
             if close:
                 await tx.execute("UPDATE runs SET log_closed = ? WHERE run_id = ?", (True, run_id))
+            if also is not None:
+                await also(tx)
         return True
 
     async def close_with(self, run_id: str, event: RunEvent) -> None:

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from threadloom.service.errors import thread_not_found
-from threadloom.service.storage.database import Database, Row
+from threadloom.service.storage.database import Database, Queries, Row
 from threadloom.service.storage.owners import visible_rows
 from threadloom.service.storage.records import RunRecord, RunStatus, utc_now
 
@@ -55,12 +55,12 @@ class Runs:
         self.owner = owner
         self._ttl = timedelta(seconds=lease_ttl_s)
 
-    async def create(self, run: RunRecord) -> None:
+    async def create(self, run: RunRecord, tx: Queries | None = None) -> None:
         """Insert the run, leased to this replica and owned by its thread's owner; 404 if the
         thread is not one the current owner may see (a run never reaches another's thread)."""
         sql, json = self._sql, self._sql.json
         visible, visible_args = visible_rows(self._sql, "threads")
-        inserted = await self._db.execute(
+        inserted = await (tx or self._db).execute(
             f"INSERT INTO runs ({_COLUMNS}, owner, lease_expires_at, owned_by) "
             "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, owned_by "
             f"FROM threads WHERE thread_id = ? AND {visible}",
@@ -83,10 +83,21 @@ class Runs:
         if not inserted:
             raise thread_not_found(run.thread_id)
 
-    async def set_status(self, run_id: str, status: RunStatus) -> None:
+    async def unfinished(self, thread_id: str, tx: Queries) -> list[str]:
+        """Within `tx`: the thread's pending and running runs, oldest first."""
+        rows = await tx.fetch_all(
+            f"SELECT run_id FROM runs WHERE thread_id = ? AND status IN {_UNFINISHED} "
+            "ORDER BY created_at, run_id",
+            (thread_id,),
+        )
+        return [row["run_id"] for row in rows]
+
+    async def set_status(
+        self, run_id: str, status: RunStatus, tx: Queries | None = None
+    ) -> None:
         """Record the run's status, if this replica still owns the run (a replica that looked
         stopped must not overwrite what the replica that took its run over records)."""
-        await self._db.execute(
+        await (tx or self._db).execute(
             "UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ? AND owner = ?",
             (status, self._sql.time(utc_now()), run_id, self.owner),
         )

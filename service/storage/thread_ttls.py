@@ -126,9 +126,9 @@ class ThreadTtls:
             return None
         return ThreadTtlState(row["strategy"], row["ttl_minutes"], row["expires_at"])
 
-    async def renew(self, thread_id: str, now: float) -> None:
+    async def renew(self, thread_id: str, now: float, tx: Queries | None = None) -> None:
         """The thread was active at `now`: its TTL (if it has one) counts from then."""
-        await self._db.execute(
+        await (tx or self._db).execute(
             "UPDATE thread_ttls SET expires_at = ? + ttl_minutes * 60 WHERE thread_id = ?",
             (now, thread_id),
         )

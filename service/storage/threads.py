@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadloom.service.storage.database import Database, Row
+from threadloom.service.storage.database import Database, Queries, Row
 from threadloom.service.storage.owners import current_owner, policy_filter, visible_rows
 from threadloom.service.storage.policy_filters import stamped
 from threadloom.service.storage.records import ThreadQuery, ThreadRecord, ThreadStatus, utc_now
@@ -44,20 +44,55 @@ class Threads:
         """Insert a new idle thread of the current owner, its metadata stamped with the auth
         policy's filter, with `ttl` (or the default TTL, if one is configured); None if the id
         is taken."""
+        async with self._db.transaction() as tx:
+            return await self.insert(thread_id, metadata, tx, ttl)
+
+    async def insert(
+        self,
+        thread_id: str,
+        metadata: dict[str, Any],
+        tx: Queries,
+        ttl: ThreadTtl | None = None,
+    ) -> ThreadRecord | None:
+        """`create`, as part of the transaction `tx`."""
         metadata = stamped(metadata, policy_filter("threads"))
         moment = utc_now()
         now = self._sql.time(moment)
         ttl = ttl or self._default_ttl
-        async with self._db.transaction() as tx:
-            inserted = await tx.execute(
-                "INSERT INTO threads "
-                "(thread_id, created_at, updated_at, state_updated_at, metadata, owned_by) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING",
-                (thread_id, now, now, now, self._sql.json(metadata), current_owner()),
-            )
-            if inserted and ttl is not None:
-                await self.ttls.set(thread_id, ttl, moment.timestamp(), tx)
-        return await self.get(thread_id) if inserted else None
+        row = await tx.fetch_one(
+            "INSERT INTO threads "
+            "(thread_id, created_at, updated_at, state_updated_at, metadata, owned_by) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (thread_id) DO NOTHING "
+            f"RETURNING {_COLUMNS}",
+            (thread_id, now, now, now, self._sql.json(metadata), current_owner()),
+        )
+        if row is not None and ttl is not None:
+            await self.ttls.set(thread_id, ttl, moment.timestamp(), tx)
+        return self._record(row) if row else None
+
+    async def lock(self, thread_id: str, tx: Queries) -> dict[str, Any] | None:
+        """Within `tx`: the thread's metadata, if the current owner may see the thread, its row
+        locked (on PostgreSQL) until `tx` ends, so that runs on one thread are admitted one
+        after the other, on every replica."""
+        visible, visible_args = visible_rows(self._sql, "threads")
+        row = await tx.fetch_one(
+            f"SELECT metadata FROM threads WHERE thread_id = ? AND {visible}"
+            f"{self._sql.for_update}",
+            (thread_id, *visible_args),
+        )
+        return None if row is None else self._sql.read_json(row["metadata"])
+
+    async def mark_busy(
+        self, thread_id: str, metadata: dict[str, Any], patch: dict[str, Any], tx: Queries
+    ) -> dict[str, Any]:
+        """Within `tx`: a run was admitted on the thread, whose metadata was `metadata` and
+        gets the keys of `patch`; returns the metadata now stored."""
+        merged = _merged(metadata, patch)
+        await tx.execute(
+            "UPDATE threads SET metadata = ?, status = 'busy', updated_at = ? WHERE thread_id = ?",
+            (self._sql.json(merged), self._sql.time(utc_now()), thread_id),
+        )
+        return merged
 
     async def get(self, thread_id: str) -> ThreadRecord | None:
         visible, visible_args = visible_rows(self._sql, "threads")
@@ -112,23 +147,11 @@ class Threads:
             )
             if row is None:
                 return
-            # The policy's filter stays stamped: a patch cannot hand the thread to another user.
-            merged = stamped({**self._sql.read_json(row["metadata"]), **patch},
-                             policy_filter("threads"))
+            merged = _merged(self._sql.read_json(row["metadata"]), patch)
             await tx.execute(
                 "UPDATE threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
-                (
-                    self._sql.json({k: v for k, v in merged.items() if v is not None}),
-                    self._sql.time(utc_now()),
-                    thread_id,
-                ),
+                (self._sql.json(merged), self._sql.time(utc_now()), thread_id),
             )
-
-    async def set_status(self, thread_id: str, status: ThreadStatus) -> None:
-        await self._db.execute(
-            "UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?",
-            (status, self._sql.time(utc_now()), thread_id),
-        )
 
     async def save_state(
         self,
@@ -138,16 +161,23 @@ class Threads:
         error: dict[str, Any] | None,
         values: Any = None,
         interrupts: dict[str, list[Any]] | None = None,
+        besides: str | None = None,
+        tx: Queries | None = None,
     ) -> None:
-        """Record where a run left the thread: its status and error, and (unless None, which
-        keeps the stored ones) its latest values and pending interrupts."""
+        """Record where a run left the thread: `busy` while a run on it (other than `besides`,
+        the one ending) is pending or running, else `status`; its error; and (unless None,
+        which keeps the stored ones) its latest values and pending interrupts."""
         now = self._sql.time(utc_now())
         json = self._sql.json
-        await self._db.execute(
-            "UPDATE threads SET status = ?, error = ?, "
+        await (tx or self._db).execute(
+            "UPDATE threads SET status = CASE WHEN EXISTS ("
+            "SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id "
+            "AND runs.status IN ('pending', 'running') AND runs.run_id <> ?) "
+            "THEN 'busy' ELSE ? END, error = ?, "
             "state_values = COALESCE(?, state_values), interrupts = COALESCE(?, interrupts), "
             "updated_at = ?, state_updated_at = ? WHERE thread_id = ?",
             (
+                besides or "",
                 status,
                 None if error is None else json(error),
                 None if values is None else json(values),
@@ -207,3 +237,10 @@ class Threads:
             interrupts=read_json(row["interrupts"]),
             error=None if row["error"] is None else read_json(row["error"]),
         )
+
+
+def _merged(metadata: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """`metadata` with the keys of `patch` set (those set to None removed); the policy's filter
+    stays stamped, so a patch cannot hand the thread to another user."""
+    merged = stamped({**metadata, **patch}, policy_filter("threads"))
+    return {key: value for key, value in merged.items() if value is not None}

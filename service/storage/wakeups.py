@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+from threadloom.service.storage.database import Queries
+
 THREAD_TOPIC = "thread:"
 RUN_TOPIC = "run:"
 ADMITTED_TOPIC = "admitted:"
@@ -77,6 +79,10 @@ class Wakeups:
 
     async def notify_others(self, topic: str) -> None:
         """Wake the topic's waiters in the other replicas (there are none here)."""
+
+    async def notify_others_in(self, tx: Queries, topic: str) -> None:
+        """`notify_others` when `tx` commits, as one of its statements (no transaction of its
+        own); nothing if it rolls back."""
 
     def wake_local(self, topic: str) -> None:
         for subscription in self._subscribers.get(topic, ()):

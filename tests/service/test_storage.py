@@ -257,7 +257,8 @@ async def test_own_runs_of_an_earlier_process_are_recovered_at_once(open_: OpenS
 async def test_stale_busy_threads_are_those_without_unfinished_runs(storage: Storage) -> None:
     stale, active = await new_thread(storage), await new_thread(storage)
     for thread_id in (stale, active):
-        await storage.threads.set_status(thread_id, "busy")
+        async with storage.database.transaction() as tx:
+            await storage.threads.mark_busy(thread_id, {}, {}, tx)
     await storage.runs.create(run_record(active))
     await storage.runs.create(run_record(stale, status="success"))
 
