@@ -93,9 +93,9 @@ class AssistantStore:
                 await self._insert_version(tx, row)
         return bool(inserted)
 
-    async def get(self, assistant_id: str) -> Assistant | None:
+    async def get(self, assistant_id: str, tx: Queries | None = None) -> Assistant | None:
         visible, visible_args = visible_rows(self._sql, "assistants", shared_unowned=True)
-        row = await self._db.fetch_one(
+        row = await (tx or self._db).fetch_one(
             f"SELECT {_LATEST} FROM assistants WHERE assistant_id = ? AND {visible}",
             (assistant_id, *visible_args),
         )

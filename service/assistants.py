@@ -33,6 +33,7 @@ from threadloom.service.schemas.assistants import (
     AssistantSearch,
     AssistantVersionsSearch,
 )
+from threadloom.service.storage.database import Queries
 from threadloom.service.storage.owners import policy_filter
 from threadloom.service.storage.policy_filters import SYSTEM_ROWS, stamped
 from threadloom.service.storage.records import utc_now
@@ -75,8 +76,9 @@ class Assistants:
             )
             await self._store.insert(system, if_absent=True)
 
-    async def resolve(self, assistant_id: str) -> Assistant:
-        """The assistant a run names by graph name or UUID (422 for neither, 404 if unknown)."""
+    async def resolve(self, assistant_id: str, tx: Queries | None = None) -> Assistant:
+        """The assistant a run names by graph name or UUID (422 for neither, 404 if unknown),
+        read in `tx` if given."""
         if assistant_id in self.graph_ids:
             assistant_id = system_assistant_id(assistant_id)
         try:
@@ -87,7 +89,7 @@ class Assistants:
                 "- A valid assistant UUID, or\n"
                 f"- One of the registered graphs: {', '.join(self.graph_ids)}"
             ) from None
-        assistant = await self._store.get(key)
+        assistant = await self._store.get(key, tx)
         if assistant is None:
             raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
         return assistant

@@ -5,9 +5,10 @@ touching the database. `EventLogs.create` also stores every event (in order, in 
 writer task), so that `EventLogs.stored` can replay a run's events after `Last-Event-ID` once it
 has left memory, or follow a run that another replica executes.
 
-The writer gathers events for up to `BATCH_WINDOW_S` before it stores them, unless the run
-ends first: one transaction per window rather than one per event, so a run of a few steps
-stores its whole log in one. Readers elsewhere lag by at most that window.
+A run's log is stored in the transactions that admit and settle the run, and in between at
+most once per `BATCH_WINDOW_S` (see `EventLogs`): a run shorter than that window costs no
+transaction of its own for its events, a long one one per window rather than one per event.
+Readers on other replicas lag by at most the window.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from threadloom.service.storage.database import Queries
@@ -122,20 +124,50 @@ class StoredEventLog:
 
 
 class EventLogs:
-    """Creates the event logs of runs executed here, and writes each one to the database."""
+    """Creates the event logs of runs executed here, and stores each one in the database.
+
+    A run's first event is stored as it is admitted (`begin_in`, in the admission's
+    transaction) and the rest of its log as it ends (`end_in`, in the transaction that settles
+    it). In between a writer task stores what came, at most once per `BATCH_WINDOW_S`.
+    """
 
     def __init__(self, store: RunEventStore, wakeups: Wakeups) -> None:
         self._store = store
         self._wakeups = wakeups
-        self._writers: set[asyncio.Task[None]] = set()
+        self._writers: dict[str, _Writer] = {}
 
-    def create(self, run_id: str, first_index: int = 0) -> EventLog:
-        """A new log for a run starting here; its events are stored until it closes."""
+    def create(self, run_id: str, first_index: int = 0, *, stored: int | None = None) -> EventLog:
+        """A new log for a run starting here, numbered from `first_index`; its events from
+        number `stored` on (by default all of them) are stored by a writer task."""
         log = EventLog(first_index)
-        writer = asyncio.create_task(self._write(run_id, log), name=f"events-{run_id}")
-        self._writers.add(writer)
-        writer.add_done_callback(self._writers.discard)
+        self._start_writer(run_id, log, first_index if stored is None else stored)
         return log
+
+    async def begin_in(self, tx: Queries, run_id: str, event: RunEvent) -> None:
+        """Within `tx`, which writes the run's row: store `event` as the run's first."""
+        await self._store.append_in(tx, run_id, 0, [event], close=False)
+
+    async def detach(self, run_id: str) -> int:
+        """Stop storing the run's events in the background (after the write under way, if
+        any); how many of them are stored."""
+        writer = self._writers.pop(run_id)
+        return await writer.stop()
+
+    async def end_in(self, tx: Queries, run_id: str, log: EventLog, stored: int) -> None:
+        """Within `tx`, which settles the run: store its events from number `stored` on and
+        mark its stored log complete; the other replicas hear of it when `tx` commits (this
+        one's waiters: `ended`)."""
+        await self._store.append_in(tx, run_id, stored, log.since(stored), close=True)
+        await self._wakeups.notify_others_in(tx, run_topic(run_id))
+
+    def ended(self, run_id: str) -> None:
+        """The transaction of `end_in` committed: wake this process's waiters on the run."""
+        self._wakeups.wake_local(run_topic(run_id))
+
+    def resume(self, run_id: str, log: EventLog, stored: int) -> None:
+        """Store the run's events from number `stored` on in the background again, until the
+        log closes (when settling the run failed and `end_in` did not commit)."""
+        self._start_writer(run_id, log, stored)
 
     def stored(self, run_id: str) -> StoredEventLog:
         return StoredEventLog(run_id, self._store, self._wakeups)
@@ -150,42 +182,34 @@ class EventLogs:
 
     async def aclose(self, timeout_s: float) -> None:
         """Wait (up to `timeout_s`) until every log's events have been written out."""
-        if not self._writers:
+        tasks = {writer.task for writer in self._writers.values()}
+        if not tasks:
             return
-        _, late = await asyncio.wait(set(self._writers), timeout=timeout_s)
-        for writer in late:
-            logger.error("run events not stored before shutdown task=%s", writer.get_name())
-            writer.cancel()
+        _, late = await asyncio.wait(tasks, timeout=timeout_s)
+        for task in late:
+            logger.error("run events not stored before shutdown task=%s", task.get_name())
+            task.cancel()
 
-    async def _write(self, run_id: str, log: EventLog) -> None:
-        stored = log.first_index
-        while True:
-            # Whatever came since the last write, as one batch; the close rides with the last.
-            batch, closing = log.since(stored), log.closed
-            if not batch and not closing:
-                await log.changed()
-                continue
-            if not closing:
-                await log.closed_within(BATCH_WINDOW_S)
-                batch, closing = log.since(stored), log.closed
-            if not await self._write_batch(run_id, stored, batch, closing):
-                return  # the run was deleted: its events go with it
-            stored += len(batch)
-            self._wakeups.wake_local(run_topic(run_id))
-            if closing:
-                return
+    def _start_writer(self, run_id: str, log: EventLog, stored: int) -> None:
+        writer = self._writers[run_id] = _Writer(self, run_id, log, stored)
+        writer.task.add_done_callback(lambda _: self._forget(run_id, writer))
+
+    def _forget(self, run_id: str, writer: _Writer) -> None:
+        if self._writers.get(run_id) is writer:
+            del self._writers[run_id]
 
     async def _write_batch(
         self, run_id: str, first: int, batch: list[RunEvent], close: bool
     ) -> bool:
-        """Store the batch; the other replicas hear of it when it commits."""
+        """Store the batch; the other replicas hear of it when it commits. False if the run is
+        gone."""
 
         async def notify(tx: Queries) -> None:
             await self._wakeups.notify_others_in(tx, run_topic(run_id))
 
         while True:
             try:
-                return await self._store.append(run_id, first, batch, close=close, also=notify)
+                stored = await self._store.append(run_id, first, batch, close=close, also=notify)
             except Exception as exc:
                 # The database is away (a restart): keep the events and try again; writing them
                 # twice is harmless.
@@ -197,3 +221,55 @@ class EventLogs:
                 )
                 with self._wakeups.subscribe(run_topic(run_id)) as pause:
                     await pause.wait()
+                continue
+            self._wakeups.wake_local(run_topic(run_id))
+            return stored
+
+
+class _Writer:
+    """The task that stores one run's events in the background, at most once per window."""
+
+    def __init__(self, logs: EventLogs, run_id: str, log: EventLog, stored: int) -> None:
+        self._logs = logs
+        self._run_id = run_id
+        self._log = log
+        self.stored = stored
+        self._stopping = False
+        self._writing: asyncio.Task[bool] | None = None
+        # The window starts now: what came before (the run's first event) is stored already,
+        # and a run shorter than the window has its log stored whole as it ends.
+        self._last_write = time.monotonic()
+        self.task = asyncio.create_task(self._run(), name=f"events-{run_id}")
+
+    async def stop(self) -> int:
+        """End the task once the write under way (if any) is done; how many events are stored."""
+        self._stopping = True
+        if self._writing is None:
+            self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        return self.stored
+
+    async def _run(self) -> None:
+        log = self._log
+        while not self._stopping:
+            # Whatever came since the last write, as one batch; the close rides with the last.
+            batch, closing = log.since(self.stored), log.closed
+            if not batch and not closing:
+                await log.changed()
+                continue
+            if not closing and (wait := self._last_write + BATCH_WINDOW_S - time.monotonic()) > 0:
+                await log.closed_within(wait)
+                continue
+            self._last_write = time.monotonic()
+            self._writing = asyncio.ensure_future(
+                self._logs._write_batch(self._run_id, self.stored, batch, closing)
+            )
+            try:
+                kept = await asyncio.shield(self._writing)
+            finally:
+                self._writing = None
+            if not kept:
+                return  # the run was deleted: its events go with it
+            self.stored += len(batch)
+            if closing:
+                return

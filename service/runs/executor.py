@@ -41,6 +41,11 @@ def encode(name: str, data: Any) -> RunEvent:
     return RunEvent(name, dumps(data))
 
 
+def metadata_event(spec: RunSpec) -> RunEvent:
+    """A run's first event: which run, and which attempt at it."""
+    return encode("metadata", {"run_id": spec.run_id, "attempt": spec.attempt})
+
+
 def failed(log: EventLog, exc: BaseException, status: RunStatus = "error") -> RunOutcome:
     """Report `exc` as the run's `error` event and make it the run's outcome."""
     payload = error_event(exc)
@@ -72,7 +77,6 @@ class RunExecutor:
     async def _execute(self, spec: RunSpec, log: EventLog, run_trace: AnyRunTrace) -> RunOutcome:
         started = time.perf_counter()
         translator = ChunkTranslator(spec.request.stream_mode)
-        log.append(encode("metadata", {"run_id": spec.run_id, "attempt": spec.attempt}))
         logger.info("run started run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
         try:
             config = run_trace.config(spec.config())

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from threadloom.service.assistant_store import Assistant
 from threadloom.service.assistants import Assistants
 from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
@@ -30,7 +29,13 @@ from threadloom.service.ids import new_id
 from threadloom.service.observability.run_observer import RunObserver
 from threadloom.service.runs.checkpoint_removal import delete_run_checkpoints
 from threadloom.service.runs.events import EventLog, EventLogs
-from threadloom.service.runs.executor import RunExecutor, RunOutcome, encode, failed
+from threadloom.service.runs.executor import (
+    RunExecutor,
+    RunOutcome,
+    encode,
+    failed,
+    metadata_event,
+)
 from threadloom.service.runs.queue import RunQueue, Ticket
 from threadloom.service.runs.remote import RemoteRun
 from threadloom.service.runs.run_rows import delete_run_row, runs_with_status
@@ -120,15 +125,17 @@ class RunManager:
         """Validate and admit a run on `thread_id` (None: a stateless run on a new thread),
         then start it; raises before writing anything if the assistant, the thread or the
         multitask strategy does not allow it."""
-        assistant = await self._check(request, stateless=thread_id is None)
+        await self._check(request, stateless=thread_id is None)
         temporary = False
         if thread_id is None:
             thread_id, temporary = new_id(), request.on_completion != "keep"
             request = request.model_copy(update={"if_not_exists": "create"})
-        spec = RunSpec(new_id(), thread_id, assistant, request, temporary)
-        ticket = self._queue.admit(thread_id, spec.run_id)
+        run_id = new_id()
+        ticket = self._queue.admit(thread_id, run_id)
         try:
-            spec, record, unfinished = await self._record_admission(spec)
+            spec, record, unfinished = await self._record_admission(
+                run_id, thread_id, request, temporary
+            )
         except BaseException:
             ticket.release(announced=True)  # nothing was written: nobody to tell
             raise
@@ -145,6 +152,7 @@ class RunManager:
         """Start stateless runs, once every one of them is known to be valid."""
         for request in requests:
             await self._check(request, stateless=True)
+            await self.assistants.resolve(request.assistant_id)
         return [await self.submit(None, request) for request in requests]
 
     def get(self, run_id: str) -> ActiveRun | None:
@@ -295,14 +303,12 @@ class RunManager:
         )
         self._start(spec, record, ticket, [], log)
 
-    async def _check(self, request: RunCreate, *, stateless: bool) -> Assistant:
-        """The request's assistant, if the request is one this server can run."""
-        assistant = await self.assistants.resolve(request.assistant_id)
+    async def _check(self, request: RunCreate, *, stateless: bool) -> None:
+        """Whether this server can run the request, as far as the database does not tell."""
         if request.webhook:
             await self._webhooks.policy.check(request.webhook)
         if stateless and request.command is not None and request.command.resume is not None:
             raise BadRequest("You must provide a thread_id when resuming.")
-        return assistant
 
     async def _unfinished(self, thread_id: str) -> list[str]:
         found: list[str] = []
@@ -330,15 +336,18 @@ class RunManager:
         await delete_run_row(self._db, thread_id, run_id)
         await self.thread_record.save(thread_id)
 
-    async def _record_admission(self, spec: RunSpec) -> tuple[RunSpec, RunRecord, list[str]]:
-        """In one transaction: check the thread (creating it if the request asks to), write the
-        run and mark the thread busy. Returns the spec with the run's merged metadata, the
-        run's row (running if nothing else was pending or running on the thread, else
-        pending), and the runs that were."""
-        request, assistant = spec.request, spec.assistant
-        ids = {"graph_id": assistant.graph_id, "assistant_id": assistant.assistant_id}
+    async def _record_admission(
+        self, run_id: str, thread_id: str, request: RunCreate, temporary: bool
+    ) -> tuple[RunSpec, RunRecord, list[str]]:
+        """In one transaction: read the assistant, check the thread (creating it if the request
+        asks to), write the run and mark the thread busy. Returns the run's spec (with its
+        merged metadata), the run's row (running if nothing else was pending or running on the
+        thread, else pending), and the runs that were."""
         config_metadata = (request.config or {}).get("metadata") or {}
         async with self._db.transaction() as tx:
+            assistant = await self.assistants.resolve(request.assistant_id, tx)
+            spec = RunSpec(run_id, thread_id, assistant, request, temporary)
+            ids = {"graph_id": assistant.graph_id, "assistant_id": assistant.assistant_id}
             thread_metadata, unfinished = await self._lock_thread(spec, tx)
             if thread_metadata is None:
                 created = await self._threads.insert(
@@ -378,6 +387,7 @@ class RunManager:
                 multitask_strategy=request.multitask_strategy,
             )
             await self._runs.create(record, tx)
+            await self._logs.begin_in(tx, spec.run_id, metadata_event(spec))
         return spec, record, unfinished
 
     async def _lock_thread(
@@ -400,7 +410,9 @@ class RunManager:
         roll_back: list[str],
         log: EventLog | None = None,
     ) -> ActiveRun:
-        log = log or self._logs.create(spec.run_id)
+        # A new run's first event was stored as it was admitted.
+        log = log or self._logs.create(spec.run_id, stored=1)
+        log.append(metadata_event(spec))
         name = f"run-{spec.run_id}"
         with self._observer.admitted(spec):  # the tasks log with the run's ids
             execution = asyncio.create_task(
@@ -425,17 +437,21 @@ class RunManager:
             status = outcome.status
             # Read before settling, which deletes a stateless run's thread.
             values = await self._webhook_values(spec, outcome)
+            stored = await self._logs.detach(spec.run_id)
             try:
-                await self._settle(spec, outcome)
+                await self._settle(spec, outcome, log, stored)
                 announced = True
             except Exception:
                 logger.exception("run outcome not recorded run_id=%s", spec.run_id)
+                self._logs.resume(spec.run_id, log, stored)
             if spec.request.webhook:
                 self._send_webhook(spec, outcome, values)
             return outcome
         finally:
             self._observer.ended(spec, status)
             log.close()
+            if announced:
+                self._logs.ended(spec.run_id)
             ticket.release(announced=announced)
             self._active.pop(spec.run_id, None)
             self._started_at.pop(spec.run_id, None)
@@ -458,9 +474,12 @@ class RunManager:
             logger.exception("run could not start run_id=%s", spec.run_id)
             return failed(log, exc)
 
-    async def _settle(self, spec: RunSpec, outcome: RunOutcome) -> None:
-        """Record how the run ended and where it left its thread, in one transaction that also
-        tells the other replicas that the thread's turn is free."""
+    async def _settle(
+        self, spec: RunSpec, outcome: RunOutcome, log: EventLog, stored: int
+    ) -> None:
+        """Record how the run ended, where it left its thread and the rest of its events (from
+        number `stored` on), in one transaction that also tells the other replicas that the
+        run ended and its thread's turn is free."""
         if spec.temporary:
             await self._executor.checkpointer.adelete_thread(spec.thread_id)
             await self._threads.delete(spec.thread_id)
@@ -472,6 +491,7 @@ class RunManager:
         async with self._db.transaction() as tx:
             await self._runs.set_status(spec.run_id, outcome.status, tx)
             await self.thread_record.write(spec.thread_id, state, besides=spec.run_id, tx=tx)
+            await self._logs.end_in(tx, spec.run_id, log, stored)
             await self._queue.announce_end_in(tx, spec.thread_id)
 
     async def _webhook_values(self, spec: RunSpec, outcome: RunOutcome) -> Any:

@@ -32,26 +32,38 @@ class RunEventStore:
         close: bool,
         also: Callable[[Queries], Awaitable[None]] | None = None,
     ) -> bool:
-        """Store `events` as numbers `first_index`, `first_index + 1`, ...; with `close`, mark
-        the log complete in the same transaction, as `also` (if given) adds its statements to
-        it. Storing the same events again changes nothing. False if the run is gone (deleted
-        with its thread): there is nowhere to store them."""
+        """`append_in` a transaction of its own, to which `also` (if given) adds statements."""
         async with self._db.transaction() as tx:
-            if not await tx.fetch_one("SELECT 1 AS found FROM runs WHERE run_id = ?", (run_id,)):
-                return False
-            if events:
-                await tx.execute_many(
-                    "INSERT INTO run_events (run_id, seq, name, data) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (run_id, seq) DO NOTHING",
-                    [
-                        (run_id, first_index + offset, event.name, event.data)
-                        for offset, event in enumerate(events)
-                    ],
-                )
-            if close:
-                await tx.execute("UPDATE runs SET log_closed = ? WHERE run_id = ?", (True, run_id))
-            if also is not None:
+            stored = await self.append_in(tx, run_id, first_index, events, close=close)
+            if stored and also is not None:
                 await also(tx)
+        return stored
+
+    async def append_in(
+        self,
+        tx: Queries,
+        run_id: str,
+        first_index: int,
+        events: Sequence[RunEvent],
+        *,
+        close: bool,
+    ) -> bool:
+        """Within `tx`: store `events` as numbers `first_index`, `first_index + 1`, ...; with
+        `close`, mark the log complete. Storing the same events again changes nothing. False if
+        the run is gone (deleted with its thread): there is nowhere to store them."""
+        if not await tx.fetch_one("SELECT 1 AS found FROM runs WHERE run_id = ?", (run_id,)):
+            return False
+        if events:
+            await tx.execute_many(
+                "INSERT INTO run_events (run_id, seq, name, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id, seq) DO NOTHING",
+                [
+                    (run_id, first_index + offset, event.name, event.data)
+                    for offset, event in enumerate(events)
+                ],
+            )
+        if close:
+            await tx.execute("UPDATE runs SET log_closed = ? WHERE run_id = ?", (True, run_id))
         return True
 
     async def close_with(self, run_id: str, event: RunEvent) -> None:
