@@ -39,11 +39,14 @@ from pathlib import Path
 
 from bench.in_process import CHECKPOINTER_NAMES, Checkpointer
 from bench.load import Measurement, Target, measure, measure_interleaved
+from bench.pg_transactions import Transactions, count_transactions
 from bench.systems import Unavailable, in_process, langgraph_dev, threadloom
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LANGGRAPH_DEFAULT_JOBS = 10
 BACKENDS: tuple[Checkpointer, ...] = ("sqlite", "postgres")
+# Issue 11: what a run may cost PostgreSQL, reads included.
+MAX_TRANSACTIONS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,7 @@ class Result:
     sequential: Measurement | None = None
     concurrent: Measurement | None = None
     failure: str | None = None
+    transactions: Transactions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +84,11 @@ async def bench_side_by_side(
     sequential_runs: int,
     sizes: Sizes,
     warmup: int,
+    on_postgres: Mapping[str, str] | None = None,
 ) -> list[Result]:
-    """Open all `systems` at once; time their sequential runs interleaved (none: skip), then
-    each one alone under load.
+    """Open all `systems` at once; time their sequential runs interleaved (none: skip), count
+    the transactions of a run of those `on_postgres` (name: their database URL), then load
+    each one alone.
 
     A system that cannot start, or whose runs fail, is reported with the reason and what was
     measured before; the others go on.
@@ -90,6 +96,7 @@ async def bench_side_by_side(
     failures: dict[str, str] = {}
     sequential: dict[str, Measurement] = {}
     concurrent: dict[str, Measurement] = {}
+    transactions: dict[str, Transactions] = {}
     async with AsyncExitStack() as stack:
         _progress(f"starting {', '.join(systems)}")
         # Started together: server start-up (imports above all) is most of a quick run.
@@ -117,6 +124,14 @@ async def bench_side_by_side(
             sequential, failed = await measure_interleaved(targets, sequential_runs)
             for name, exc in failed.items():
                 drop(name, exc)
+        for name, url in (on_postgres or {}).items():
+            if (target := targets.get(name)) is None:
+                continue
+            _progress(f"{sizes.runs} runs alone, counting PostgreSQL transactions: {name}")
+            try:
+                transactions[name] = await count_transactions(target.run_once, sizes.runs, url)
+            except Exception as exc:
+                drop(name, exc)
         for name, target in list(targets.items()):
             _progress(f"{sizes.concurrent_runs} runs at {sizes.clients} clients: {name}")
             try:
@@ -126,7 +141,13 @@ async def bench_side_by_side(
     for name, reason in failures.items():
         _progress(f"{name} failed: {reason}")
     return [
-        Result(name, sequential.get(name), concurrent.get(name), failures.get(name))
+        Result(
+            name,
+            sequential.get(name),
+            concurrent.get(name),
+            failures.get(name),
+            transactions.get(name),
+        )
         for name in systems
     ]
 
@@ -157,7 +178,14 @@ async def run_all(
             systems[f"threadloom {backend}"] = threadloom(
                 backend, workdir, postgres_url, sizes.clients
             )
-        results = await bench_side_by_side(systems, sizes.runs, sizes, sizes.warmup)
+        on_postgres = {
+            name: postgres_url
+            for name in systems
+            if name.endswith(("postgres", CHECKPOINTER_NAMES["postgres"]))
+        }
+        results = await bench_side_by_side(
+            systems, sizes.runs, sizes, sizes.warmup, on_postgres
+        )
         # Its default job count, and (but for a quick run) one job per client in case that
         # serves the load better.
         job_counts = [LANGGRAPH_DEFAULT_JOBS] if quick else [LANGGRAPH_DEFAULT_JOBS, sizes.clients]
@@ -190,6 +218,9 @@ def goals(results: Sequence[Result], backends: Sequence[Checkpointer]) -> list[G
     found: list[Goal] = []
     for backend in backends:
         service = by_name.get(f"threadloom {backend}")
+        if service and service.transactions:
+            label = f"{backend}: committed transactions per run"
+            found.append(Goal(label, service.transactions.committed, MAX_TRANSACTIONS, True))
         if service and service.sequential and langgraph_p50:
             label = f"{backend}: seq p50 / langgraph dev seq p50"
             found.append(Goal(label, service.sequential.p50_ms / langgraph_p50, 1 / 30, True))
@@ -214,7 +245,7 @@ def report(results: Sequence[Result], found: Sequence[Goal], sizes: Sizes) -> st
     """The table of measurements, then the ratios against their goals."""
     header = (
         f"{'system':<30}{'seq p50 ms':>11}{'seq p90 ms':>11}{'CPU ms/run':>11}"
-        f"{f'runs/s @{sizes.clients}':>13}{'CPU ms/run':>11}"
+        f"{f'runs/s @{sizes.clients}':>13}{'CPU ms/run':>11}{'txns/run':>10}{'wrote':>7}"
     )
     lines = [header, "-" * len(header)]
     for result in results:
@@ -230,6 +261,8 @@ def report(results: Sequence[Result], found: Sequence[Goal], sizes: Sizes) -> st
             if load
             else [f"{'-':>13}", f"{'-':>11}"]
         )
+        if (counted := result.transactions) is not None:
+            cells += [f"{counted.committed:>10.1f}", f"{counted.wrote:>7.1f}"]
         lines.append("".join(cells))
         if result.failure is not None:
             lines.append(f"    failed: {result.failure[:300]}")
