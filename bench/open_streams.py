@@ -1,13 +1,14 @@
 """Open streams: many SSE streams held open on one `threadloom serve`, and how fast `/ok` still
 answers while they are open (and their heartbeats flow).
 
-    python -m bench.open_streams                  # 10,000 streams (today: did not finish in 5 min)
-    python -m bench.open_streams --streams 4000   # about half a minute
+    python -m bench.open_streams                  # 10,000 streams, about 40 s
+    python -m bench.open_streams --streams 4000   # about 20 s
 
 The server runs as a child process on loopback with a remote endpoint configured (streams need
 no model, and the endpoint is never called), `MAX_CONNECTIONS` above the stream count and
-heartbeats every `--heartbeat-s` seconds (the server's default, 5). Each stream is a thread's
-`GET /threads/{id}/stream` on a connection of its own, held until the end. `/ok` is timed on
+heartbeats every `--heartbeat-s` seconds (the server's default, 5). Each stream is one thread's
+`GET /threads/{id}/stream` on a connection of its own, held until the end; all follow the same
+thread, so they share its one watcher (`service.thread_watch`). `/ok` is timed on
 one kept-alive connection before the streams open and again while they are open; the server's
 resident memory before and after gives the memory per stream. Goal (issue 11 §5): 10,000 open
 streams, `/ok` p95 ≤ 50 ms while they are.
