@@ -121,7 +121,6 @@ class ThreadStream:
                 for start in self._pending:
                     async for item in self._run_events(start):
                         yield item
-                seen = watch.changes
                 newer = await self._created_after(self._latest)
                 self._pending = [_Start(record.run_id, 0) for record in newer]
                 if newer:
@@ -129,7 +128,7 @@ class ThreadStream:
                 elif watch.gone:
                     return
                 else:
-                    await watch.changed(seen)
+                    await watch.changed()
 
     async def _run_events(self, start: _Start) -> AsyncIterator[tuple[str, RunEvent]]:
         run = await self._find_run(self._thread_id, start.run_id)

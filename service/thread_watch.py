@@ -1,31 +1,43 @@
-"""Watching threads for new runs: one watcher per thread, however many streams follow it.
+"""Watching threads for new runs: one poller for every thread this process's streams follow.
 
 A thread stream (`service.thread_stream`) that has sent every run so far waits for the thread's
 next run, or for the thread to be deleted. Each stream used to poll the database for that on
-its own, every `poll_interval_s`: two statements and a timer on the event loop per stream per
-second, which at ~6,500 open streams was all the loop did (issue 11, goal 5). Streams of one
-thread now share a `ThreadWatch`: one task polls (and wakes at once when this replica admits a
-run on the thread) and tells the followers when the thread's newest run changes or the thread
-is gone; only then does each follower read what is new for it.
+its own, every `poll_interval_s` (issue 11, goal 5), and then each followed thread had one
+watcher task polling it: still two statements and a timer per thread per second, which at
+~5,000 threads was all the event loop did. Now one task polls every watched thread at once
+(`ThreadHeads`: one statement per 500 threads) and wakes the followers of the threads whose
+newest run changed or that are gone; only then does each follower read what is new for it.
+
+A follower's wake-up flag is its subscription to the thread's admissions (`RunQueue.admissions`),
+so a run admitted by this replica wakes the thread's followers at once, without the poller and
+without a task per thread; the poller wakes the same flags for what other replicas did.
+
+Visibility: the poller reads every owner's threads (see `service.storage.thread_heads`). The
+routes 404 a thread the caller may not see before its stream follows it, and the stream reads
+the runs themselves as the caller; so a stream learns when to look from the poller, and what
+it may see from its own reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from threadloom.service.storage.runs import Runs
-from threadloom.service.storage.threads import Threads
+from threadloom.service.storage.thread_heads import ThreadHeads
 from threadloom.service.storage.wakeups import Subscription
 
 logger = logging.getLogger(__name__)
 
 Admissions = Callable[[str], AbstractContextManager[Subscription]]
-# The newest run before the first look: unlike any run, so the first look tells the followers
-# to read (a run may have come between their own read and the watcher's first).
+# The newest run before the first look: unlike any run, so the first look wakes the followers
+# (a run may have come between their own first read and the poller's first look).
 _UNREAD = object()
+# Followers are woken by the poller or an admission, not by a timer; this bound only keeps a
+# wait from lasting forever (a follower woken for nothing reads once and waits again).
+_FOLLOWER_WAIT_S = 3600.0
 
 
 class ThreadWatchFailed(RuntimeError):
@@ -33,90 +45,116 @@ class ThreadWatchFailed(RuntimeError):
 
 
 class ThreadWatch:
-    """What the followers of one thread see: a count of changes, and whether the thread is gone.
-
-    A follower notes `changes`, reads the database, and if it found nothing new waits with
-    `changed(noted)`: a change seen by the watcher after the note is never missed.
-    """
+    """One watched thread: the newest run the poller saw, and its followers' wake-up flags."""
 
     def __init__(self, thread_id: str) -> None:
         self.thread_id = thread_id
-        self.changes = 0
+        self.newest: object = _UNREAD
         self.gone = False
-        self.followers = 0
-        self.task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
-        self._error: Exception | None = None
+        self.error: Exception | None = None
+        self.followers: set[Subscription] = set()
 
-    async def changed(self, seen: int) -> None:
-        """Return once `changes` is past `seen`. Raises `ThreadWatchFailed` if the watcher
-        could not read the database."""
-        while self.changes == seen and self._error is None:
-            await self._changed.wait()
-        if self._error is not None:
-            raise ThreadWatchFailed(f"Watching thread {self.thread_id} failed.") from self._error
+    def notify(self) -> None:
+        for woken in self.followers:
+            woken.wake()
 
-    def _notify(self, *, gone: bool = False) -> None:
-        self.gone = gone
-        self.changes += 1
-        # Set, then replaced: every waiter of this change wakes, later ones wait for the next.
-        self._changed.set()
-        self._changed = asyncio.Event()
+    def fail(self, error: Exception) -> None:
+        self.error = error
+        self.notify()
 
-    def _fail(self, error: Exception) -> None:
-        self._error = error
-        self._changed.set()
+
+class Follower:
+    """One stream's hold on its thread's watch.
+
+    A follower reads the database, and if it found nothing new waits with `changed`: a change
+    seen after it started following (by the poller, or a run admitted here) is never missed.
+    """
+
+    def __init__(self, watch: ThreadWatch, woken: Subscription) -> None:
+        self._watch = watch
+        self._woken = woken
+
+    @property
+    def gone(self) -> bool:
+        """The poller found the thread deleted."""
+        return self._watch.gone
+
+    async def changed(self) -> None:
+        """Return once the thread may have changed since the last call (at once if it did
+        meanwhile). Raises `ThreadWatchFailed` if the poller could not read the database."""
+        if self._watch.error is None:
+            await self._woken.wait(_FOLLOWER_WAIT_S)
+        if self._watch.error is not None:
+            raise ThreadWatchFailed(
+                f"Watching thread {self._watch.thread_id} failed."
+            ) from self._watch.error
 
 
 class ThreadWatches:
-    """The watches of the threads this process's streams follow, each polled by one task while
-    any stream follows its thread."""
+    """The threads this process's streams follow, polled together every `poll_interval_s` by
+    one task (`poller`) while any is followed."""
 
-    def __init__(self, threads: Threads, runs: Runs, admissions: Admissions) -> None:
-        self._threads = threads
-        self._runs = runs
+    def __init__(
+        self, heads: ThreadHeads, admissions: Admissions, *, poll_interval_s: float
+    ) -> None:
+        self._heads = heads
         self._admissions = admissions
+        self._poll_interval_s = poll_interval_s
         self._watches: dict[str, ThreadWatch] = {}
+        self.poller: asyncio.Task[None] | None = None
 
     @contextmanager
-    def follow(self, thread_id: str) -> Iterator[ThreadWatch]:
-        """The thread's watch while the `with` block lasts; the last follower out stops it."""
+    def follow(self, thread_id: str) -> Iterator[Follower]:
+        """Follow the thread while the `with` block lasts; enter it before the first read."""
         watch = self._watches.get(thread_id)
         if watch is None:
             watch = self._watches[thread_id] = ThreadWatch(thread_id)
-            watch.task = asyncio.create_task(self._watch(watch), name=f"watch {thread_id}")
-        watch.followers += 1
-        try:
-            yield watch
-        finally:
-            watch.followers -= 1
-            if not watch.followers:
-                self._forget(watch)
-                if watch.task is not None:
-                    watch.task.cancel()
+            self._start_poller()
+        with self._admissions(thread_id) as woken:
+            watch.followers.add(woken)
+            try:
+                yield Follower(watch, woken)
+            finally:
+                watch.followers.discard(woken)
+                if not watch.followers:
+                    self._forget(watch)
 
-    async def _watch(self, watch: ThreadWatch) -> None:
-        thread_id = watch.thread_id
-        newest: object = _UNREAD
+    async def poll(self) -> None:
+        """Look at every watched thread once; wake the followers of those whose newest run
+        changed, or that are gone. If the database cannot be read, every watch fails."""
+        watches = list(self._watches.values())
         try:
-            # Subscribed before each look, so an admission during the look still wakes it.
-            with self._admissions(thread_id) as admitted:
-                while True:
-                    page = await self._runs.list(thread_id, limit=1, offset=0)
-                    latest = (page[0].created_at, page[0].run_id) if page else None
-                    if await self._threads.get(thread_id) is None:
-                        self._forget(watch)  # a thread made again under this id: a new watch
-                        watch._notify(gone=True)
-                        return
-                    if latest != newest:
-                        newest = latest
-                        watch._notify()
-                    await admitted.wait()
+            newest = await self._heads.newest_runs([watch.thread_id for watch in watches])
         except Exception as error:
-            logger.exception("watching a thread failed thread_id=%s", thread_id)
-            self._forget(watch)
-            watch._fail(error)
+            logger.exception("watching threads failed threads=%d", len(watches))
+            for watch in watches:
+                self._forget(watch)
+                watch.fail(error)
+            return
+        for watch in watches:
+            if watch.thread_id not in newest:
+                self._forget(watch)  # a thread made again under this id gets a new watch
+                watch.gone = True
+                watch.notify()
+            elif newest[watch.thread_id] != watch.newest:
+                watch.newest = newest[watch.thread_id]
+                watch.notify()
+
+    def _start_poller(self) -> None:
+        if self.poller is None or self.poller.done():
+            # In a context of its own: it serves every stream, not the request that started it.
+            self.poller = asyncio.create_task(
+                self._poll_while_watched(), name="thread watches", context=contextvars.Context()
+            )
+
+    async def _poll_while_watched(self) -> None:
+        while self._watches:
+            await self.poll()
+            await asyncio.sleep(self._poll_interval_s)
 
     def _forget(self, watch: ThreadWatch) -> None:
         if self._watches.get(watch.thread_id) is watch:
             del self._watches[watch.thread_id]
+        if not self._watches and self.poller is not None:
+            self.poller.cancel()
+            self.poller = None
