@@ -54,7 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.server_overhead
 	$(BIN)/python -m bench.prefix_reuse
 	$(BIN)/python -m bench.footprint
-	$(BIN)/python -m bench.open_streams --streams 4000
+	$(BIN)/python -m bench.open_streams
 
 tiny-model: $(STAMP)
 	$(BIN)/python -m threadloom.models.bundled.build

@@ -69,8 +69,10 @@ from threadloom.service.storage.backends import open_storage
 from threadloom.service.storage.crons import Crons
 from threadloom.service.storage.graph_store import GraphStore
 from threadloom.service.storage.store_items import StoreItems
+from threadloom.service.storage.thread_heads import ThreadHeads
 from threadloom.service.storage.thread_ttls import CheckpointerTtl
 from threadloom.service.store_index import check_store_index, load_store_index
+from threadloom.service.thread_watch import ThreadWatches
 from threadloom.service.tracing import TRACING_OFF, Tracing
 
 logger = logging.getLogger(__name__)
@@ -307,6 +309,11 @@ async def open_services(
                         run_manager=run_manager,
                         store_items=store_items,
                         cron_jobs=cron_jobs,
+                        thread_watches=ThreadWatches(
+                            ThreadHeads(storage.database),
+                            queue.admissions,
+                            poll_interval_s=settings.poll_interval_s,
+                        ),
                         run_headers=HeaderFilter.from_settings(settings),
                     )
                 finally:

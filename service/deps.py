@@ -28,6 +28,7 @@ from threadloom.service.storage.records import ThreadRecord
 from threadloom.service.storage.runs import Runs
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.threads import Threads
+from threadloom.service.thread_watch import ThreadWatches
 
 if TYPE_CHECKING:  # service.crons uses this module's id checks
     from threadloom.service.crons.jobs import CronJobs
@@ -46,6 +47,7 @@ class Services:
     run_manager: RunManager
     store_items: StoreItems
     cron_jobs: CronJobs
+    thread_watches: ThreadWatches
     # The request headers runs receive in their configurable (`http.configurable_headers`).
     run_headers: HeaderFilter
 

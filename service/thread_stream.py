@@ -20,7 +20,6 @@ its `run_done`), `state_update` (accepted; no such events are sent).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
@@ -34,8 +33,7 @@ from threadloom.service.runs.events import RunEvent
 from threadloom.service.sse import frame
 from threadloom.service.storage.records import RunRecord
 from threadloom.service.storage.runs import Runs
-from threadloom.service.storage.threads import Threads
-from threadloom.service.storage.wakeups import Subscription
+from threadloom.service.thread_watch import ThreadWatches
 
 ThreadStreamMode = Literal["run_modes", "lifecycle", "state_update"]
 _DONE = "done"
@@ -75,18 +73,16 @@ class ThreadStream:
         self,
         thread_id: str,
         *,
-        threads: Threads,
         runs: Runs,
         find_run: FindRun,
         modes: frozenset[str],
-        admissions: Callable[[str], AbstractContextManager[Subscription]],
+        watches: ThreadWatches,
     ) -> None:
         self._thread_id = thread_id
-        self._threads = threads
         self._runs = runs
         self._find_run = find_run
         self._modes = modes
-        self._admissions = admissions
+        self._watches = watches
         self._pending: list[_Start] = []
         self._latest: RunKey = _BEFORE_ALL
 
@@ -120,19 +116,19 @@ class ThreadStream:
     async def events(self) -> AsyncIterator[tuple[str, RunEvent]]:
         """`(event id, event)` of each run in turn, waiting for new runs, until the thread is
         deleted."""
-        while True:
-            for start in self._pending:
-                async for item in self._run_events(start):
-                    yield item
-            with self._admissions(self._thread_id) as admitted:
+        with self._watches.follow(self._thread_id) as watch:
+            while True:
+                for start in self._pending:
+                    async for item in self._run_events(start):
+                        yield item
                 newer = await self._created_after(self._latest)
                 self._pending = [_Start(record.run_id, 0) for record in newer]
                 if newer:
                     self._latest = _key(newer[-1])
-                elif await self._threads.get(self._thread_id) is None:
+                elif watch.gone:
                     return
                 else:
-                    await admitted.wait()
+                    await watch.changed()
 
     async def _run_events(self, start: _Start) -> AsyncIterator[tuple[str, RunEvent]]:
         run = await self._find_run(self._thread_id, start.run_id)

@@ -46,11 +46,10 @@ async def thread_events(
     from its first run, or after `since` (the last `seq` seen), until the client leaves."""
     stream = ThreadStream(
         thread.thread_id,
-        threads=services.threads,
         runs=services.runs,
         find_run=services.run_manager.find,
         modes=frozenset({"run_modes"}),
-        admissions=services.run_queue.admissions,
+        watches=services.thread_watches,
     )
     await stream.open(REPLAY_ALL)
     return protocol_event_response(

@@ -31,11 +31,10 @@ async def join_thread_stream(
     leaves. `stream_mode`: `run_modes` (default), `lifecycle`, `state_update`."""
     stream = ThreadStream(
         thread.thread_id,
-        threads=services.threads,
         runs=services.runs,
         find_run=services.run_manager.find,
         modes=parse_thread_stream_modes([*stream_mode, *stream_modes]),
-        admissions=services.run_queue.admissions,
+        watches=services.thread_watches,
     )
     await stream.open(last_event_id)
     return thread_stream_response(stream, heartbeat_s=services.settings.heartbeat_s)

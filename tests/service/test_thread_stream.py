@@ -174,6 +174,26 @@ async def test_the_stream_ends_when_the_thread_is_deleted(client: httpx.AsyncCli
             assert [frame async for frame in frames] == []
 
 
+async def test_followers_of_one_thread_each_get_its_runs_and_its_end(
+    client: httpx.AsyncClient,
+) -> None:
+    thread_id = (await client.post("/threads", json={})).json()["thread_id"]
+
+    async with following(client, thread_id) as first, following(client, thread_id) as second:
+        run = await client.post(
+            f"/threads/{thread_id}/runs", json={"assistant_id": "agent", "input": QUESTION}
+        )
+        run_id = run.json()["run_id"]
+        received = [await until_done(frames, run_id) for frames in (first, second)]
+        await client.delete(f"/threads/{thread_id}")
+        async with asyncio.timeout(DEADLINE_S):
+            rest = [[frame async for frame in frames] for frames in (first, second)]
+
+    assert summary(received[0]) == summary(received[1])
+    assert summary(received[0])[-1] == done(run_id)
+    assert rest == [[], []]
+
+
 async def test_another_owners_thread_cannot_be_followed(start: StartServer) -> None:
     server = await start(api_keys="alice:key-of-alice,bob:key-of-bob")
     async with (
