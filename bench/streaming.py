@@ -15,7 +15,14 @@ by round so that a busy moment of the shared machine hits both alike:
 Every path decodes exactly N tokens: end-of-turn tokens are masked out of the logits (see
 `bench/local_model.py`), since the bundled model would otherwise end its answer early.
 Goals (issue 3 §6): service tokens/s / plain tokens/s >= 0.97; service first-token time -
-plain's <= 15 ms. Torch runs one intra-op thread by default (`--threads`): on a shared machine
+plain's <= 15 ms.
+
+Then the service's CPU per streamed token (issue 11 §3, aim <= 30 µs), what decides how many
+tokens a second one server process can stream from a fast (GPU-backed) model: the CPU time of
+the event loop's thread, with the client in a thread of its own, for runs of N tokens and of
+N/4, the difference divided by the tokens between (the run's fixed costs cancel out).
+
+Torch runs one intra-op thread by default (`--threads`): on a shared machine
 two OpenMP threads wait on each other whenever one is descheduled, which made this tiny model
 twenty times slower in both paths alike.
 """
@@ -29,6 +36,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import torch
 from langchain_core.messages import HumanMessage, SystemMessage
 from transformers.generation.streamers import BaseStreamer
@@ -40,6 +48,7 @@ from threadloom.service.settings import Settings
 PROMPT = "Tell me a long story about the sea, the ships and the people who sail them."
 THROUGHPUT_GOAL = 0.97
 ADDED_TTFT_GOAL_MS = 15.0
+CPU_PER_TOKEN_AIM_US = 30.0
 
 
 @dataclass(frozen=True)
@@ -100,8 +109,40 @@ async def run(tokens: int, rounds: int) -> None:
             if result.output_tokens != tokens:
                 raise RuntimeError(f"the service made {result.output_tokens} tokens, not {tokens}")
             served.append(Timing(result.first_token_s, result.output_tokens / result.total_s))
+    short_tokens = max(tokens // 4, 1)
+    short = bench.chat.model_copy(update={"max_new_tokens": short_tokens})
+    cpu_long = await loop_cpu_per_run(bench.chat, tokens, rounds)
+    cpu_short = await loop_cpu_per_run(short, short_tokens, rounds)
     bench.chat.generator.shutdown()  # type: ignore[attr-defined]
     _report(plain, served, rounds)
+    per_token_us = (cpu_long - cpu_short) / (tokens - short_tokens) * 1e6
+    verdict = "met" if per_token_us <= CPU_PER_TOKEN_AIM_US else "MISSED"
+    print(
+        f"service CPU per streamed token: {per_token_us:.0f} µs (event loop thread: "
+        f"{cpu_long * 1000:.1f} ms per {tokens}-token run, {cpu_short * 1000:.1f} ms per "
+        f"{short_tokens}; aim <= {CPU_PER_TOKEN_AIM_US:.0f} µs: {verdict})"
+    )
+
+
+async def loop_cpu_per_run(model: Any, tokens: int, rounds: int) -> float:
+    """Median CPU seconds of this thread (the server's event loop) per streamed run of `model`,
+    the client streaming from a thread and event loop of its own."""
+    spent: list[float] = []
+    async with serve(model, tokens) as client:
+        base_url = str(client.base_url)
+
+        async def one_run() -> None:
+            async with httpx.AsyncClient(base_url=base_url, timeout=120) as own:
+                result = await stream_run(own, PROMPT)
+            if result.output_tokens != tokens:
+                raise RuntimeError(f"the service made {result.output_tokens} tokens, not {tokens}")
+
+        await asyncio.to_thread(asyncio.run, one_run())  # warm-up
+        for _ in range(rounds):
+            started = time.thread_time()
+            await asyncio.to_thread(asyncio.run, one_run())
+            spent.append(time.thread_time() - started)
+    return statistics.median(spent)
 
 
 def _report(plain: list[Timing], served: list[Timing], rounds: int) -> None:

@@ -46,6 +46,7 @@ class ModelSpec:
     max_queue: int = 64
     prefix_cache_bytes: int = 0  # keys and values kept for prefix reuse; 0 keeps none
     torch_threads: int | None = None  # None: torch's own choice
+    stream_interval_ms: float = 15.0  # a local model's streamed chunks at most this often
 
 
 def load_chat_model(spec: ModelSpec) -> BaseChatModel:
@@ -82,6 +83,7 @@ def load_chat_model(spec: ModelSpec) -> BaseChatModel:
         max_queue=spec.max_queue,
         prefix_cache_bytes=spec.prefix_cache_bytes,
         torch_threads=spec.torch_threads,
+        stream_interval_ms=spec.stream_interval_ms,
     )
 
 

@@ -1,16 +1,21 @@
 """Runs generations on a bounded pool of worker threads; sync and async consumers, both cancellable.
 
 Decoding never runs on the caller's event loop: a worker thread drives the `Generator` and hands
-each token over a queue. When the consumer goes away (the sync iterator is closed, the async task
-is cancelled) the shared `threading.Event` is set and the worker stops before its next step.
-At most `max_concurrent` generations decode at once; later ones wait in the pool's queue.
-A `Scheduler` (the batching scheduler) takes requests itself: it needs no worker thread per
-request, so the pool hands requests straight to it and it bounds its own queue.
+each token over a queue. The async consumer wakes once per loop tick, not once per token: the
+tokens that came meanwhile are taken as one batch (`astream_batches`), so a loop busy with many
+streams pays its per-chunk costs once per batch rather than once per token. When the consumer
+goes away (the sync iterator is closed, the async task is cancelled) the shared
+`threading.Event` is set and the worker stops before its next step. At most `max_concurrent`
+generations decode at once; later ones wait in the pool's queue. A `Scheduler` (the batching
+scheduler) takes requests itself: it needs no worker thread per request, so the pool hands
+requests straight to it and it bounds its own queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -68,22 +73,42 @@ class GenerationPool:
         self, input_ids: list[int], params: SamplingParams
     ) -> AsyncIterator[TokenEvent]:
         """Async twin of `stream`: the loop only awaits a queue; cancelling stops the worker."""
-        loop = asyncio.get_running_loop()
-        items: asyncio.Queue[_Item] = asyncio.Queue()
-        cancel = threading.Event()
-
-        def hand_over(item: _Item) -> None:
-            try:
-                loop.call_soon_threadsafe(items.put_nowait, item)
-            except RuntimeError:  # the loop is closed: nobody is listening any more
-                cancel.set()
-
-        self._start(input_ids, params, cancel, hand_over)
+        batches = self.astream_batches(input_ids, params)
         try:
-            while (item := await items.get()) is not _DONE:
-                yield _unwrap(item)
+            async for batch in batches:
+                for event in batch:
+                    yield event
         finally:
-            cancel.set()
+            await batches.aclose()
+
+    async def astream_batches(
+        self, input_ids: list[int], params: SamplingParams, interval_s: float = 0.0
+    ) -> AsyncIterator[list[TokenEvent]]:
+        """`astream`, as the tokens that came since the consumer last looked, in order; with
+        `interval_s`, a batch at most that often (the first at once, the last as soon as the
+        generation ends)."""
+        loop = asyncio.get_running_loop()
+        handed = _HandOver(loop)
+        self._start(input_ids, params, handed.cancel, handed.put)
+        last_batch: float | None = None
+        try:
+            while True:
+                if last_batch is not None and (
+                    wait := last_batch + interval_s - loop.time()
+                ) > 0:
+                    await handed.ended_within(wait)
+                events: list[TokenEvent] = []
+                for item in await handed.take():
+                    if item is _DONE or isinstance(item, BaseException):
+                        if events:  # the tokens before the end (or the failure) come first
+                            yield events
+                        _unwrap(item)  # raises the worker's failure
+                        return
+                    events.append(cast(TokenEvent, item))
+                yield events
+                last_batch = loop.time()
+        finally:
+            handed.cancel.set()
 
     def shutdown(self) -> None:
         """Stop accepting work; running generations finish or stop at their cancel event."""
@@ -139,3 +164,57 @@ def _close(events: Iterator[TokenEvent]) -> None:
     close = getattr(events, "close", None)
     if close is not None:
         close()
+
+
+class _HandOver:
+    """Items from a worker thread to the event loop, one wake-up per loop tick at most.
+
+    The worker appends and, unless a wake-up is pending already, schedules one; the loop clears
+    the flag before it takes everything there is, so an item appended meanwhile either is taken
+    or schedules the next wake-up. (deque appends and attribute writes are atomic under the GIL.)
+    The last item (the end, or a failure) always wakes the loop, and `ended_within` too.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._items: collections.deque[_Item] = collections.deque()
+        self._waking = False
+        self._ready = asyncio.Event()
+        self._ended = asyncio.Event()
+        self.cancel = threading.Event()
+
+    def put(self, item: _Item) -> None:
+        """From the worker thread."""
+        self._items.append(item)
+        last = item is _DONE or isinstance(item, BaseException)
+        if self._waking and not last:
+            return
+        self._waking = True
+        try:
+            self._loop.call_soon_threadsafe(self._wake, last)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            self.cancel.set()
+
+    def _wake(self, last: bool) -> None:
+        self._ready.set()
+        if last:
+            self._ended.set()
+
+    async def ended_within(self, timeout_s: float) -> None:
+        """Wait `timeout_s`, or less if the last item comes meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ended.wait(), timeout_s)
+
+    async def take(self) -> list[_Item]:
+        """Every item handed over so far (at least one), oldest first."""
+        while True:
+            self._waking = False
+            items = []
+            while self._items:
+                items.append(self._items.popleft())
+            if items:
+                return items
+            self._ready.clear()
+            # Checked again after clearing: an item that set `_ready` just before is not lost.
+            if not self._items:
+                await self._ready.wait()

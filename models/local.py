@@ -9,8 +9,10 @@ Build one with `models.loading.load_local_model`.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -61,6 +63,9 @@ class LocalChatModel(BaseChatModel):
     repetition_penalty: float = Field(1.0, gt=0.0)
     seed: int | None = None
     max_concurrent: int = Field(1, ge=1, description="generations decoding at the same time")
+    # A streamed reply comes in chunks at most this often (the first token at once): each chunk
+    # costs the event loop the same, whatever its length (see `GenerationPool.astream_batches`).
+    stream_interval_ms: float = Field(15.0, ge=0.0, le=1000.0)
 
     _pool: GenerationPool = PrivateAttr()
     _prompts: PromptBuilder = PrivateAttr()
@@ -144,14 +149,24 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         request = self._request(messages, stop, kwargs)
-        events = self._pool.astream(request.input_ids, request.params)
+        batches = self._pool.astream_batches(
+            request.input_ids, request.params, self.stream_interval_ms / 1000
+        )
         on_first_token = first_token_listener.get()
         try:
-            async for event in events:
+            async for batch in batches:
                 if on_first_token is not None:
                     on_first_token()
                     on_first_token = None
-                for chunk in _generation_chunks(request.reply.add(event)):
+                # The tokens that came since the loop last looked, as one chunk: each chunk
+                # costs callbacks, a stream event and an SSE frame, whatever its length.
+                shown: list[AIMessageChunk] = []
+                for event in batch:
+                    shown += request.reply.add(event)
+                    if request.reply.done:
+                        break
+                if shown:
+                    chunk = ChatGenerationChunk(message=reduce(operator.add, shown))
                     # Given a run manager (an invoke that is not streamed), report the tokens
                     # as LangChain's streaming path does: callbacks see time to first token.
                     if run_manager:
@@ -160,7 +175,7 @@ class LocalChatModel(BaseChatModel):
                 if request.reply.done:
                     break
         finally:
-            await events.aclose()  # stops the worker when the task is cancelled
+            await batches.aclose()  # stops the worker when the task is cancelled
         for chunk in _generation_chunks(request.reply.finish()):
             yield chunk
 

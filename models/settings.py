@@ -49,6 +49,8 @@ class ModelSettings(BaseSettings):
     prefix_cache_mb: float = Field(256.0, ge=0)
     # torch's intra- and inter-op threads (local models); None: torch's own choice.
     torch_threads: int | None = Field(None, ge=1)
+    # A local model's streamed reply comes in chunks at most this often; 0: token by token.
+    stream_interval_ms: float = Field(15.0, ge=0.0, le=1000.0)
 
     def to_spec(self) -> ModelSpec:
         """The `ModelSpec` these settings describe, for `load_chat_model` and `chat_model`."""
@@ -75,4 +77,5 @@ class ModelSettings(BaseSettings):
             max_queue=self.max_queue,
             prefix_cache_bytes=int(self.prefix_cache_mb * 2**20),
             torch_threads=self.torch_threads,
+            stream_interval_ms=self.stream_interval_ms,
         )
