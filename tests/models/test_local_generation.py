@@ -152,3 +152,51 @@ def test_bad_sampling_values_are_refused_before_decoding(tiny_chat_model: LocalC
         tiny_chat_model.invoke("Hi", top_p=1.5)
     with pytest.raises(ValueError, match="max_new_tokens must be at least 1"):
         SamplingParams(max_new_tokens=0)
+
+
+class _GatedGenerator:
+    """Emits one token, then the rest only once `release` is set: a consumer that looks between
+    the two sees them as two hand-overs."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.release = threading.Event()
+
+    def stream(
+        self, input_ids: list[int], params: SamplingParams, cancel: threading.Event
+    ) -> Iterator[TokenEvent]:
+        yield TokenEvent(0)
+        self.release.wait()
+        for token_id in range(1, self.count):
+            yield TokenEvent(token_id)
+
+
+async def test_pool_hands_tokens_over_in_batches_and_ends_without_waiting_out_the_interval() -> (
+    None
+):
+    generator = _GatedGenerator(50)
+    pool = GenerationPool(generator)
+    batches = []
+    # An interval longer than the test's timeout: only the end of the generation can cut the
+    # wait after the first batch short.
+    async for batch in pool.astream_batches([0], SamplingParams(), interval_s=600.0):
+        batches.append([event.token_id for event in batch])
+        generator.release.set()
+    pool.shutdown()
+
+    assert batches[0] == [0]  # the first token at once
+    assert [token for batch in batches for token in batch] == list(range(50))
+    assert len(batches) == 2  # the 49 that came during the interval, as one batch
+
+
+async def test_streamed_chunks_with_an_interval_say_what_token_by_token_chunks_say(
+    tiny_chat_model: LocalChatModel,
+) -> None:
+    by_token = tiny_chat_model.model_copy(update={"stream_interval_ms": 0.0})
+    batched = tiny_chat_model.model_copy(update={"stream_interval_ms": 50.0})
+
+    single = [chunk async for chunk in by_token.astream("Tell me a story")]
+    merged = [chunk async for chunk in batched.astream("Tell me a story")]
+
+    assert "".join(str(c.content) for c in merged) == "".join(str(c.content) for c in single)
+    assert len(merged) <= len(single)
