@@ -145,7 +145,7 @@ class EventLogs:
 
     async def begin_in(self, tx: Queries, run_id: str, event: RunEvent) -> None:
         """Within `tx`, which writes the run's row: store `event` as the run's first."""
-        await self._store.append_in(tx, run_id, 0, [event], close=False)
+        await self._store.insert_in(tx, run_id, 0, [event])
 
     async def detach(self, run_id: str) -> int:
         """Stop storing the run's events in the background (after the write under way, if

@@ -359,8 +359,6 @@ class RunManager:
                 )
                 if thread_metadata is None:
                     raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
-            else:
-                await self._threads.ttls.renew(spec.thread_id, utc_now().timestamp(), tx)
             if unfinished and request.multitask_strategy == "reject":
                 raise thread_busy()
             thread_metadata = await self._threads.mark_busy(
@@ -394,13 +392,17 @@ class RunManager:
         self, spec: RunSpec, tx: Queries
     ) -> tuple[dict[str, Any] | None, list[str]]:
         """The thread's metadata (None: no such thread, or the request may not see it) and its
-        pending and running runs, the thread locked until `tx` ends."""
-        metadata = await self._threads.lock(spec.thread_id, tx)
-        if metadata is None:
+        pending and running runs, the thread locked until `tx` ends; its time-to-live, if it
+        has one, counts from now."""
+        thread = await self._threads.lock(spec.thread_id, tx)
+        if thread is None:
             if spec.request.if_not_exists != "create":
                 raise NotFound(THREAD_OR_ASSISTANT_NOT_FOUND)
             return None, []
-        return metadata, await self._runs.unfinished(spec.thread_id, tx)
+        if thread.has_ttl:
+            await self._threads.ttls.renew(spec.thread_id, utc_now().timestamp(), tx)
+        unfinished = await self._runs.unfinished(spec.thread_id, tx) if thread.busy else []
+        return thread.metadata, unfinished
 
     def _start(
         self,

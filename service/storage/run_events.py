@@ -53,6 +53,15 @@ class RunEventStore:
         the run is gone (deleted with its thread): there is nowhere to store them."""
         if not await tx.fetch_one("SELECT 1 AS found FROM runs WHERE run_id = ?", (run_id,)):
             return False
+        await self.insert_in(tx, run_id, first_index, events)
+        if close:
+            await tx.execute("UPDATE runs SET log_closed = ? WHERE run_id = ?", (True, run_id))
+        return True
+
+    async def insert_in(
+        self, tx: Queries, run_id: str, first_index: int, events: Sequence[RunEvent]
+    ) -> None:
+        """`append_in` for a run known to exist (its row written in `tx`), not closing."""
         if events:
             await tx.execute_many(
                 "INSERT INTO run_events (run_id, seq, name, data) VALUES (?, ?, ?, ?) "
@@ -62,9 +71,6 @@ class RunEventStore:
                     for offset, event in enumerate(events)
                 ],
             )
-        if close:
-            await tx.execute("UPDATE runs SET log_closed = ? WHERE run_id = ?", (True, run_id))
-        return True
 
     async def close_with(self, run_id: str, event: RunEvent) -> None:
         """Append `event` after whatever is stored and mark the log complete: how a replica ends

@@ -7,6 +7,7 @@ A thread's time-to-live is kept beside it (`ttls`, see `service.storage.thread_t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from threadloom.service.storage.database import Database, Queries, Row
@@ -27,6 +28,16 @@ _SORT_COLUMNS = {
     "updated_at": "updated_at",
     "state_updated_at": "state_updated_at",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class LockedThread:
+    """A thread locked to admit a run on it: its metadata, whether a run is pending or running
+    on it, and whether it has a time-to-live to renew."""
+
+    metadata: dict[str, Any]
+    busy: bool
+    has_ttl: bool
 
 
 class Threads:
@@ -70,17 +81,23 @@ class Threads:
             await self.ttls.set(thread_id, ttl, moment.timestamp(), tx)
         return self._record(row) if row else None
 
-    async def lock(self, thread_id: str, tx: Queries) -> dict[str, Any] | None:
-        """Within `tx`: the thread's metadata, if the current owner may see the thread, its row
-        locked (on PostgreSQL) until `tx` ends, so that runs on one thread are admitted one
-        after the other, on every replica."""
+    async def lock(self, thread_id: str, tx: Queries) -> LockedThread | None:
+        """Within `tx`: the thread, if the current owner may see it, its row locked (on
+        PostgreSQL) until `tx` ends, so that runs on one thread are admitted one after the
+        other, on every replica. One statement: what admitting a run needs to know first."""
         visible, visible_args = visible_rows(self._sql, "threads")
         row = await tx.fetch_one(
-            f"SELECT metadata FROM threads WHERE thread_id = ? AND {visible}"
-            f"{self._sql.for_update}",
+            "SELECT metadata, EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id "
+            "AND runs.status IN ('pending', 'running')) AS busy, "
+            "EXISTS (SELECT 1 FROM thread_ttls WHERE thread_ttls.thread_id = threads.thread_id) "
+            f"AS has_ttl FROM threads WHERE thread_id = ? AND {visible}{self._sql.for_update}",
             (thread_id, *visible_args),
         )
-        return None if row is None else self._sql.read_json(row["metadata"])
+        if row is None:
+            return None
+        return LockedThread(
+            self._sql.read_json(row["metadata"]), bool(row["busy"]), bool(row["has_ttl"])
+        )
 
     async def mark_busy(
         self, thread_id: str, metadata: dict[str, Any], patch: dict[str, Any], tx: Queries
