@@ -1,7 +1,8 @@
-"""What threadloom's server adds to a run, beside `langgraph dev` and the bare graph (issue 4 §5).
+"""What threadloom's server adds to a run, beside other LangGraph servers and the bare graph.
 
-    python -m bench.server_overhead            # full run, one to two minutes on 2 cores
-    python -m bench.server_overhead --quick    # the same comparison, smaller, under a minute
+    python -m bench.server_overhead            # full run, about three minutes on 2 cores
+    python -m bench.server_overhead --quick    # the same comparison, smaller: two minutes
+    python -m bench.server_overhead --no-peers # without Aegra and langgraph-api
 
 Every system runs the same graph (`bench/fake_graph.py`: the real agent graph over a model that
 costs nothing, one tool round per run, a new thread per run), all in this one invocation:
