@@ -52,16 +52,17 @@ def http_run(client: JsonClient, thread_ids: list[str]) -> RunOnce:
     return run_once
 
 
-async def wait_until_ok(client: LeanClient) -> None:
-    """Poll `GET /ok` a bounded number of times, for servers that log ready before they listen."""
+async def wait_until_ok(client: LeanClient, path: str = "/ok") -> None:
+    """Poll `GET path` (a health route) a bounded number of times, for servers that log ready
+    before they listen."""
     for _ in range(READY_ATTEMPTS):
         try:
-            if (await client.get("/ok")).is_success:
+            if (await client.get(path)).is_success:
                 return
         except OSError:  # not listening yet
             pass
         await asyncio.sleep(READY_PAUSE_S)
-    raise TimeoutError(f"{client.base_url}/ok did not answer within {READY_ATTEMPTS} attempts")
+    raise TimeoutError(f"{client.base_url}{path} did not answer within {READY_ATTEMPTS} attempts")
 
 
 async def delete_threads(client: LeanClient, thread_ids: list[str]) -> None:

@@ -1,7 +1,8 @@
-"""What threadloom's server adds to a run, beside `langgraph dev` and the bare graph (issue 4 §5).
+"""What threadloom's server adds to a run, beside other LangGraph servers and the bare graph.
 
-    python -m bench.server_overhead            # full run, one to two minutes on 2 cores
-    python -m bench.server_overhead --quick    # the same comparison, smaller, under a minute
+    python -m bench.server_overhead            # full run, about three minutes on 2 cores
+    python -m bench.server_overhead --quick    # the same comparison, smaller: two minutes
+    python -m bench.server_overhead --no-peers # without Aegra and langgraph-api
 
 Every system runs the same graph (`bench/fake_graph.py`: the real agent graph over a model that
 costs nothing, one tool round per run, a new thread per run), all in this one invocation:
@@ -10,20 +11,27 @@ costs nothing, one tool round per run, a new thread per run), all in this one in
   LangGraph's AsyncSqliteSaver on a file and (when reachable) AsyncPostgresSaver: the floor any
   server over the graph stands on;
 - threadloom: its server as a child process, on a SQLite file and on PostgreSQL;
+- its peers, the other self-hosted LangGraph servers on PostgreSQL (`bench/peers.py`): Aegra
+  and langgraph-api on langgraph-runtime-pg, each installed from PyPI into a virtual
+  environment of its own under `build/peers/` (the first run takes a few minutes; `--no-peers`
+  skips them) and counted on a database of its own;
 - `langgraph dev`: the LangGraph CLI's development server, as a child process.
 
 A run over HTTP is `POST /threads` then `POST /threads/{id}/runs/wait`. Sequential latency
-(p50, one client) is measured with the in-process systems and threadloom all open, taking turns
-run by run, so that a slow moment of the shared machine (its disk above all: every checkpoint is
-a commit) hits all of them alike. Then each system alone serves `--clients` concurrent clients
-(runs per second). CPU per run is the server process's (this process's for in-process runs).
+(p50, one client) is measured with the in-process systems, threadloom and its peers all open,
+taking turns run by run, so that a slow moment of the shared machine (its disk above all: every
+checkpoint is a commit) hits all of them alike. Then each system alone serves `--clients`
+concurrent clients (runs per second). CPU per run is the server process's (this process's for
+in-process runs). The systems on PostgreSQL also have the transactions a run commits counted
+(`bench.pg_transactions`).
 
 The ratios at the end are set against the goals of issue 4, for each threadloom backend:
 sequential p50 over `langgraph dev`'s (<= 1/30) and over the in-process graph on the same
 checkpointer (<= 1.3); runs/s at `--clients` over `langgraph dev`'s best (>= 1.5) and over the
 in-process graph's (>= 0.8). For SQLite the in-process ratios are also given against
 AsyncSqliteSaver, the saver a library user of LangGraph would reach for. Where a system cannot
-start (no PostgreSQL, no `langgraph` CLI) or fails, the table says why and the rest still runs.
+start (no PostgreSQL, no `langgraph` CLI, a peer that will not install) or fails, the table
+says why and the rest still runs.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from pathlib import Path
 
 from bench.in_process import CHECKPOINTER_NAMES, Checkpointer
 from bench.load import Measurement, Target, measure, measure_interleaved
+from bench.peers import DEFAULT_REDIS_URL, PEERS, Peer, peer_database_url, peer_server
 from bench.pg_transactions import Transactions, count_transactions
 from bench.systems import Unavailable, in_process, langgraph_dev, threadloom
 
@@ -165,9 +174,15 @@ def _progress(message: str) -> None:
 
 
 async def run_all(
-    sizes: Sizes, backends: Sequence[Checkpointer], postgres_url: str, quick: bool
+    sizes: Sizes,
+    backends: Sequence[Checkpointer],
+    postgres_url: str,
+    quick: bool,
+    peers: Sequence[Peer] = PEERS,
+    redis_url: str = DEFAULT_REDIS_URL,
 ) -> list[Result]:
-    """threadloom beside the in-process floors, then `langgraph dev` (its runs take ~1 s)."""
+    """threadloom beside the in-process floors and its `peers`, then `langgraph dev` (its runs
+    take ~1 s)."""
     with tempfile.TemporaryDirectory(prefix="threadloom-bench-") as scratch:
         workdir = Path(scratch)
         systems: dict[str, AbstractAsyncContextManager[Target]] = {
@@ -183,6 +198,10 @@ async def run_all(
             for name in systems
             if name.endswith(("postgres", CHECKPOINTER_NAMES["postgres"]))
         }
+        # Each peer on a database of its own, so that its count is its own.
+        for peer in peers:
+            systems[peer.name] = peer_server(peer, workdir, postgres_url, redis_url, sizes.clients)
+            on_postgres[peer.name] = peer_database_url(postgres_url, peer)
         results = await bench_side_by_side(
             systems, sizes.runs, sizes, sizes.warmup, on_postgres
         )
@@ -318,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="threadloom storage backends to measure: sqlite,postgres",
     )
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="PostgreSQL URL")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="skip the other servers on PostgreSQL (Aegra, ...)"
+    )
+    parser.add_argument(
+        "--redis-url", default=DEFAULT_REDIS_URL, help="Redis for the peers that need one"
+    )
     return parser
 
 
@@ -336,7 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"dev), {sizes.concurrent_runs} runs at {sizes.clients} clients, per system",
         file=sys.stderr,
     )
-    results = asyncio.run(run_all(sizes, backends, args.postgres_url, args.quick))
+    peers = () if args.no_peers else PEERS
+    results = asyncio.run(
+        run_all(sizes, backends, args.postgres_url, args.quick, peers, args.redis_url)
+    )
     print(report(results, goals(results, backends), sizes))
     measured = any(r.name.startswith("threadloom") and r.failure is None for r in results)
     return 0 if measured else 1

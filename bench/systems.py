@@ -10,6 +10,7 @@ A system that cannot be opened raises `Unavailable` saying why; the benchmark go
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import re
@@ -90,9 +91,10 @@ async def threadloom(
 @asynccontextmanager
 async def langgraph_dev(workdir: Path, clients: int, jobs_per_worker: int) -> AsyncIterator[Target]:
     """`langgraph dev` serving `bench/fake_graph.py:graph`, with its in-memory runtime."""
-    executable = Path(sys.executable).parent / "langgraph"
-    if not executable.exists():
-        raise Unavailable(f"{executable} not found; install the dev extra (langgraph-cli[inmem])")
+    # Run as a module, not as the `langgraph` script, which a venv that borrows another's
+    # site-packages (a worktree's) lacks.
+    if importlib.util.find_spec("langgraph_cli") is None:
+        raise Unavailable("langgraph_cli not found; install the dev extra (langgraph-cli[inmem])")
     home = workdir / f"langgraph-dev-{jobs_per_worker}"
     home.mkdir()
     config = home / "langgraph.json"
@@ -102,8 +104,8 @@ async def langgraph_dev(workdir: Path, clients: int, jobs_per_worker: int) -> As
     )
     port = free_port()
     command = [
-        str(executable), "dev", "--no-browser", "--no-reload", "--port", str(port),
-        "--config", str(config), "--n-jobs-per-worker", str(jobs_per_worker),
+        sys.executable, "-m", "langgraph_cli", "dev", "--no-browser", "--no-reload",
+        "--port", str(port), "--config", str(config), "--n-jobs-per-worker", str(jobs_per_worker),
     ]  # fmt: skip
     # Its cwd is a scratch folder: `langgraph dev` keeps its state in `.langgraph_api/` there.
     with ChildServer(command, child_env(), cwd=home, log_path=home / "server.log") as child:
