@@ -38,7 +38,6 @@ from threadloom.service.runs.executor import (
 )
 from threadloom.service.runs.queue import RunQueue, Ticket
 from threadloom.service.runs.remote import RemoteRun
-from threadloom.service.runs.run_rows import delete_run_row, runs_with_status
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.thread_record import ThreadRecorder
 from threadloom.service.runs.webhooks import WebhookSender, result_payload
@@ -199,7 +198,7 @@ class RunManager:
         running. Returns without waiting for them to stop."""
         if request.status is not None:
             statuses = UNFINISHED if request.status == "all" else (request.status,)
-            runs = await runs_with_status(self._db, statuses)
+            runs = await self._runs.with_status(statuses)
         else:
             runs = [(str(request.thread_id), run_id) for run_id in request.run_ids or []]
         cancelled = 0
@@ -333,7 +332,7 @@ class RunManager:
     async def _roll_back(self, thread_id: str, run_id: str) -> None:
         """Delete the ended run and its checkpoints, and record the thread's state without it."""
         await delete_run_checkpoints(self._executor.checkpointer, thread_id, run_id)
-        await delete_run_row(self._db, thread_id, run_id)
+        await self._runs.remove(thread_id, run_id)
         await self.thread_record.save(thread_id)
 
     async def _record_admission(

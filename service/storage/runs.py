@@ -139,6 +139,22 @@ class Runs:
         )
         return deleted > 0
 
+    async def remove(self, thread_id: str, run_id: str) -> bool:
+        """Delete the run whoever owns it (a rollback, which the request already checked may
+        see it); its events go with it. False if the thread has no such run."""
+        deleted = await self._db.execute(
+            "DELETE FROM runs WHERE thread_id = ? AND run_id = ?", (thread_id, run_id)
+        )
+        return deleted > 0
+
+    async def with_status(self, statuses: Sequence[RunStatus]) -> list[tuple[str, str]]:
+        """`(thread_id, run_id)` of every run, on any thread, with one of `statuses`."""
+        marks = ", ".join("?" * len(statuses))
+        rows = await self._db.fetch_all(
+            f"SELECT thread_id, run_id FROM runs WHERE status IN ({marks})", tuple(statuses)
+        )
+        return [(row["thread_id"], row["run_id"]) for row in rows]
+
     async def has_unfinished(self, thread_id: str, besides: str | None = None) -> bool:
         """Whether a run on the thread, other than `besides`, is pending or running anywhere."""
         row = await self._db.fetch_one(
