@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from threadloom.service.cli import DrainingServer, parse_settings
+from threadloom.service.cli import GC_THRESHOLDS, DrainingServer, parse_settings
 
 
 def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,18 +37,21 @@ def test_a_command_is_required() -> None:
         parse_settings([])
 
 
-async def test_the_server_freezes_what_start_up_built() -> None:
+async def test_the_server_freezes_what_start_up_built_and_collects_less_often() -> None:
     app = FastAPI()
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     config.load()
     server = DrainingServer(config, app)
     server.lifespan = config.lifespan_class(config)  # as `serve` sets it up before `startup`
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     try:
         await server.startup()
-        frozen = gc.get_freeze_count()
+        frozen, started_with = gc.get_freeze_count(), gc.get_threshold()
         await server.shutdown()
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
+        gc.set_threshold(*thresholds)
 
     assert frozen > 0
+    assert started_with == GC_THRESHOLDS
