@@ -147,11 +147,12 @@ class EventLogs:
         """Within `tx`, which writes the run's row: store `event` as the run's first."""
         await self._store.insert_in(tx, run_id, 0, [event])
 
-    async def detach(self, run_id: str) -> int:
+    async def detach(self, run_id: str, log: EventLog) -> int:
         """Stop storing the run's events in the background (after the write under way, if
-        any); how many of them are stored."""
-        writer = self._writers.pop(run_id)
-        return await writer.stop()
+        any); how many of them are stored, or all of them if the writer stopped already (the
+        run was deleted: there is nothing left to store)."""
+        writer = self._writers.pop(run_id, None)
+        return len(log) if writer is None else await writer.stop()
 
     async def end_in(self, tx: Queries, run_id: str, log: EventLog, stored: int) -> None:
         """Within `tx`, which settles the run: store its events from number `stored` on and

@@ -438,7 +438,7 @@ class RunManager:
             status = outcome.status
             # Read before settling, which deletes a stateless run's thread.
             values = await self._webhook_values(spec, outcome)
-            stored = await self._logs.detach(spec.run_id)
+            stored = await self._logs.detach(spec.run_id, log)
             try:
                 await self._settle(spec, outcome, log, stored)
                 announced = True

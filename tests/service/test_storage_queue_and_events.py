@@ -62,6 +62,40 @@ async def test_a_stored_log_follows_another_replica_live_log_to_its_end(
     assert [item async for item in stored.follow(None)] == []  # from now on: it has ended
 
 
+async def test_a_run_settles_its_log_after_the_writer_detached(replicas: list[Storage]) -> None:
+    storage = replicas[0]
+    run = run_record(await new_thread(storage))
+    await storage.runs.create(run)
+    logs = EventLogs(storage.events, storage.wakeups)
+    events = [RunEvent(f"e{n}", b"[%d]" % n) for n in range(3)]
+    live = logs.create(run.run_id)
+    live.append(events[0])
+    # Settling takes over: the writer stops, and the rest goes in the settling transaction.
+    stored = await logs.detach(run.run_id, live)
+    live.append(events[1])
+    live.append(events[2])
+    async with storage.database.transaction() as tx:
+        await logs.end_in(tx, run.run_id, live, stored)
+    live.close()
+    await logs.aclose(DEADLINE_S)
+
+    replayed = [item async for item in logs.stored(run.run_id).follow(0)]
+    assert replayed == list(enumerate(events))  # each once, in order, and the log complete
+
+
+async def test_detaching_the_writer_of_a_deleted_run_leaves_nothing_to_store(
+    replicas: list[Storage],
+) -> None:
+    storage = replicas[0]
+    logs = EventLogs(storage.events, storage.wakeups)
+    live = logs.create("a-run-deleted-meanwhile")
+    live.append(RunEvent("values", b"{}"))
+    live.close()
+    await logs.aclose(DEADLINE_S)  # the writer found no run to store the events of, and ended
+
+    assert await logs.detach("a-run-deleted-meanwhile", live) == 1
+
+
 async def test_turns_pass_between_replicas_in_arrival_order(replicas: list[Storage]) -> None:
     a, b = replicas
     queue_a, queue_b = RunQueue(a.runs, a.wakeups), RunQueue(b.runs, b.wakeups)
