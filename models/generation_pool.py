@@ -24,6 +24,9 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 from threadloom.models.generation import Generator, SamplingParams, TokenEvent
 
+# The longest a stream waits between batches however many streams decode at once (a reader
+# sees a steady flow at ten updates a second).
+MAX_INTERVAL_S = 0.1
 _DONE = object()  # sentinel: the worker has finished (after its last event or error)
 _Item = TokenEvent | BaseException | object
 
@@ -54,6 +57,8 @@ class GenerationPool:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self.generator = generator
+        # Consumers of `astream_batches` now: the interval between batches grows with them.
+        self._batching = 0
         self._executor = ThreadPoolExecutor(
             max_workers=max_concurrent, thread_name_prefix="threadloom-generate"
         )
@@ -85,17 +90,18 @@ class GenerationPool:
         self, input_ids: list[int], params: SamplingParams, interval_s: float = 0.0
     ) -> AsyncIterator[list[TokenEvent]]:
         """`astream`, as the tokens that came since the consumer last looked, in order; with
-        `interval_s`, a batch at most that often (the first at once, the last as soon as the
-        generation ends)."""
+        `interval_s`, a batch at most that often per stream decoding at once (so the event loop
+        handles about as many batches a second however many streams there are), and at least
+        every `MAX_INTERVAL_S`; the first at once, the last as soon as the generation ends."""
         loop = asyncio.get_running_loop()
         handed = _HandOver(loop)
         self._start(input_ids, params, handed.cancel, handed.put)
         last_batch: float | None = None
+        self._batching += 1
         try:
             while True:
-                if last_batch is not None and (
-                    wait := last_batch + interval_s - loop.time()
-                ) > 0:
+                spacing = batch_spacing(interval_s, self._batching)
+                if last_batch is not None and (wait := last_batch + spacing - loop.time()) > 0:
                     await handed.ended_within(wait)
                 events: list[TokenEvent] = []
                 for item in await handed.take():
@@ -108,6 +114,7 @@ class GenerationPool:
                 yield events
                 last_batch = loop.time()
         finally:
+            self._batching -= 1
             handed.cancel.set()
 
     def shutdown(self) -> None:
@@ -164,6 +171,13 @@ def _close(events: Iterator[TokenEvent]) -> None:
     close = getattr(events, "close", None)
     if close is not None:
         close()
+
+
+def batch_spacing(interval_s: float, streams: int) -> float:
+    """The time between one stream's batches when `streams` decode at once: `interval_s` for
+    each of them, so the loop's share stays the same, up to `MAX_INTERVAL_S` (never less than
+    `interval_s`)."""
+    return min(interval_s * streams, max(interval_s, MAX_INTERVAL_S))
 
 
 class _HandOver:

@@ -11,7 +11,7 @@ import torch
 from threadloom.models.detokenizer import IncrementalDetokenizer
 from threadloom.models.errors import GenerationError
 from threadloom.models.generation import SamplingParams, TokenEvent, TransformersGenerator
-from threadloom.models.generation_pool import GenerationPool
+from threadloom.models.generation_pool import MAX_INTERVAL_S, GenerationPool, batch_spacing
 from threadloom.models.local import LocalChatModel
 from threadloom.models.stop_sequences import StopSequenceFilter
 
@@ -200,3 +200,11 @@ async def test_streamed_chunks_with_an_interval_say_what_token_by_token_chunks_s
 
     assert "".join(str(c.content) for c in merged) == "".join(str(c.content) for c in single)
     assert len(merged) <= len(single)
+
+
+def test_batches_come_further_apart_as_more_streams_decode_up_to_a_bound() -> None:
+    assert batch_spacing(0.015, 1) == 0.015
+    assert batch_spacing(0.015, 4) == pytest.approx(0.06)
+    assert batch_spacing(0.015, 32) == MAX_INTERVAL_S
+    assert batch_spacing(0.0, 32) == 0.0  # token by token stays token by token
+    assert batch_spacing(0.5, 2) == 0.5  # an interval set above the bound is kept
