@@ -63,8 +63,9 @@ class LocalChatModel(BaseChatModel):
     repetition_penalty: float = Field(1.0, gt=0.0)
     seed: int | None = None
     max_concurrent: int = Field(1, ge=1, description="generations decoding at the same time")
-    # A streamed reply comes in chunks at most this often (the first token at once): each chunk
-    # costs the event loop the same, whatever its length (see `GenerationPool.astream_batches`).
+    # A streamed reply comes in chunks at most this often for each reply decoding at the time
+    # (the first token at once): each chunk costs the event loop the same, whatever its length
+    # (see `GenerationPool.astream_batches`).
     stream_interval_ms: float = Field(15.0, ge=0.0, le=1000.0)
 
     _pool: GenerationPool = PrivateAttr()
