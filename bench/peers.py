@@ -34,17 +34,16 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from bench.child_server import ChildServer, ChildStartError, free_port
+from bench.child_server import free_port
 from bench.fake_graph import GRAPH_NAME
-from bench.http_runs import http_run, open_client, wait_until_ok
 from bench.load import Target
 from bench.systems import (
     REPO,
-    START_TIMEOUT_S,
     UVICORN_READY,
     Unavailable,
     check_postgres,
     child_env,
+    child_target,
 )
 
 PEERS_HOME = REPO / "build" / "peers"
@@ -238,15 +237,15 @@ async def peer_server(
     async with _fresh_database(postgres_url, peer) as database_url:
         place = Place(python, home, free_port(), database_url, redis_url)
         launch = peer.launch(place)
-        env = child_env(**launch.env)
-        with ChildServer(launch.command, env, cwd=home, log_path=home / "server.log") as child:
-            try:
-                await asyncio.to_thread(child.start, UVICORN_READY, START_TIMEOUT_S)
-            except ChildStartError as exc:
-                raise Unavailable(f"{peer.name} did not start: {exc}") from None
-            async with open_client(f"http://127.0.0.1:{place.port}", clients) as client:
-                try:
-                    await wait_until_ok(client, launch.health_path)
-                except TimeoutError as exc:
-                    raise Unavailable(str(exc)) from None
-                yield Target(http_run(client, []), child.cpu_seconds, child.last_error_line)
+        server = child_target(
+            peer.name,
+            launch.command,
+            child_env(**launch.env),
+            home,
+            UVICORN_READY,
+            place.port,
+            clients,
+            launch.health_path,
+        )
+        async with server as target:
+            yield target

@@ -108,14 +108,34 @@ async def langgraph_dev(workdir: Path, clients: int, jobs_per_worker: int) -> As
         "--port", str(port), "--config", str(config), "--n-jobs-per-worker", str(jobs_per_worker),
     ]  # fmt: skip
     # Its cwd is a scratch folder: `langgraph dev` keeps its state in `.langgraph_api/` there.
-    with ChildServer(command, child_env(), cwd=home, log_path=home / "server.log") as child:
+    server = child_target(
+        "langgraph dev", command, child_env(), home, LANGGRAPH_READY, port, clients
+    )
+    async with server as target:
+        yield target
+
+
+@asynccontextmanager
+async def child_target(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    home: Path,
+    ready: re.Pattern[str],
+    port: int,
+    clients: int,
+    health_path: str = "/ok",
+) -> AsyncIterator[Target]:
+    """A LangGraph-API server started by `command` in `home` (its log there too), on `port`:
+    its runs, once it printed `ready` and answers `health_path`; `Unavailable` if it does not."""
+    with ChildServer(command, env, cwd=home, log_path=home / "server.log") as child:
         try:
-            await asyncio.to_thread(child.start, LANGGRAPH_READY, START_TIMEOUT_S)
+            await asyncio.to_thread(child.start, ready, START_TIMEOUT_S)
         except ChildStartError as exc:
-            raise Unavailable(f"langgraph dev did not start: {exc}") from None
+            raise Unavailable(f"{name} did not start: {exc}") from None
         async with open_client(f"http://127.0.0.1:{port}", clients) as client:
             try:
-                await wait_until_ok(client)
+                await wait_until_ok(client, health_path)
             except TimeoutError as exc:
                 raise Unavailable(str(exc)) from None
             yield Target(http_run(client, []), child.cpu_seconds, child.last_error_line)
