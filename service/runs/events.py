@@ -42,26 +42,24 @@ class EventLog:
     def __init__(self, first_index: int = 0) -> None:
         self.first_index = first_index
         self._events: list[RunEvent] = []
-        self._closed = False
         self._changed = asyncio.Event()
-        self._ended = asyncio.Event()
+        self._ended = asyncio.Event()  # set once the log closes
 
     def __len__(self) -> int:
         return self.first_index + len(self._events)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._ended.is_set()
 
     def append(self, event: RunEvent) -> None:
-        if self._closed:
+        if self.closed:
             raise RuntimeError("The run's event log is closed; nothing may be added after it.")
         self._events.append(event)
         self._wake()
 
     def close(self) -> None:
         """Mark the end of the run: readers finish once they have read everything."""
-        self._closed = True
         self._ended.set()
         self._wake()
 
@@ -86,7 +84,7 @@ class EventLog:
             while index < len(self):
                 yield index, self._events[index - self.first_index]
                 index += 1
-            if self._closed:
+            if self.closed:
                 return
             # No await between the length check and taking the signal, so no wake is missed.
             await self._changed.wait()
@@ -236,7 +234,7 @@ class _Writer:
         self._log = log
         self.stored = stored
         self._stopping = False
-        self._writing: asyncio.Task[bool] | None = None
+        self._writing = False
         # The window starts now: what came before (the run's first event) is stored already,
         # and a run shorter than the window has its log stored whole as it ends.
         self._last_write = time.monotonic()
@@ -245,7 +243,7 @@ class _Writer:
     async def stop(self) -> int:
         """End the task once the write under way (if any) is done; how many events are stored."""
         self._stopping = True
-        if self._writing is None:
+        if not self._writing:
             self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
         return self.stored
@@ -262,13 +260,13 @@ class _Writer:
                 await log.closed_within(wait)
                 continue
             self._last_write = time.monotonic()
-            self._writing = asyncio.ensure_future(
-                self._logs._write_batch(self._run_id, self.stored, batch, closing)
-            )
+            self._writing = True
             try:
-                kept = await asyncio.shield(self._writing)
+                kept = await asyncio.shield(
+                    self._logs._write_batch(self._run_id, self.stored, batch, closing)
+                )
             finally:
-                self._writing = None
+                self._writing = False
             if not kept:
                 return  # the run was deleted: its events go with it
             self.stored += len(batch)
