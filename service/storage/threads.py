@@ -20,6 +20,8 @@ _COLUMNS = (
     "thread_id, created_at, updated_at, state_updated_at, metadata, status, state_values, "
     "interrupts, error"
 )
+# A run still to end: pending (queued) or running.
+_UNFINISHED = "('pending', 'running')"
 # sort_by reaches SQL only through this table, never as request text.
 _SORT_COLUMNS = {
     "thread_id": "thread_id",
@@ -88,7 +90,7 @@ class Threads:
         visible, visible_args = visible_rows(self._sql, "threads")
         row = await tx.fetch_one(
             "SELECT metadata, EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id "
-            "AND runs.status IN ('pending', 'running')) AS busy, "
+            f"AND runs.status IN {_UNFINISHED}) AS busy, "
             "EXISTS (SELECT 1 FROM thread_ttls WHERE thread_ttls.thread_id = threads.thread_id) "
             f"AS has_ttl FROM threads WHERE thread_id = ? AND {visible}{self._sql.for_update}",
             (thread_id, *visible_args),
@@ -189,7 +191,7 @@ class Threads:
         await (tx or self._db).execute(
             "UPDATE threads SET status = CASE WHEN EXISTS ("
             "SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id "
-            "AND runs.status IN ('pending', 'running') AND runs.run_id <> ?) "
+            f"AND runs.status IN {_UNFINISHED} AND runs.run_id <> ?) "
             "THEN 'busy' ELSE ? END, error = ?, "
             "state_values = COALESCE(?, state_values), interrupts = COALESCE(?, interrupts), "
             "updated_at = ?, state_updated_at = ? WHERE thread_id = ?",
@@ -221,7 +223,7 @@ class Threads:
         rows = await self._db.fetch_all(
             "SELECT thread_id FROM threads WHERE status = 'busy' AND NOT EXISTS ("
             "SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id "
-            "AND runs.status IN ('pending', 'running'))"
+            f"AND runs.status IN {_UNFINISHED})"
         )
         return [row["thread_id"] for row in rows]
 
