@@ -57,7 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.open_streams
 
 tiny-model: $(STAMP)
-	$(BIN)/python -m threadloom.models.bundled.build
+	$(BIN)/python -m threadloom.models.tiny_model_kit.build
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -3,7 +3,8 @@ endpoint, and whether torch is loaded at all.
 
     python -m bench.footprint               # about half a minute
 
-Each server runs as a child process (`python -m threadloom.service.cli serve` on a loopback port
+Each server runs as a child process (`python -m threadloom.service.cli.commands serve` on a
+loopback port
 and a new SQLite file), answers one `/ok`, and is then measured: resident memory (VmRSS) and
 whether torch's shared library is mapped. The endpoint URL points at a closed loopback port;
 a server never calls its endpoint before a run. Goal (issue 11 §6): with a remote endpoint, the
@@ -32,7 +33,7 @@ def measure(name: str, workdir: Path, **env: str) -> tuple[int, bool]:
     """(resident bytes, torch loaded) of an idle server started with `env`."""
     port = free_port()
     command = [
-        sys.executable, "-m", "threadloom.service.cli", "serve",
+        sys.executable, "-m", "threadloom.service.cli.commands", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--db", str(workdir / f"{name}.sqlite"),
     ]
     server_env = child_env(**env)

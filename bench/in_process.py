@@ -23,7 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from bench.fake_graph import TOOLS, build_fake_graph, expect_answer, run_input
 from bench.load import RunOnce
-from threadloom.service.agent import compile_agent
+from threadloom.service.deployment.builtin_agent import compile_agent
 from threadloom.service.settings import Settings
 from threadloom.service.storage.sqlite import open_sqlite
 from threadloom.service.storage.sqlite_saver import EmbeddedSqliteSaver

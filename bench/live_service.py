@@ -21,9 +21,9 @@ import httpx
 import uvicorn
 from langchain_core.language_models import BaseChatModel
 
-from threadloom.service.agent import agent_graph
 from threadloom.service.app import create_app
 from threadloom.service.assistants import GRAPH_ID
+from threadloom.service.deployment.builtin_agent import agent_graph
 from threadloom.service.settings import Settings
 
 

@@ -19,12 +19,12 @@ import torch
 from transformers import GenerationConfig
 
 from threadloom.models.bundled import BUNDLED_MODEL_DIR
-from threadloom.models.bundled.dataset import build_conversations
-from threadloom.models.bundled.tokenizer import render, train_tokenizer
-from threadloom.models.bundled.train import TrainingConfig, new_model
 from threadloom.models.loading import load_local_model
 from threadloom.models.local import LocalChatModel
 from threadloom.models.prompt import PromptBuilder
+from threadloom.models.tiny_model_kit.dataset import build_conversations
+from threadloom.models.tiny_model_kit.tokenizer import render, train_tokenizer
+from threadloom.models.tiny_model_kit.train import TrainingConfig, new_model
 
 # Tokens that would end a reply early or turn it into a tool call.
 MASKED_TOKENS = ("<tool_call>",)

@@ -10,7 +10,7 @@ no model, and the endpoint is never called), `MAX_CONNECTIONS` above the stream 
 heartbeats every `--heartbeat-s` seconds (the server's default, 5). Each stream is one thread's
 `GET /threads/{id}/stream` on a connection of its own, held until the end. The streams follow
 `--threads` threads in turn: by default one thread each, the costly case, as the server's one
-poller (`service.thread_watch`) then looks at every stream's thread each `POLL_INTERVAL_S`.
+poller (`service.threads.watch`) then looks at every stream's thread each `POLL_INTERVAL_S`.
 
 Once the streams are open and `SETTLE_S` has passed (the last streams' first reads, and the
 garbage collections a growing heap brings, are over), the server's CPU is sampled over
@@ -132,7 +132,7 @@ async def run(streams: int, threads: int, heartbeat_s: float, workdir: Path) -> 
     limit = raise_file_limit(2 * streams + 1000)
     port = free_port()
     command = [
-        sys.executable, "-m", "threadloom.service.cli", "serve",
+        sys.executable, "-m", "threadloom.service.cli.commands", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--db", str(workdir / "streams.sqlite"),
     ]
     env = child_env(

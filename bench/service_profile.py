@@ -35,8 +35,8 @@ from bench.fake_graph import TOOLS, ZeroCostModel
 from bench.http_runs import http_run
 from bench.in_process import compile_for, graph_run, open_checkpointer
 from bench.load import RunOnce
-from threadloom.service.agent import agent_graph
 from threadloom.service.app import create_app
+from threadloom.service.deployment.builtin_agent import agent_graph
 from threadloom.service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

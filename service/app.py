@@ -15,22 +15,23 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
-from threadloom.service.assistant_store import AssistantStore
 from threadloom.service.assistants import Assistants
-from threadloom.service.auth import OPEN_PATHS, ApiKeyAuth, ApiKeys, is_loopback
-from threadloom.service.auth_policy import AuthPolicy, PolicyAuth
-from threadloom.service.browser_access import BrowserOrigins, UntypedJsonBodies
-from threadloom.service.configurable_headers import HeaderFilter
+from threadloom.service.auth.api_keys import OPEN_PATHS, ApiKeyAuth, ApiKeys, is_loopback
+from threadloom.service.auth.policy import AuthPolicy, PolicyAuth
 from threadloom.service.crons.jobs import CronJobs
 from threadloom.service.crons.scheduler import CronScheduler
-from threadloom.service.custom_http import CustomApp
-from threadloom.service.deployment_config import find_config, read_config
-from threadloom.service.deps import Services
+from threadloom.service.deployment.config import find_config, read_config
+from threadloom.service.deployment.custom_app import CustomApp
+from threadloom.service.deployment.graph_registry import GraphRegistry, GraphValue, import_graphs
+from threadloom.service.deployment.model_status import ModelStatus
+from threadloom.service.deployment.store_index import check_store_index, load_store_index
 from threadloom.service.errors import ConfigurationError, install_error_handlers
-from threadloom.service.graph_registry import GraphRegistry, GraphValue, import_graphs
-from threadloom.service.json_codec import JsonResponse
-from threadloom.service.limits import BodySizeLimit, OpenRequestsPerKey
-from threadloom.service.model_status import ModelStatus
+from threadloom.service.http.browser_access import BrowserOrigins, UntypedJsonBodies
+from threadloom.service.http.configurable_headers import HeaderFilter
+from threadloom.service.http.deps import Services
+from threadloom.service.http.json_codec import JsonResponse
+from threadloom.service.http.limits import BodySizeLimit, OpenRequestsPerKey
+from threadloom.service.http.openapi import install_openapi
 from threadloom.service.observability.install import (
     count_requests,
     install_metrics,
@@ -38,11 +39,11 @@ from threadloom.service.observability.install import (
 )
 from threadloom.service.observability.metrics import Metrics
 from threadloom.service.observability.run_observer import RunObserver
-from threadloom.service.openai import routes as openai_routes
-from threadloom.service.openapi import install_openapi
+from threadloom.service.observability.tracing import TRACING_OFF, Tracing
 from threadloom.service.protocols import a2a, mcp
 from threadloom.service.protocols.assistant_tools import AssistantTools
 from threadloom.service.protocols.mcp import McpEndpoint
+from threadloom.service.protocols.openai import endpoints as openai_routes
 from threadloom.service.routes import (
     assistants,
     crons,
@@ -61,19 +62,18 @@ from threadloom.service.runs.events import EventLogs
 from threadloom.service.runs.executor import RunExecutor
 from threadloom.service.runs.manager import RunManager
 from threadloom.service.runs.queue import RunQueue
-from threadloom.service.runs.thread_sweeper import ThreadSweeper
 from threadloom.service.runs.upkeep import Upkeep
 from threadloom.service.runs.webhooks import WebhookPolicy, WebhookSender
 from threadloom.service.settings import Settings
+from threadloom.service.storage.assistants import AssistantStore
 from threadloom.service.storage.backends import open_storage
 from threadloom.service.storage.crons import Crons
 from threadloom.service.storage.graph_store import GraphStore
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.thread_heads import ThreadHeads
 from threadloom.service.storage.thread_ttls import CheckpointerTtl
-from threadloom.service.store_index import check_store_index, load_store_index
-from threadloom.service.thread_watch import ThreadWatches
-from threadloom.service.tracing import TRACING_OFF, Tracing
+from threadloom.service.threads.ttl_sweeper import ThreadSweeper
+from threadloom.service.threads.watch import ThreadWatches
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
 def _opened_by_settings(
     app: FastAPI, settings: Settings, custom: CustomApp | None
 ) -> Callable[[Scope], bool]:
-    """Which requests need no key besides `service.auth.is_open`'s: `/metrics` when public,
+    """Which requests need no key besides `service.auth.api_keys.is_open`'s: `/metrics` when public,
     and a user app's routes unless its config asks for auth."""
     open_paths = metrics_open_paths(settings)
     api_routes = list(app.router.routes)

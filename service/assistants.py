@@ -17,7 +17,6 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
-from threadloom.service.assistant_store import Assistant, AssistantFilter, AssistantStore
 from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
     BadRequest,
@@ -33,6 +32,7 @@ from threadloom.service.schemas.assistants import (
     AssistantSearch,
     AssistantVersionsSearch,
 )
+from threadloom.service.storage.assistants import Assistant, AssistantFilter, AssistantStore
 from threadloom.service.storage.database import Queries
 from threadloom.service.storage.owners import policy_filter
 from threadloom.service.storage.policy_filters import SYSTEM_ROWS, stamped

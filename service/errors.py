@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette import status
 
-from threadloom.service.json_codec import JsonResponse
+from threadloom.service.http.json_codec import JsonResponse
 
 logger = logging.getLogger(__name__)
 

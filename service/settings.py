@@ -54,7 +54,7 @@ class Settings(ModelSettings):
     # A `langgraph_sdk.Auth` object, as `auth.path` of langgraph.json names it:
     # "path/to/file.py:attr" or "package.module:attr". Its `@auth.authenticate` turns each
     # request into a user; its `@auth.on...` handlers allow, refuse or scope every operation
-    # (see `service.auth_policy`). Not together with API keys: the server refuses to start.
+    # (see `service.auth.policy`). Not together with API keys: the server refuses to start.
     auth_path: str | None = None
     # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; if empty,
     # pages on loopback (localhost, 127.0.0.1, [::1], any port) only.
@@ -135,7 +135,7 @@ class Settings(ModelSettings):
     store_index: dict[str, Any] | None = None
     # Thread time-to-live: the `checkpointer.ttl` of langgraph.json, {"strategy": "delete" |
     # "keep_latest", "default_ttl": minutes, "sweep_interval_minutes": n} (see
-    # `service.runs.thread_sweeper`). None: threads live until deleted, unless given a `ttl`.
+    # `service.threads.ttl_sweeper`). None: threads live until deleted, unless given a `ttl`.
     checkpointer_ttl: dict[str, Any] | None = None
     # Run webhooks: the `webhooks` section of langgraph.json ({"url": {"allowed_domains": [...],
     # "require_https": bool, "disable_loopback": bool, "allowed_ports": [...],

@@ -6,7 +6,7 @@ Settings come from `THREADLOOM_*` variables and `.env` (`threadloom serve` sets 
 those variables first).
 """
 
-from threadloom.service.agent import agent_graph
+from threadloom.service.deployment.builtin_agent import agent_graph
 from threadloom.service.settings import Settings
 
 graph = agent_graph(Settings())

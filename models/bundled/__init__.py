@@ -1,8 +1,7 @@
 """The bundled model: a tiny Llama trained here to run the agent's ReAct loop offline.
 
-`python -m threadloom.models.bundled.build` (or `make tiny-model`) rebuilds it into
-`BUNDLED_MODEL_DIR`;
-`python -m threadloom.models.bundled.evaluate` measures what it can do with the real tools.
+Only its files and the name that selects it ship; the kit that builds and evaluates it is
+dev-only, in `models/tiny_model_kit/` (`make tiny-model`).
 """
 
 from pathlib import Path

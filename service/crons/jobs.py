@@ -16,22 +16,22 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from threadloom.service.assistant_store import Assistant
 from threadloom.service.assistants import Assistants, system_assistant_id
 from threadloom.service.crons.payload import created_payload, patched_payload, run_request
 from threadloom.service.crons.schedule import check_timezone, first_run
 from threadloom.service.crons.scheduler import CronScheduler
-from threadloom.service.deps import canonical_id
 from threadloom.service.errors import (
     BadRequest,
     InvalidRequest,
     NotFound,
     thread_not_found,
 )
+from threadloom.service.http.deps import canonical_id
 from threadloom.service.ids import new_id
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.webhooks import WebhookPolicy
 from threadloom.service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
+from threadloom.service.storage.assistants import Assistant
 from threadloom.service.storage.crons import CronQuery, CronRecord, Crons
 from threadloom.service.storage.owners import current_owner, policy_filter
 from threadloom.service.storage.policy_filters import stamped

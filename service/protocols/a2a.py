@@ -23,19 +23,19 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from threadloom.service.assistant_store import Assistant
-from threadloom.service.auth_policy import authorize, authorize_run
-from threadloom.service.deps import Services, ServicesDep
+from threadloom.service.auth.policy import authorize, authorize_run
 from threadloom.service.errors import InvalidRequest, NotFound, ServiceError
+from threadloom.service.http.deps import Services, ServicesDep
+from threadloom.service.http.json_codec import JsonResponse, dumps, loads
+from threadloom.service.http.sse import frame
 from threadloom.service.ids import new_id
-from threadloom.service.json_codec import JsonResponse, dumps, loads
 from threadloom.service.protocols import a2a_tasks
 from threadloom.service.protocols.a2a_tasks import Json
 from threadloom.service.runs.events import RunEvent
 from threadloom.service.runs.manager import ActiveRun
 from threadloom.service.schemas.responses import answers
 from threadloom.service.schemas.runs import RunCreate
-from threadloom.service.sse import frame
+from threadloom.service.storage.assistants import Assistant
 
 router = APIRouter(tags=["a2a"])
 

@@ -22,13 +22,13 @@ import jsonschema
 from langchain_core.messages import AIMessage
 from langgraph.pregel import Pregel
 
-from threadloom.service.assistant_store import Assistant
-from threadloom.service.auth_policy import authorize, authorize_run
+from threadloom.service.auth.policy import authorize, authorize_run
 from threadloom.service.errors import ServiceError
-from threadloom.service.json_codec import dumps, loads
+from threadloom.service.http.json_codec import dumps, loads
 from threadloom.service.runs.manager import RunManager
 from threadloom.service.schemas.assistants import AssistantSearch
 from threadloom.service.schemas.runs import RunCreate
+from threadloom.service.storage.assistants import Assistant
 
 # Tool names allowed by the MCP specification (2025-11-25).
 _NOT_IN_TOOL_NAME = re.compile(r"[^A-Za-z0-9_.-]")

@@ -24,7 +24,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.types import Receive, Scope, Send
 
-from threadloom.service.json_codec import dumps
+from threadloom.service.http.json_codec import dumps
 from threadloom.service.protocols.assistant_tools import AssistantTools, ToolCallError
 
 PATH = "/mcp"

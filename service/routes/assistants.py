@@ -9,14 +9,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 from langgraph.pregel import Pregel
 
-from threadloom.service.assistant_store import Assistant as AssistantRecord
 from threadloom.service.assistants import Assistants
-from threadloom.service.auth_policy import authorize
-from threadloom.service.deps import ServicesDep
+from threadloom.service.auth.policy import authorize
+from threadloom.service.deployment.graph_description import (
+    graph_drawing,
+    graph_schemas,
+    subgraph_schemas,
+)
 from threadloom.service.errors import InvalidRequest
-from threadloom.service.graph_description import graph_drawing, graph_schemas, subgraph_schemas
-from threadloom.service.json_codec import JsonResponse
-from threadloom.service.routes.pages import paged_response
+from threadloom.service.http.deps import ServicesDep
+from threadloom.service.http.json_codec import JsonResponse
+from threadloom.service.http.pagination import paged_response
 from threadloom.service.schemas.assistants import (
     AssistantCount,
     AssistantCreate,
@@ -26,6 +29,7 @@ from threadloom.service.schemas.assistants import (
     AssistantVersionsSearch,
 )
 from threadloom.service.schemas.responses import Assistant, AssistantVersion, answers, selectable
+from threadloom.service.storage.assistants import Assistant as AssistantRecord
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 

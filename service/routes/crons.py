@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from threadloom.service.auth_policy import authorize
+from threadloom.service.auth.policy import authorize
 from threadloom.service.crons.jobs import CronJobs
-from threadloom.service.deps import ServicesDep, ThreadId, UuidPath
-from threadloom.service.json_codec import JsonResponse
-from threadloom.service.routes.pages import paged_response
+from threadloom.service.http.deps import ServicesDep, ThreadId, UuidPath
+from threadloom.service.http.json_codec import JsonResponse
+from threadloom.service.http.pagination import paged_response
 from threadloom.service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch
 from threadloom.service.schemas.responses import RUN_ERRORS, Cron, answers, selectable
 

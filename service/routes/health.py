@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from langgraph.version import __version__ as langgraph_version
 
 from threadloom.models.remote_servers import REMOTE_SERVERS
-from threadloom.service.json_codec import JsonResponse
+from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.schemas.responses import Info, Ok, answers
 
 router = APIRouter(tags=["health"])
@@ -36,7 +36,7 @@ async def info(request: Request) -> JsonResponse:
             "flags": {"assistants": True, "crons": False, "langsmith": False},
             # The remote model servers tried, how to point at each, and what was verified.
             "remote_servers": [asdict(server) for server in REMOTE_SERVERS],
-            # loading / ready / failed (with the reason): see `service.model_status`.
+            # loading / ready / failed (with the reason): see `service.deployment.model_status`.
             "model": request.app.state.model_status.to_api(),
         }
     )

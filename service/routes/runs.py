@@ -9,11 +9,11 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from threadloom.service.auth_policy import authorize, authorize_run
-from threadloom.service.deps import ExistingThread, RunId, RunRequest, ServicesDep, ThreadId
+from threadloom.service.auth.policy import authorize, authorize_run
 from threadloom.service.errors import NotFound
-from threadloom.service.json_codec import JsonResponse
-from threadloom.service.run_responses import (
+from threadloom.service.http.deps import ExistingThread, RunId, RunRequest, ServicesDep, ThreadId
+from threadloom.service.http.json_codec import JsonResponse
+from threadloom.service.http.run_responses import (
     Run,
     after_event,
     result_response,

@@ -10,10 +10,10 @@ from pydantic import Field
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from threadloom.service.auth_policy import authorize, authorize_run
-from threadloom.service.deps import RunRequest, ServicesDep, with_request_headers
-from threadloom.service.json_codec import JsonResponse
-from threadloom.service.run_responses import result_response, stream_response
+from threadloom.service.auth.policy import authorize, authorize_run
+from threadloom.service.http.deps import RunRequest, ServicesDep, with_request_headers
+from threadloom.service.http.json_codec import JsonResponse
+from threadloom.service.http.run_responses import result_response, stream_response
 from threadloom.service.schemas.bounds import MAX_BATCH_RUNS
 from threadloom.service.schemas.responses import RUN_ERRORS, SSE, Run, RunResult, answers
 from threadloom.service.schemas.runs import RunCreate, RunsCancel

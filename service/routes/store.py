@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from threadloom.service.auth_policy import authorize_store
-from threadloom.service.deps import ServicesDep
+from threadloom.service.auth.policy import authorize_store
 from threadloom.service.errors import BadRequest, InvalidRequest
-from threadloom.service.json_codec import JsonResponse
+from threadloom.service.http.deps import ServicesDep
+from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.schemas.responses import Item, Namespaces, SearchItems, answers
 from threadloom.service.schemas.store import (
     StoreDelete,

@@ -1,6 +1,6 @@
 """The thread-centric protocol of `client.threads.stream()` (LangGraph SDKs): commands, and the
-thread's events from its first run on (see `service.thread_commands`,
-`service.thread_events_v2`)."""
+thread's events from its first run on (see `service.threads.commands`,
+`service.threads.protocol_events`)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ from functools import partial
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 
-from threadloom.service.deps import ExistingThread, ServicesDep, ThreadId
-from threadloom.service.json_codec import JsonResponse
-from threadloom.service.run_responses import REPLAY_ALL
+from threadloom.service.http.deps import ExistingThread, ServicesDep, ThreadId
+from threadloom.service.http.json_codec import JsonResponse
+from threadloom.service.http.run_responses import REPLAY_ALL
 from threadloom.service.schemas.responses import SSE, answers
 from threadloom.service.schemas.thread_commands import (
     CommandSuccess,
     EventStreamRequest,
     ThreadCommand,
 )
-from threadloom.service.thread_commands import run_command
-from threadloom.service.thread_events_v2 import EventFilter, ProtocolEvents, protocol_event_response
-from threadloom.service.thread_stream import ThreadStream
+from threadloom.service.threads.commands import run_command
+from threadloom.service.threads.follow import ThreadStream
+from threadloom.service.threads.protocol_events import (
+    EventFilter,
+    ProtocolEvents,
+    protocol_event_response,
+)
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["thread streams"])
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from threadloom.service.auth_policy import authorize
-from threadloom.service.deps import ExistingThread, ServicesDep, canonical_id
+from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import thread_not_found
+from threadloom.service.http.deps import ExistingThread, ServicesDep, canonical_id
+from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.ids import new_id
-from threadloom.service.json_codec import JsonResponse
 from threadloom.service.schemas.responses import Pruned, Thread, answers
 from threadloom.service.schemas.threads import ThreadPrune
 from threadloom.service.storage.thread_checkpoints import (

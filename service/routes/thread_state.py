@@ -10,14 +10,14 @@ from fastapi import APIRouter, Query
 from langgraph.errors import InvalidUpdateError
 from langgraph.pregel import Pregel
 
-from threadloom.service.deps import ExistingThread, ServicesDep, ThreadToUpdate
 from threadloom.service.errors import BadRequest, Conflict, InvalidRequest, NotFound
-from threadloom.service.json_codec import JsonResponse
+from threadloom.service.http.deps import ExistingThread, ServicesDep, ThreadToUpdate
+from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.schemas.bounds import Limit
 from threadloom.service.schemas.responses import StateWritten, ThreadState, answers
 from threadloom.service.schemas.threads import HistoryRequest, StateAtCheckpoint, StateUpdate
 from threadloom.service.storage.records import ThreadRecord
-from threadloom.service.thread_state import thread_state
+from threadloom.service.threads.state import thread_state
 
 router = APIRouter(prefix="/threads/{thread_id}", tags=["thread state"])
 

@@ -1,4 +1,4 @@
-"""Following a thread: every event of its runs, run after run (see `service.thread_stream`)."""
+"""Following a thread: every event of its runs, run after run (see `service.threads.follow`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
 
-from threadloom.service.deps import ExistingThread, ServicesDep
+from threadloom.service.http.deps import ExistingThread, ServicesDep
 from threadloom.service.schemas.responses import SSE, answers
-from threadloom.service.thread_stream import (
+from threadloom.service.threads.follow import (
     ThreadStream,
     parse_thread_stream_modes,
     thread_stream_response,

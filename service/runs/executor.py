@@ -14,14 +14,14 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
+from threadloom.service.deployment.graph_registry import GraphRegistry
 from threadloom.service.errors import error_event
-from threadloom.service.graph_registry import GraphRegistry
-from threadloom.service.json_codec import dumps
+from threadloom.service.http.json_codec import dumps
+from threadloom.service.observability.tracing import TRACING_OFF, AnyRunTrace, Tracing
 from threadloom.service.runs.events import EventLog, RunEvent
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.stream_modes import ChunkTranslator, graph_stream_modes
 from threadloom.service.storage.records import RunStatus
-from threadloom.service.tracing import TRACING_OFF, AnyRunTrace, Tracing
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from threadloom.service.errors import (
 )
 from threadloom.service.ids import new_id
 from threadloom.service.observability.run_observer import RunObserver
-from threadloom.service.runs.checkpoint_removal import delete_run_checkpoints
 from threadloom.service.runs.events import EventLog, EventLogs
 from threadloom.service.runs.executor import (
     RunExecutor,
@@ -37,16 +36,17 @@ from threadloom.service.runs.executor import (
     metadata_event,
 )
 from threadloom.service.runs.queue import RunQueue, Ticket
-from threadloom.service.runs.remote import RemoteRun
 from threadloom.service.runs.spec import RunSpec
-from threadloom.service.runs.thread_record import ThreadRecorder
+from threadloom.service.runs.stored_run import RemoteRun
 from threadloom.service.runs.webhooks import WebhookSender, result_payload
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
+from threadloom.service.storage.checkpoint_removal import delete_run_checkpoints
 from threadloom.service.storage.database import Database, Queries
 from threadloom.service.storage.owners import acting_for
 from threadloom.service.storage.records import RunRecord, RunStatus, ThreadQuery, utc_now
 from threadloom.service.storage.runs import Runs
 from threadloom.service.storage.threads import Threads
+from threadloom.service.threads.record import ThreadRecorder
 
 logger = logging.getLogger(__name__)
 

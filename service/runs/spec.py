@@ -15,10 +15,10 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Send
 from langgraph.version import __version__ as langgraph_version
 
-from threadloom.service.assistant_store import Assistant
-from threadloom.service.auth_policy import USER_KEY, auth_configurable, graph_user
+from threadloom.service.auth.policy import USER_KEY, auth_configurable, graph_user
 from threadloom.service.errors import BadRequest
 from threadloom.service.schemas.runs import RunCommand, RunCreate
+from threadloom.service.storage.assistants import Assistant
 
 
 @dataclass(frozen=True, slots=True)

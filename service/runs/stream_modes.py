@@ -19,7 +19,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk, message_chunk_to_message
 
-from threadloom.service.thread_state import checkpoint_ref
+from threadloom.service.threads.state import checkpoint_ref
 
 INTERRUPT_KEY = "__interrupt__"
 # Always streamed from the graph: `values` for the result of a wait, `updates` for interrupts.

@@ -4,7 +4,7 @@ Every beat (a third of the lease time, or at once when a cancel request is publi
 the leases of the runs it holds and cancels those asked to stop, settles the runs of replicas
 that stopped, and, now and then, forgets the event logs of runs that ended long ago and the
 store items whose time to live ran out, and sweeps the threads whose TTL ran out (every
-`sweep_interval_s`; see `service.runs.thread_sweeper`). A failing
+`sweep_interval_s`; see `service.threads.ttl_sweeper`). A failing
 beat (the database is away) is logged and tried again at the next.
 """
 
@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from threadloom.service.runs.queue import RunQueue
-from threadloom.service.runs.thread_sweeper import ThreadSweeper
 from threadloom.service.storage.run_events import RunEventStore
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.wakeups import CANCEL_TOPIC, Wakeups
+from threadloom.service.threads.ttl_sweeper import ThreadSweeper
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from threadloom.service.errors import ConfigurationError, InvalidRequest
-from threadloom.service.json_codec import dumps
+from threadloom.service.http.json_codec import dumps
 from threadloom.service.settings import Settings
 from threadloom.service.storage.records import utc_now
 

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from threadloom.service.assistant_store import AssistantSortBy
 from threadloom.service.schemas.bounds import Limit, Metadata, Offset, RunConfig, Version
+from threadloom.service.storage.assistants import AssistantSortBy
 
 AssistantField = Literal[
     "assistant_id",

@@ -3,7 +3,7 @@
 A value outside them is a 422 naming the field and the bound (the OpenAPI document shows them
 too). The bounds an operator may want to change are settings instead: the body size
 (`THREADLOOM_MAX_BODY_BYTES`) and the JSON nesting depth (`THREADLOOM_MAX_JSON_DEPTH`), checked
-before any route parses the body (`service.limits`).
+before any route parses the body (`service.http.limits`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from langchain_core.messages.utils import convert_to_messages
 from pydantic import AfterValidator, Field
 
-from threadloom.service.json_codec import dumps
+from threadloom.service.http.json_codec import dumps
 
 MAX_PAGE = 1000  # items per page (`limit`), ids per search
 MAX_OFFSET = 1_000_000_000

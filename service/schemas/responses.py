@@ -10,10 +10,10 @@ Every route declares its success body and the errors it can answer itself:
 
 `answers(model, *codes)`: `model` is the 200 body (`None` for no body, `SSE` for an event
 stream), `codes` the error statuses (each with the `{"detail": ...}` body, `ErrorBody`).
-Errors that every route can answer are added to the document once by `service.openapi`: 422
+Errors that every route can answer are added to the document once by `service.http.openapi`: 422
 (invalid input, and the JSON body checks), 408/413 on routes with a body, 401 and 429 with API
 keys on. A new route that forgets `answers` gets no 200 schema: the schemathesis suite
-(tests/service/test_openapi_conformance.py) then reports it.
+(tests/service/http/test_openapi_conformance.py) then reports it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Who a request acts for, and the one rule that keeps each owner to its own rows.
 
-With API keys configured, `service.auth` runs each request `acting_for` the owner its key names.
+With API keys configured, `service.auth.api_keys` runs each request `acting_for` the owner its key
+names.
 The tables then stamp the rows they create with that owner (column `owned_by`) and read, change
 and delete only rows whose condition `visible_to_current_owner` holds: any other owner's thread,
 run or assistant is absent for this one. With no owner set (auth off, or the server's own
@@ -8,7 +9,7 @@ background work such as recovery) every row is visible.
 
 Tasks started during a request (a run's task) inherit its owner, as asyncio copies the context.
 
-An auth policy (`service.auth_policy`) narrows the same rule further: the filter its handler
+An auth policy (`service.auth.policy`) narrows the same rule further: the filter its handler
 returned for a resource (`scope_to_policy`) becomes one more condition, on the rows' metadata, of
 every statement `visible_rows` guards for that resource in the rest of the request. A run is
 seen through its thread's metadata, as LangGraph Server sees it.

@@ -1,4 +1,4 @@
-"""The filters an auth policy's handlers return (`service.auth_policy`), as SQL on a JSON column.
+"""The filters an auth policy's handlers return (`service.auth.policy`), as SQL on a JSON column.
 
 A filter is LangGraph's `Auth.types.FilterType`: `{"key": value}` or `{"key": {"$eq": value}}`
 (the metadata's `key` equals `value`; an object without operators is a value too),

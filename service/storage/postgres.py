@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from threadloom.service.errors import ConfigurationError
-from threadloom.service.json_codec import dumps
+from threadloom.service.http.json_codec import dumps
 from threadloom.service.storage.database import Dialect, Queries, Row
 from threadloom.service.storage.migrations import MIGRATIONS
 

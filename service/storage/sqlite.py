@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from threadloom.service.json_codec import dumps, loads
+from threadloom.service.http.json_codec import dumps, loads
 from threadloom.service.storage.database import Dialect, Queries, Row
 from threadloom.service.storage.migrations import MIGRATIONS
 

@@ -9,7 +9,8 @@ from those of the owners of API keys, even when auth is off.
 Search matches a namespace prefix, equality of top-level fields of the value, and a query.
 Without an index the query is plain keywords: every word of it must occur, case-insensitively
 (ASCII), in the value's JSON text, and results come most recently updated first. With an index
-(`store.index`, see `service.store_index`) items are embedded as they are put, and a query
+(`store.index`, see `service.deployment.store_index`) items are embedded as they are put, and a
+query
 ranks the matching items by cosine similarity, each with its `score` (see
 `service.storage.store_vectors`); items put with `index=False` follow the scored ones, unscored.
 An item put with a TTL (minutes) disappears once it runs out; reading it (by default) starts
@@ -37,7 +38,7 @@ from threadloom.service.storage.records import utc_now
 from threadloom.service.storage.store_vectors import BATCH_ROWS, TopItems, encode
 
 if TYPE_CHECKING:  # the index is loaded by the service, which hands it in
-    from threadloom.service.store_index import StoreIndex
+    from threadloom.service.deployment.store_index import StoreIndex
 
 Namespace = tuple[str, ...]
 

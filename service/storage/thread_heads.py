@@ -1,4 +1,4 @@
-"""The newest run of many threads at once: what the thread watcher polls (`service.thread_watch`).
+"""The newest run of many threads at once: what the thread watcher polls (`service.threads.watch`).
 
 One statement reads `CHUNK` threads, so a poll of every thread a replica's streams follow costs
 a few statements, not one or two per thread.

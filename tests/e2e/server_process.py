@@ -87,7 +87,7 @@ class ServerProcess(ChildServer):
         db: Path,
         extra_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
-        module: str = "threadloom.service.cli",
+        module: str = "threadloom.service.cli.commands",
     ):
         super().__init__(env)
         self.db = db

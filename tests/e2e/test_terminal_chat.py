@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.server_process import REPO, ServerProcess
 
 pytestmark = pytest.mark.slow
-CHAT = [sys.executable, "-m", "threadloom.service.cli", "chat"]
+CHAT = [sys.executable, "-m", "threadloom.service.cli.commands", "chat"]
 READ_TIMEOUT_S = 180.0
 
 

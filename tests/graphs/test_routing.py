@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from threadloom.graphs.routing import route_question
-from threadloom.models.bundled.evaluate import build_cases
+from threadloom.models.tiny_model_kit.evaluate import build_cases
 
 MATH = [
     "compute 17*23",

@@ -18,12 +18,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from threadloom.graphs import build_graph
 from threadloom.models.batching import BatchScheduler, StepReport
-from threadloom.models.bundled.evaluate import DEMO_QUESTION
 from threadloom.models.generation import SamplingParams
 from threadloom.models.loading import load_local_model
 from threadloom.models.local import LocalChatModel
 from threadloom.models.prefix_cache import PrefixCache, common_prefix_length
 from threadloom.models.prompt import PromptBuilder
+from threadloom.models.tiny_model_kit.evaluate import DEMO_QUESTION
 from threadloom.service.settings import Settings
 from threadloom.tools.registry import get_tools
 

@@ -18,7 +18,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langgraph.graph import StateGraph
 
 from tests.fakes import FakeToolCallingModel
-from threadloom.service.agent import compile_agent, make_agent_graph
+from threadloom.service.deployment.builtin_agent import compile_agent, make_agent_graph
 from threadloom.service.settings import Settings
 
 TOOLS = ["calculator", "search"]

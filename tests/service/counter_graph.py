@@ -8,7 +8,7 @@ in the store under ("counters", thread id). Adding `HANG` makes `add` wait until
 cancelled.
 
 It imports nothing but LangGraph, so that `langgraph dev` loads it by path and the sample app of
-`tests/service/test_user_app.py` carries a copy of it.
+`tests/service/deployment/test_user_app.py` carries a copy of it.
 """
 
 from __future__ import annotations

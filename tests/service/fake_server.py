@@ -20,8 +20,8 @@ from pathlib import Path
 
 from tests.e2e.server_process import ServerProcess
 from tests.fakes import FakeToolCallingModel
-from threadloom.service.agent import agent_graph
-from threadloom.service.cli import main
+from threadloom.service.cli.commands import main
+from threadloom.service.deployment.builtin_agent import agent_graph
 
 GATE_VARIABLE = "FAKE_MODEL_GATE"
 DEADLINE_S = 30.0

@@ -16,11 +16,11 @@ from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import StateGraph
 
-from threadloom.service.agent import compile_agent, make_agent_graph
 from threadloom.service.app import create_app
 from threadloom.service.assistants import GRAPH_ID
-from threadloom.service.graph_registry import GraphValue
-from threadloom.service.http_server import uvicorn_config
+from threadloom.service.deployment.builtin_agent import compile_agent, make_agent_graph
+from threadloom.service.deployment.graph_registry import GraphValue
+from threadloom.service.http.server import uvicorn_config
 from threadloom.service.settings import Settings
 
 GraphFactory = Callable[[Settings], StateGraph]

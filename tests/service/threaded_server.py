@@ -11,10 +11,10 @@ from typing import Any
 import uvicorn
 
 from tests.fakes import FakeToolCallingModel
-from threadloom.service.agent import agent_graph
 from threadloom.service.app import create_app
 from threadloom.service.assistants import GRAPH_ID
-from threadloom.service.http_server import uvicorn_config
+from threadloom.service.deployment.builtin_agent import agent_graph
+from threadloom.service.http.server import uvicorn_config
 from threadloom.service.settings import Settings
 
 START_TIMEOUT_S = 120.0

@@ -1,0 +1,1 @@
+"""The `threadloom` command: `serve` and the terminal `chat`."""

@@ -1,0 +1,91 @@
+"""How a run is answered over HTTP: its event stream, or its result once it ends.
+
+Shared by the thread-bound run routes and the stateless ones; a run here is one this process
+executes (`ActiveRun`) or one it follows through the database (`RemoteRun`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from sse_starlette import EventSourceResponse
+from starlette.responses import StreamingResponse
+
+from threadloom.service.errors import InvalidRequest
+from threadloom.service.http.sse import event_stream_response, run_result_response
+from threadloom.service.runs.events import RunEvent
+from threadloom.service.runs.manager import ActiveRun
+from threadloom.service.runs.stored_run import RemoteRun
+from threadloom.service.runs.stream_modes import joined
+
+Run = ActiveRun | RemoteRun
+# The `Last-Event-ID` that asks for every event from the start.
+REPLAY_ALL = "-"
+
+
+def thread_run_path(run: Run) -> str:
+    return f"/threads/{run.thread_id}/runs/{run.run_id}"
+
+
+def stream_response(
+    run: Run,
+    *,
+    heartbeat_s: float,
+    resumable: bool,
+    cancel_on_disconnect: bool,
+    path: str | None = None,
+    start: int | None = 0,
+    modes: Iterable[str] = (),
+) -> EventSourceResponse:
+    """The run's events from number `start` (None: from the next one) as SSE, only those of
+    `modes` if given; a client that leaves cancels the run if it asked to."""
+    wanted = tuple(modes)
+
+    async def events() -> AsyncIterator[tuple[int, RunEvent]]:
+        async for index, event in run.log.follow(start):
+            if joined(event.name, wanted):
+                yield index, event
+
+    return event_stream_response(
+        events(),
+        run_path=path or thread_run_path(run),
+        resumable=resumable,
+        heartbeat_s=heartbeat_s,
+        on_disconnect=run.cancel if cancel_on_disconnect else None,
+    )
+
+
+def result_response(
+    run: Run, *, heartbeat_s: float, cancel_on_disconnect: bool
+) -> StreamingResponse:
+    """The run's final values (or `__error__` / `__interrupt__`) once it ends."""
+
+    async def result() -> Any:
+        return (await run.outcome()).result
+
+    return run_result_response(
+        result(),
+        run_path=thread_run_path(run),
+        heartbeat_s=heartbeat_s,
+        on_disconnect=run.cancel if cancel_on_disconnect else None,
+    )
+
+
+_INT64 = 2**63 - 1
+_EVENT_ID_DIGITS = 19
+
+
+def after_event(last_event_id: str) -> int:
+    """The number of the first event to replay after the `Last-Event-ID` a client sends;
+    `-` (what the JavaScript SDK sends to rejoin from the start) replays them all."""
+    if last_event_id == REPLAY_ALL:
+        return 0
+    # Event ids are stored as 64-bit integers: a longer number is no id this server sent.
+    number = last_event_id.strip().removeprefix("-")
+    if not number.isdigit() or len(number) > _EVENT_ID_DIGITS or int(number) >= _INT64:
+        raise InvalidRequest(
+            f"Invalid Last-Event-ID {last_event_id[:40]!r}: use the id of the last event "
+            "received."
+        )
+    return int(last_event_id) + 1
