@@ -6,7 +6,8 @@
 Measured in this one process, on the same weights, each line's 1 and N sides taken in turns:
 
 - service: the real app (uvicorn on loopback, SQLite checkpoints, the batching scheduler), N
-  stateless runs streamed at once (messages-tuple) over one run alone: the issue 3 §6 goal, >= 4x;
+  stateless runs streamed at once (messages-tuple) over one run alone: the goal (issue 21) is
+  >= 0.95 x the padded `generate` ceiling measured in the same run;
 - chat model: `LocalChatModel.ainvoke` N at once over one, the scheduler without the service;
 - scheduler: `BatchScheduler.submit` N at once over one, token ids counted on its thread;
 - ceiling: plain `model.generate` on a left-padded batch of N prompts over a batch of 1, what
@@ -43,7 +44,8 @@ PROMPTS = [
     "List the planets and say one thing about each.",
     "Tell me about your favourite book.",
 ]
-GOAL = 4.0
+# The service's N-over-1 ratio over the ceiling's, both from this run (issue 21).
+GOAL_OF_CEILING = 0.95
 
 Measure = Callable[[int], Awaitable[float]]  # conversations -> aggregate tokens/s
 
@@ -147,10 +149,13 @@ def _report(rows: list[tuple[str, float, float]], conversations: int, rounds: in
     for name, one, many in rows:
         print(f"{name:<34}{one:>16.0f}{many:>14.0f}{many / one:>7.2f}x")
     service_ratio = rows[0][2] / rows[0][1]
-    verdict = "met" if service_ratio >= GOAL else "NOT met"
+    ceiling_ratio = rows[-1][2] / rows[-1][1]
+    goal = GOAL_OF_CEILING * ceiling_ratio
+    verdict = "met" if service_ratio >= goal else "MISSED"
     print(
         f"\nservice, {conversations} conversations / 1: {service_ratio:.2f}x "
-        f"(goal >= {GOAL:.0f}x: {verdict})"
+        f"(goal >= {GOAL_OF_CEILING} x the padded ceiling {ceiling_ratio:.2f}x = {goal:.2f}x: "
+        f"{verdict})"
     )
     print(machine_load())
 
