@@ -50,7 +50,9 @@ class ModelSettings(BaseSettings):
     # torch's intra- and inter-op threads (local models); None: torch's own choice.
     torch_threads: int | None = Field(None, ge=1)
     # A local model's streamed reply comes in chunks at most this often for each reply decoding
-    # at the time (see `GenerationPool.astream_batches`); 0: token by token.
+    # at the time (see `GenerationPool.astream_batches`), and the service sends any model's
+    # consecutive message chunks of a run as one event at most this often
+    # (`service.runs.coalescing`); 0: token by token.
     stream_interval_ms: float = Field(15.0, ge=0.0, le=1000.0)
 
     def to_spec(self) -> ModelSpec:

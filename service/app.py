@@ -256,7 +256,9 @@ async def open_services(
         logs = EventLogs(storage.events, storage.wakeups)
         webhooks = WebhookSender(WebhookPolicy.from_settings(settings))
         run_manager = RunManager(
-            RunExecutor(registry, storage.checkpointer, tracing),
+            RunExecutor(
+                registry, storage.checkpointer, tracing, settings.stream_interval_ms / 1000
+            ),
             storage.threads,
             storage.runs,
             assistant_registry,
@@ -275,9 +277,7 @@ async def open_services(
             storage.events,
             storage.wakeups,
             store_items,
-            ThreadSweeper(
-                storage.threads.ttls, storage.checkpointer, limit=thread_ttl.sweep_limit
-            ),
+            ThreadSweeper(storage.threads.ttls, storage.checkpointer, limit=thread_ttl.sweep_limit),
             lease_ttl_s=settings.lease_ttl_s,
             retention_s=settings.event_log_retention_s,
             sweep_interval_s=thread_ttl.sweep_interval_minutes * 60,

@@ -18,6 +18,7 @@ from threadloom.service.deployment.graph_registry import GraphRegistry
 from threadloom.service.errors import error_event
 from threadloom.service.http.json_codec import dumps
 from threadloom.service.observability.tracing import TRACING_OFF, AnyRunTrace, Tracing
+from threadloom.service.runs.coalescing import MessageCoalescer
 from threadloom.service.runs.events import EventLog, RunEvent
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.stream_modes import ChunkTranslator, graph_stream_modes
@@ -62,10 +63,13 @@ class RunExecutor:
         graphs: GraphRegistry,
         checkpointer: BaseCheckpointSaver,
         tracing: Tracing = TRACING_OFF,
+        stream_interval_s: float = 0.015,
     ) -> None:
         self.graphs = graphs
         self.checkpointer = checkpointer
         self.tracing = tracing
+        # Consecutive message chunks of a run go out as one event at most this often.
+        self.stream_interval_s = stream_interval_s
 
     async def execute(self, spec: RunSpec, log: EventLog) -> RunOutcome:
         """Run the graph to its end, an interrupt or a failure; only cancellation propagates."""
@@ -77,6 +81,9 @@ class RunExecutor:
     async def _execute(self, spec: RunSpec, log: EventLog, run_trace: AnyRunTrace) -> RunOutcome:
         started = time.perf_counter()
         translator = ChunkTranslator(spec.request.stream_mode)
+        coalescer = MessageCoalescer(
+            lambda name, data: log.append(encode(name, data)), self.stream_interval_s
+        )
         logger.info("run started run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
         try:
             config = run_trace.config(spec.config())
@@ -84,9 +91,12 @@ class RunExecutor:
                 self.graphs.open(spec.assistant.graph_id, config) as graph,
                 aclosing(self._chunks(graph, spec, config)) as chunks,
             ):
-                async for namespace, mode, chunk in chunks:
-                    for name, data in translator.translate(namespace, mode, chunk):
-                        log.append(encode(name, data))
+                try:
+                    async for namespace, mode, chunk in chunks:
+                        for name, data in translator.translate(namespace, mode, chunk):
+                            coalescer.add(name, data)
+                finally:  # what is held goes out before the run's end or its error
+                    coalescer.flush()
                 values = translator.latest_values
                 if values is None:  # nothing streamed (e.g. resuming a finished thread)
                     values = (await graph.aget_state(_thread_config(spec.thread_id))).values
