@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
-from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
 from threadloom.service.auth.policy import authorize, authorize_run
@@ -20,6 +19,7 @@ from threadloom.service.http.run_responses import (
     stream_response,
     thread_run_path,
 )
+from threadloom.service.http.sse import EventStream
 from threadloom.service.runs.stream_modes import parse_stream_modes
 from threadloom.service.schemas.bounds import Limit, Offset
 from threadloom.service.schemas.responses import RUN_ERRORS, SSE, RunResult, Stopped, answers
@@ -29,10 +29,8 @@ from threadloom.service.storage.records import RunStatus
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 
 
-@router.post("/stream", response_class=EventSourceResponse, responses=answers(SSE, *RUN_ERRORS))
-async def stream_run(
-    thread_id: ThreadId, body: RunRequest, services: ServicesDep
-) -> EventSourceResponse:
+@router.post("/stream", response_class=EventStream, responses=answers(SSE, *RUN_ERRORS))
+async def stream_run(thread_id: ThreadId, body: RunRequest, services: ServicesDep) -> EventStream:
     """Start a run and stream its events (SSE) until it ends."""
     body = await authorize_run(thread_id, body)
     run = await services.run_manager.submit(thread_id, body)
@@ -112,7 +110,7 @@ async def join_run(
     )
 
 
-@router.get("/{run_id}/stream", response_class=EventSourceResponse, responses=answers(SSE, 404))
+@router.get("/{run_id}/stream", response_class=EventStream, responses=answers(SSE, 404))
 async def join_stream(
     thread_id: ThreadId,
     run_id: RunId,
@@ -120,7 +118,7 @@ async def join_stream(
     cancel_on_disconnect: bool = False,
     stream_mode: str | None = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> EventSourceResponse:
+) -> EventStream:
     """Follow a run's events (on any replica) from now on, or replay those after
     `Last-Event-ID`; `stream_mode` (one mode or a JSON list) keeps only those modes."""
     return stream_response(

@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import Field
-from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
 from threadloom.service.auth.policy import authorize, authorize_run
 from threadloom.service.http.deps import RunRequest, ServicesDep, with_request_headers
 from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.http.run_responses import result_response, stream_response
+from threadloom.service.http.sse import EventStream
 from threadloom.service.schemas.bounds import MAX_BATCH_RUNS
 from threadloom.service.schemas.responses import RUN_ERRORS, SSE, Run, RunResult, answers
 from threadloom.service.schemas.runs import RunCreate, RunsCancel
@@ -21,8 +21,8 @@ from threadloom.service.schemas.runs import RunCreate, RunsCancel
 router = APIRouter(prefix="/runs", tags=["stateless runs"])
 
 
-@router.post("/stream", response_class=EventSourceResponse, responses=answers(SSE, *RUN_ERRORS))
-async def stream_stateless_run(body: RunRequest, services: ServicesDep) -> EventSourceResponse:
+@router.post("/stream", response_class=EventStream, responses=answers(SSE, *RUN_ERRORS))
+async def stream_stateless_run(body: RunRequest, services: ServicesDep) -> EventStream:
     body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return stream_response(
