@@ -92,7 +92,10 @@ def _start(markup: CallMarkup, choice: str, literals: Literals) -> list[str]:
         with_calls = f"[TEXT] {literals(markup.head)} {calls}"
     else:
         opener = markup.opener
-        text = [f"TEXT: /(.|\\n)*/ & ~/(.|\\n)*{_regex(opener)}(.|\\n)*/", f"OPEN: TEXT {quoted(opener)}"]
+        text = [
+            f"TEXT: /(.|\\n)*/ & ~/(.|\\n)*{_regex(opener)}(.|\\n)*/",
+            f"OPEN: TEXT {quoted(opener)}",
+        ]
         with_calls = f"OPEN {literals(markup.head[len(opener):])} {calls}"
     return [*text, "start: TEXT" + ("" if choice == "none" else f" | {with_calls}")]
 
