@@ -9,6 +9,11 @@ token, about 4 µs each on the bundled model's vocabulary.
 A `Grammar` is compiled once per request from Lark text and travels in `SamplingParams`; the
 token chooser starts a `GrammarMask` from it, masks each step's scores and follows the token
 chosen, so constrained and free rows share one batch in the scheduler.
+
+A grammar cannot make a small model stop: inside a JSON string or number it may go on until its
+token budget runs out, leaving a structure cut off. So in a reply's last tokens (`WRAP_UP`) the
+mask also lifts, among the allowed tokens, those that close a structure (quotes, brackets,
+then commas), and the reply ends valid instead of cut off.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ from threadloom.models.errors import GenerationError
 
 logger = logging.getLogger(__name__)
 
+#: Tokens before the budget's end at which closing tokens are preferred: at most this many,
+#: at most a quarter of the budget.
+WRAP_UP = 24
+_CLOSERS = frozenset('"}]')
+_LIFT = 1e4  # above any logit; the closers beat the other allowed tokens, the commas only those
+
 
 class GrammarError(GenerationError):
     """A grammar llguidance rejects (a bad schema or tool definition); says what was wrong."""
@@ -37,6 +48,7 @@ class GrammarCompiler:
     def __init__(self, tokenizer: Any, stop_token_ids: Iterable[int]) -> None:
         self.stop_token_ids = sorted(set(stop_token_ids))
         self._tokenizer = llguidance.hf.from_tokenizer(tokenizer, eos_token=self.stop_token_ids)
+        self._lift = _closing_lift(tokenizer, self._tokenizer.vocab_size, self.stop_token_ids)
 
     def compile(self, lark: str) -> Grammar:
         """A checked grammar; raises GrammarError naming llguidance's complaint."""
@@ -46,30 +58,61 @@ class GrammarCompiler:
         )
         if is_error:
             raise GrammarError(f"The output constraint could not be compiled: {messages}")
-        return Grammar(self._tokenizer, grammar, self.stop_token_ids)
+        return Grammar(self._tokenizer, grammar, self.stop_token_ids, self._lift)
+
+
+def _closing_lift(tokenizer: Any, vocab_size: int, stop_ids: list[int]) -> torch.Tensor:
+    """Per token: _LIFT for stop tokens and tokens of closing characters only, _LIFT / 2 for
+    tokens of closing characters and commas, else 0."""
+    texts = tokenizer.batch_decode([[i] for i in range(vocab_size)])
+    lift = torch.zeros(vocab_size)
+    for token_id, text in enumerate(texts):
+        if text and set(text) <= _CLOSERS:
+            lift[token_id] = _LIFT
+        elif text and set(text) <= _CLOSERS | {",", ")"}:
+            lift[token_id] = _LIFT / 2
+    lift[stop_ids] = _LIFT
+    return lift
 
 
 class Grammar:
-    """A compiled grammar; `start()` gives a fresh mask for one request."""
+    """A compiled grammar; `start(budget)` gives a fresh mask for one request."""
 
-    def __init__(self, tokenizer: llguidance.LLTokenizer, grammar: str, stop_ids: list[int]):
+    def __init__(
+        self,
+        tokenizer: llguidance.LLTokenizer,
+        grammar: str,
+        stop_ids: list[int],
+        lift: torch.Tensor,
+    ) -> None:
         self._tokenizer = tokenizer
         self._grammar = grammar
         self._stop_ids = stop_ids
+        self._lift = lift
 
-    def start(self) -> GrammarMask:
+    def start(self, budget: int) -> GrammarMask:
+        """A mask for one reply of at most `budget` tokens."""
         matcher = llguidance.LLMatcher(self._tokenizer, self._grammar, log_level=0)
-        return GrammarMask(matcher, self._tokenizer.vocab_size, self._stop_ids)
+        return GrammarMask(matcher, self._stop_ids, self._lift, budget)
 
 
 class GrammarMask:
     """One request's place in its grammar: which tokens may come next."""
 
-    def __init__(self, matcher: llguidance.LLMatcher, vocab_size: int, stop_ids: list[int]):
+    def __init__(
+        self,
+        matcher: llguidance.LLMatcher,
+        stop_ids: list[int],
+        lift: torch.Tensor,
+        budget: int,
+    ) -> None:
         self._matcher = matcher
-        self._vocab_size = vocab_size
+        self._vocab_size = lift.shape[0]
         self._stop_ids = torch.tensor(stop_ids, dtype=torch.long)
-        self._bitmask = llguidance.torch.allocate_token_bitmask(1, vocab_size)
+        self._lift = lift
+        self._left = budget
+        self._wrap_up = min(WRAP_UP, budget // 4)
+        self._bitmask = llguidance.torch.allocate_token_bitmask(1, self._vocab_size)
         self._bits = torch.arange(32, dtype=torch.int32)
 
     def apply(self, scores: torch.Tensor) -> torch.Tensor:
@@ -83,9 +126,14 @@ class GrammarMask:
         if not allowed.any():  # the grammar failed: end the reply rather than emit junk
             logger.warning("grammar mask empty error=%s", self._matcher.get_error())
             allowed[self._stop_ids] = True
+        if self._left <= self._wrap_up:
+            width = min(self._vocab_size, scores.shape[-1])
+            scores = scores.clone()
+            scores[..., :width] += self._lift[:width].to(scores.device)
         return scores.masked_fill(~allowed.to(scores.device), float("-inf"))
 
     def advance(self, token: int) -> None:
         """Follow the token that was chosen."""
+        self._left -= 1
         if not self._matcher.is_error() and not self._matcher.is_stopped():
             self._matcher.consume_token(token)
