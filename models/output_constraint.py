@@ -73,11 +73,12 @@ class OutputConstraints:
     ) -> Grammar | None:
         """The grammar of a reply under tool_choice `mode` (None: decoding stays free)."""
         lark = choice_grammar(fmt, tools, mode, self._literals, in_reasoning=in_reasoning)
-        return None if lark is None else self._compile(lark)
+        # Free text ends where the model ends it; a forced structure is closed in time.
+        return None if lark is None else self._compile(lark, mode not in ("auto", "none"))
 
     def for_json(self, schema: Mapping[str, Any], *, in_reasoning: bool = False) -> Grammar:
         """The grammar of a reply that is one JSON value valid against `schema`."""
-        return self._compile(json_grammar(schema, self._literals, in_reasoning=in_reasoning))
+        return self._compile(json_grammar(schema, self._literals, in_reasoning=in_reasoning), True)
 
     @functools.cached_property
     def _compiler(self) -> GrammarCompiler:
@@ -85,5 +86,5 @@ class OutputConstraints:
         return GrammarCompiler(self._tokenizer, self._stop_token_ids)
 
     @functools.lru_cache(maxsize=_CACHED_GRAMMARS)  # noqa: B019 - one instance per model
-    def _compile(self, lark: str) -> Grammar:
-        return self._compiler.compile(lark)
+    def _compile(self, lark: str, wrap_up: bool) -> Grammar:
+        return self._compiler.compile(lark, wrap_up=wrap_up)

@@ -50,21 +50,26 @@ class GrammarCompiler:
         self._tokenizer = llguidance.hf.from_tokenizer(tokenizer, eos_token=self.stop_token_ids)
         self._lift = _closing_lift(tokenizer, self._tokenizer.vocab_size, self.stop_token_ids)
 
-    def compile(self, lark: str) -> Grammar:
-        """A checked grammar; raises GrammarError naming llguidance's complaint."""
+    def compile(self, lark: str, *, wrap_up: bool = True) -> Grammar:
+        """A checked grammar; raises GrammarError naming llguidance's complaint.
+
+        `wrap_up=False` for grammars whose reply may be free text, which should end where the
+        model ends it, not early for want of a structure to close.
+        """
         grammar = llguidance.LLMatcher.grammar_from_lark(lark)
         is_error, messages = llguidance.LLMatcher.validate_grammar_with_warnings(
             grammar, self._tokenizer
         )
         if is_error:
             raise GrammarError(f"The output constraint could not be compiled: {messages}")
-        return Grammar(self._tokenizer, grammar, self.stop_token_ids, self._lift)
+        lift = self._lift if wrap_up else None
+        return Grammar(self._tokenizer, grammar, self.stop_token_ids, lift)
 
 
 def _closing_lift(tokenizer: Any, vocab_size: int, stop_ids: list[int]) -> torch.Tensor:
     """Per token: _LIFT for stop tokens and tokens of closing characters only, _LIFT / 2 for
     tokens of closing characters and commas, else 0."""
-    texts = tokenizer.batch_decode([[i] for i in range(vocab_size)])
+    texts = tokenizer.batch_decode([[i] for i in range(min(vocab_size, len(tokenizer)))])
     lift = torch.zeros(vocab_size)
     for token_id, text in enumerate(texts):
         if text and set(text) <= _CLOSERS:
@@ -83,7 +88,7 @@ class Grammar:
         tokenizer: llguidance.LLTokenizer,
         grammar: str,
         stop_ids: list[int],
-        lift: torch.Tensor,
+        lift: torch.Tensor | None,
     ) -> None:
         self._tokenizer = tokenizer
         self._grammar = grammar
@@ -93,7 +98,7 @@ class Grammar:
     def start(self, budget: int) -> GrammarMask:
         """A mask for one reply of at most `budget` tokens."""
         matcher = llguidance.LLMatcher(self._tokenizer, self._grammar, log_level=0)
-        return GrammarMask(matcher, self._stop_ids, self._lift, budget)
+        return GrammarMask(matcher, self._tokenizer.vocab_size, self._stop_ids, self._lift, budget)
 
 
 class GrammarMask:
@@ -102,16 +107,17 @@ class GrammarMask:
     def __init__(
         self,
         matcher: llguidance.LLMatcher,
+        vocab_size: int,
         stop_ids: list[int],
-        lift: torch.Tensor,
+        lift: torch.Tensor | None,
         budget: int,
     ) -> None:
         self._matcher = matcher
-        self._vocab_size = lift.shape[0]
+        self._vocab_size = vocab_size
         self._stop_ids = torch.tensor(stop_ids, dtype=torch.long)
         self._lift = lift
         self._left = budget
-        self._wrap_up = min(WRAP_UP, budget // 4)
+        self._wrap_up = min(WRAP_UP, budget // 4) if lift is not None else -1
         self._bitmask = llguidance.torch.allocate_token_bitmask(1, self._vocab_size)
         self._bits = torch.arange(32, dtype=torch.int32)
 
@@ -126,7 +132,7 @@ class GrammarMask:
         if not allowed.any():  # the grammar failed: end the reply rather than emit junk
             logger.warning("grammar mask empty error=%s", self._matcher.get_error())
             allowed[self._stop_ids] = True
-        if self._left <= self._wrap_up:
+        if self._lift is not None and self._left <= self._wrap_up:
             width = min(self._vocab_size, scores.shape[-1])
             scores = scores.clone()
             scores[..., :width] += self._lift[:width].to(scores.device)
