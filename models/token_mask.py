@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 #: at most a quarter of the budget.
 WRAP_UP = 24
 _CLOSERS = frozenset('"}]')
-_LIFT = 1e4  # above any logit; the closers beat the other allowed tokens, the commas only those
+_LIFT = 1e4  # above any logit, so a lifted token beats every token lifted less
 
 
 class GrammarError(GenerationError):
@@ -67,16 +67,20 @@ class GrammarCompiler:
 
 
 def _closing_lift(tokenizer: Any, vocab_size: int, stop_ids: list[int]) -> torch.Tensor:
-    """Per token: _LIFT for stop tokens and tokens of closing characters only, _LIFT / 2 for
-    tokens of closing characters and commas, else 0."""
+    """Per token, how strongly it is preferred in a reply's last tokens: a quote first (it
+    ends a string, where a bracket would only be text), then brackets, then commas and
+    parentheses; stop tokens as much as a quote. 0 for every other token."""
     texts = tokenizer.batch_decode([[i] for i in range(min(vocab_size, len(tokenizer)))])
     lift = torch.zeros(vocab_size)
     for token_id, text in enumerate(texts):
-        if text and set(text) <= _CLOSERS:
+        chars = set(text)
+        if not text or not chars <= _CLOSERS | {",", ")"}:
+            continue
+        if chars <= _CLOSERS:
+            lift[token_id] = 3 * _LIFT if text[0] == '"' else 2 * _LIFT
+        else:
             lift[token_id] = _LIFT
-        elif text and set(text) <= _CLOSERS | {",", ")"}:
-            lift[token_id] = _LIFT / 2
-    lift[stop_ids] = _LIFT
+    lift[stop_ids] = 3 * _LIFT
     return lift
 
 

@@ -8,11 +8,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from constrained_checks import assert_valid_calls
 from langchain_core.messages import AIMessageChunk, HumanMessage
 from langchain_core.tools import tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from tests.models.constrained_checks import assert_valid_calls
 from threadloom.models.batching import BatchScheduler, StepReport
 from threadloom.models.generation import SamplingParams, TokenEvent
 from threadloom.models.loading import load_local_model
