@@ -1,0 +1,116 @@
+"""`langgraph_sdk.get_client()` with no URL inside a served graph reaches the same server in
+process (`service.http.in_process`), acting as the run that calls it; a failing graph is logged
+with its message and traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from langgraph.graph import StateGraph
+from langgraph_sdk import get_client
+from typing_extensions import TypedDict
+
+from tests.service.live_server import StartServer
+from threadloom.service.http.in_process import NotServing, install_sdk_loopback
+
+
+class State(TypedDict, total=False):
+    text: str
+    seen: Any
+
+
+def _graph(node: Any) -> Any:
+    builder = StateGraph(State)
+    builder.add_node("node", node)
+    builder.set_entry_point("node")
+    return builder.compile()
+
+
+def echo(state: State) -> State:
+    return {"seen": state["text"].upper()}
+
+
+async def waits_on_echo(state: State) -> State:
+    client = get_client()  # no url: this server, in process
+    result = await client.runs.wait(None, "echo", input={"text": state["text"]})
+    return {"seen": result["seen"]}
+
+
+async def streams_echo(state: State) -> State:
+    client = get_client()
+    events = [
+        part.event
+        async for part in client.runs.stream(
+            None, "echo", input={"text": state["text"]}, stream_mode="values"
+        )
+    ]
+    return {"seen": events}
+
+
+async def enqueues_echo(state: State) -> State:
+    client = get_client()
+    thread = await client.threads.create(metadata={"made_by": "caller"})
+    run = await client.runs.create(thread["thread_id"], "echo", input={"text": state["text"]})
+    return {"seen": {"thread_id": thread["thread_id"], "run_id": run["run_id"]}}
+
+
+def broken(state: State) -> State:
+    raise TypeError("the graph's own bug: 'NoneType' object is not callable")
+
+
+GRAPHS = {
+    "echo": _graph(echo),
+    "waits": _graph(waits_on_echo),
+    "streams": _graph(streams_echo),
+    "enqueues": _graph(enqueues_echo),
+    "broken": _graph(broken),
+}
+
+
+async def _wait(url: str, graph: str, text: str, **client: Any) -> Any:
+    async with get_client(url=url, **client) as sdk:
+        return await sdk.runs.wait(None, graph, input={"text": text}, raise_error=False)
+
+
+async def test_a_graph_waits_on_and_streams_another_run_of_its_own_server(
+    start: StartServer,
+) -> None:
+    server = await start(graphs=GRAPHS)
+    assert (await _wait(server.url, "waits", "hi"))["seen"] == "HI"
+    seen = (await _wait(server.url, "streams", "hi"))["seen"]
+    assert seen[0] == "metadata" and seen.count("values") >= 2, seen
+
+
+async def test_runs_a_graph_enqueues_run_and_belong_to_the_callers_owner(
+    start: StartServer,
+) -> None:
+    server = await start(graphs=GRAPHS, api_keys="alice:a-key,bob:b-key")
+    made = (await _wait(server.url, "enqueues", "later", api_key="a-key"))["seen"]
+    async with get_client(url=server.url, api_key="a-key") as alice:
+        ended = await alice.runs.join(made["thread_id"], made["run_id"])
+        assert ended["seen"] == "LATER"
+        thread = await alice.threads.get(made["thread_id"])
+        assert thread["metadata"]["made_by"] == "caller" and thread["status"] == "idle"
+    async with httpx.AsyncClient(base_url=server.url, headers={"x-api-key": "b-key"}) as bob:
+        assert (await bob.get(f"/threads/{made['thread_id']}")).status_code == 404
+
+
+async def test_a_failing_graph_is_logged_with_its_message_and_traceback(
+    start: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = await start(graphs=GRAPHS)
+    with caplog.at_level(logging.WARNING, logger="threadloom.service.runs.executor"):
+        result = await _wait(server.url, "broken", "x")
+    assert result["__error__"]["error"] == "TypeError"
+    [record] = [r for r in caplog.records if r.getMessage().startswith("run failed")]
+    assert "the graph's own bug" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is TypeError
+
+
+async def test_outside_a_served_graph_the_client_says_to_pass_a_url() -> None:
+    install_sdk_loopback()
+    with pytest.raises(NotServing, match="pass url="):
+        await get_client().assistants.search()
