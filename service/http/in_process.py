@@ -5,7 +5,8 @@ A graph (or an `http.app` route) that calls `get_client()` without a URL gets a 
 requests never leave the process: `InProcessTransport` hands them to the app that runs the
 calling code, found through a context variable that `ServesInProcess` sets for every request and
 for the lifespan (so runs started by requests, by crons or by recovery at start all find it).
-The request runs in a task of its own that copies the caller's context, so it acts as the run
+The request runs in a task of its own that copies the caller's context (less the calling
+graph's config, so that a run it starts is not taken for a subgraph), so it acts as the run
 that made it: the API key's owner and the auth policy's user stay those of the run, and the
 policy's handlers judge what it does; the authentication step is skipped, as LangGraph Server
 skips it for its loopback client (a network request cannot mark itself in-process: the marker is
@@ -21,12 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
 
 import httpx
+from langchain_core.runnables.config import var_child_runnable_config
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # A key of the ASGI scope: the request comes from this process's own SDK client.
@@ -81,7 +84,9 @@ class InProcessTransport(httpx.AsyncBaseTransport):
             )
         body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
         exchange = _Exchange(body)
-        task = asyncio.create_task(app(_scope(request), exchange.receive, exchange.send))
+        task = asyncio.create_task(
+            app(_scope(request), exchange.receive, exchange.send), context=_request_context()
+        )
         task.add_done_callback(exchange.app_done)
         try:
             status, headers = await exchange.started
@@ -146,6 +151,14 @@ class _Body(httpx.AsyncByteStream):
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+
+
+def _request_context() -> contextvars.Context:
+    """The caller's context (its owner, the policy's user), without the calling graph's
+    config: a run the request starts is a run of its own, not a subgraph of the caller."""
+    context = contextvars.copy_context()
+    context.run(var_child_runnable_config.set, None)
+    return context
 
 
 def _scope(request: httpx.Request) -> Scope:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import StateGraph
 from langgraph_sdk import get_client
 from typing_extensions import TypedDict
@@ -50,11 +51,15 @@ async def streams_echo(state: State) -> State:
     return {"seen": events}
 
 
-async def enqueues_echo(state: State) -> State:
+async def enqueues_echo(state: State, config: RunnableConfig) -> State:
+    """memory-template's shape: another run on this run's own thread, after this one."""
     client = get_client()
-    thread = await client.threads.create(metadata={"made_by": "caller"})
-    run = await client.runs.create(thread["thread_id"], "echo", input={"text": state["text"]})
-    return {"seen": {"thread_id": thread["thread_id"], "run_id": run["run_id"]}}
+    thread_id = config["configurable"]["thread_id"]
+    await client.threads.update(thread_id, metadata={"made_by": "caller"})
+    run = await client.runs.create(
+        thread_id, "echo", input={"text": state["text"]}, multitask_strategy="enqueue"
+    )
+    return {"seen": {"thread_id": thread_id, "run_id": run["run_id"]}}
 
 
 def broken(state: State) -> State:
@@ -88,14 +93,18 @@ async def test_runs_a_graph_enqueues_run_and_belong_to_the_callers_owner(
     start: StartServer,
 ) -> None:
     server = await start(graphs=GRAPHS, api_keys="alice:a-key,bob:b-key")
-    made = (await _wait(server.url, "enqueues", "later", api_key="a-key"))["seen"]
     async with get_client(url=server.url, api_key="a-key") as alice:
-        ended = await alice.runs.join(made["thread_id"], made["run_id"])
+        thread_id = (await alice.threads.create())["thread_id"]
+        made = await alice.runs.wait(thread_id, "enqueues", input={"text": "later"})
+        ended = await alice.runs.join(thread_id, made["seen"]["run_id"])
         assert ended["seen"] == "LATER"
-        thread = await alice.threads.get(made["thread_id"])
+        thread = await alice.threads.get(thread_id)
         assert thread["metadata"]["made_by"] == "caller" and thread["status"] == "idle"
+        # A run of its own, checkpointed on the thread (not as a subgraph of the caller).
+        state = await alice.threads.get_state(thread_id)
+        assert state["values"] == {"text": "later", "seen": "LATER"}
     async with httpx.AsyncClient(base_url=server.url, headers={"x-api-key": "b-key"}) as bob:
-        assert (await bob.get(f"/threads/{made['thread_id']}")).status_code == 404
+        assert (await bob.get(f"/threads/{thread_id}")).status_code == 404
 
 
 async def test_a_failing_graph_is_logged_with_its_message_and_traceback(
