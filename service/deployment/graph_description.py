@@ -11,8 +11,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from langchain_core.runnables.utils import create_model
 from langgraph.pregel import Pregel
-from pydantic import TypeAdapter, create_model
+from pydantic import TypeAdapter
 
 logger = logging.getLogger(__name__)
 

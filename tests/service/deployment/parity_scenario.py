@@ -56,7 +56,7 @@ async def _status_and_body(http: httpx.AsyncClient, path: str) -> tuple[int, Any
 def _schema_shape(schemas: dict[str, Any]) -> dict[str, Any]:
     """Which schemas were built, and the fields each names."""
     return {
-        name: None if schema is None else sorted((schema.get("properties") or {}))
+        name: None if schema is None else sorted(schema.get("properties") or {})
         for name, schema in schemas.items()
         if name != "graph_id"
     }

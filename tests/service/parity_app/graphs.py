@@ -28,6 +28,8 @@ from typing_extensions import TypedDict
 @dataclass
 class UserContext:
     user_id: str = "anonymous"
+    # How long the memory run waits after the chat turn (memory-template debounces it).
+    memory_delay_s: int = 0
 
 
 class ChatState(TypedDict):
@@ -52,6 +54,7 @@ async def schedule_memories(
         input={"note": state["messages"][-2].content},
         context={"user_id": runtime.context.user_id},
         multitask_strategy="enqueue",
+        after_seconds=runtime.context.memory_delay_s,
     )
     return {}
 
