@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # A key of the ASGI scope: the request comes from this process's own SDK client.
 IN_PROCESS_KEY = "threadloom.in_process"
 # Tells the SDK not to import LangGraph Server's app for its loopback client.
-_DEFER_VARIABLE = "__LANGGRAPH_DEFER_LOOPBACK_TRANSPORT"
+DEFER_VARIABLE = "__LANGGRAPH_DEFER_LOOPBACK_TRANSPORT"
 _END = object()
 
 _serving: ContextVar[ASGIApp | None] = ContextVar("threadloom_in_process_app", default=None)
@@ -183,7 +183,7 @@ def _scope(request: httpx.Request) -> Scope:
 def install_sdk_loopback() -> None:
     """Make `langgraph_sdk.get_client()` with no URL use `InProcessTransport` (see the module).
     Idempotent; a no-op for an SDK without a loopback client."""
-    os.environ[_DEFER_VARIABLE] = "true"
+    os.environ[DEFER_VARIABLE] = "true"
     try:
         from langgraph_sdk._async import client as sdk_client
     except ImportError:  # an SDK of another layout: get_client() needs a url there
