@@ -5,6 +5,7 @@ with its message and traceback."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,6 +63,11 @@ async def enqueues_echo(state: State, config: RunnableConfig) -> State:
     return {"seen": {"thread_id": thread_id, "run_id": run["run_id"]}}
 
 
+async def searches_threads(state: State) -> State:
+    threads = await get_client().threads.search(limit=100)
+    return {"seen": sorted({thread["metadata"].get("owner") for thread in threads} - {None})}
+
+
 def broken(state: State) -> State:
     raise TypeError("the graph's own bug: 'NoneType' object is not callable")
 
@@ -71,6 +77,7 @@ GRAPHS = {
     "waits": _graph(waits_on_echo),
     "streams": _graph(streams_echo),
     "enqueues": _graph(enqueues_echo),
+    "searches": _graph(searches_threads),
     "broken": _graph(broken),
 }
 
@@ -105,6 +112,40 @@ async def test_runs_a_graph_enqueues_run_and_belong_to_the_callers_owner(
         assert state["values"] == {"text": "later", "seen": "LATER"}
     async with httpx.AsyncClient(base_url=server.url, headers={"x-api-key": "b-key"}) as bob:
         assert (await bob.get(f"/threads/{thread_id}")).status_code == 404
+
+
+POLICY = """
+from langgraph_sdk import Auth
+
+auth = Auth()
+
+
+@auth.authenticate
+async def authenticate(authorization: str | None) -> str:
+    return (authorization or "").removeprefix("Bearer ")
+
+
+@auth.on.threads
+async def own_threads(ctx, value):
+    if value.get("metadata") is None:
+        value["metadata"] = {}
+    value["metadata"]["owner"] = ctx.user.identity
+    return {"owner": ctx.user.identity}
+"""
+
+
+async def test_under_an_auth_policy_the_graph_acts_as_the_runs_user(
+    start: StartServer, tmp_path: Path
+) -> None:
+    (tmp_path / "policy.py").write_text(POLICY)
+    server = await start(graphs=GRAPHS, auth_path=f"{tmp_path / 'policy.py'}:auth")
+    for user in ("alice", "bob"):
+        async with get_client(url=server.url, headers={"Authorization": user}) as sdk:
+            await sdk.threads.create()
+    async with get_client(url=server.url, headers={"Authorization": "alice"}) as alice:
+        thread_id = (await alice.threads.create())["thread_id"]
+        result = await alice.runs.wait(thread_id, "searches", input={"text": "x"})
+    assert result["seen"] == ["alice"]
 
 
 async def test_a_failing_graph_is_logged_with_its_message_and_traceback(
