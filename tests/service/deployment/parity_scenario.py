@@ -111,7 +111,7 @@ async def _status(call: Any) -> int:
 
 async def _interrupt_and_resume(alice: LangGraphClient) -> Observations:
     seen: Observations = {}
-    for modes in (["values"], ["messages-tuple"], ["updates"]):
+    for modes in (["values"], ["messages-tuple"], ["updates"], ["events"]):
         asked = {"request": "leave"}
         thread_id = (await alice.threads.create())["thread_id"]
         events = [
