@@ -22,6 +22,7 @@ syntax: `"a.b"`, `"list[*].text"`, `"{title,body}"`).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,21 +41,19 @@ logger = logging.getLogger(__name__)
 
 LOCAL_PREFIX = "local:"
 _KNOWN_KEYS = {"embed", "dims", "fields"}
-# LangChain's `init_embeddings` providers: "openai:text-embedding-3-small" and the like.
-HOSTED_PROVIDERS = frozenset(
-    {
-        "openai",
-        "azure_openai",
-        "azure_ai",
-        "google_vertexai",
-        "google_genai",
-        "bedrock",
-        "cohere",
-        "mistralai",
-        "huggingface",
-        "ollama",
-    }
-)
+# LangChain's `init_embeddings` providers ("openai:text-embedding-3-small") and their packages.
+HOSTED_PROVIDERS = {
+    "openai": "langchain_openai",
+    "azure_openai": "langchain_openai",
+    "azure_ai": "langchain_azure_ai",
+    "google_vertexai": "langchain_google_vertexai",
+    "google_genai": "langchain_google_genai",
+    "bedrock": "langchain_aws",
+    "cohere": "langchain_cohere",
+    "mistralai": "langchain_mistralai",
+    "ollama": "langchain_ollama",
+    "huggingface": None,  # a local model here (see the module)
+}
 # Providers whose client would tokenize texts with tiktoken (a download) to check their length.
 _TIKTOKEN_PROVIDERS = frozenset({"openai", "azure_openai"})
 _PROBE = "threadloom checks the embedding size"
@@ -123,7 +122,26 @@ def check_store_index(setting: dict[str, Any]) -> tuple[str, int, tuple[str, ...
             'provider\'s model ("openai:text-embedding-3-small") or a local model '
             f'("local:<folder or package>"); got {embed!r}.'
         )
-    return embed.strip(), dims, tuple(fields)
+    embed = embed.strip()
+    if _hosted(embed):
+        _check_provider(embed)
+    return embed, dims, tuple(fields)
+
+
+def _check_provider(embed: str) -> None:
+    """Refuse, before anything is opened, a provider whose integration package is missing."""
+    provider = embed.partition(":")[0].lower()
+    if provider not in HOSTED_PROVIDERS:
+        raise ConfigurationError(
+            f"store.index.embed {embed!r}: unknown provider {provider!r}; use one of "
+            f"{', '.join(sorted(HOSTED_PROVIDERS))}, a function or a local model."
+        )
+    package = HOSTED_PROVIDERS[provider]
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise ConfigurationError(
+            f"store.index.embed {embed!r} needs the package {package.replace('_', '-')}: "
+            f"pip install {package.replace('_', '-')}"
+        )
 
 
 def load_embeddings(embed: str) -> Embeddings:

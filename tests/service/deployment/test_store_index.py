@@ -288,11 +288,13 @@ async def test_a_provider_string_embeds_through_the_openai_compatible_server(
     assert set(openai_server.api_keys) == {"Bearer sk-loopback"}
 
 
-async def test_a_provider_without_its_package_or_server_is_refused_at_load(
+async def test_a_provider_without_its_package_or_server_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with pytest.raises(ConfigurationError, match="langchain-cohere"):
-        await load_store_index({"embed": "cohere:embed-english-v3.0", "dims": 1024})
+    with pytest.raises(ConfigurationError, match="pip install langchain-cohere"):
+        check_store_index({"embed": "cohere:embed-english-v3.0", "dims": 1024})
+    with pytest.raises(ConfigurationError, match="unknown provider 'voyage'"):
+        check_store_index({"embed": "voyage:voyage-3-lite", "dims": 512})
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
     monkeypatch.setenv("OPENAI_API_KEY", "sk-none")
     with pytest.raises(ConfigurationError, match="probe text failed"):
