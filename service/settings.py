@@ -131,7 +131,10 @@ class Settings(ModelSettings):
     compute_memory_mb: int = Field(256, ge=16, le=65536)
 
     # Semantic search in the store: the `store.index` of langgraph.json, {"embed": "...",
-    # "dims": int, "fields": ["$"]} (see `service.storage.store_index`). None: keyword search.
+    # "dims": int, "fields": ["$"]}; `embed` is a provider string ("openai:text-embedding-3-small",
+    # with OPENAI_BASE_URL / OPENAI_API_KEY), a function ("./embed.py:fn") or a local model
+    # ("local:<folder or package>"); see `service.deployment.store_index`. None: no index, and a
+    # search's query is ignored, as on LangGraph Server.
     store_index: dict[str, Any] | None = None
     # Thread time-to-live: the `checkpointer.ttl` of langgraph.json, {"strategy": "delete" |
     # "keep_latest", "default_ttl": minutes, "sweep_interval_minutes": n} (see

@@ -27,6 +27,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.http.in_process import in_process
 from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.protocols.openai.error_shape import PREFIX as OPENAI_PREFIX
 from threadloom.service.protocols.openai.error_shape import error_body
@@ -167,8 +168,9 @@ def is_open(path: str) -> bool:
 
 def unchecked(scope: Scope, also_open: Callable[[Scope], bool] | None) -> bool:
     """Whether a request passes the auth middleware without a check: not HTTP, an open path,
-    or one the settings open (`also_open`)."""
-    if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
+    one the settings open (`also_open`), or one from a graph's in-process client, which acts as
+    its run already does (`service.http.in_process`)."""
+    if scope["type"] not in ("http", "websocket") or is_open(scope["path"]) or in_process(scope):
         return True
     return also_open is not None and also_open(scope)
 

@@ -42,6 +42,7 @@ _STORED_AS_IS = (
     "input",
     "command",
     "config",  # its configurable holds the context too
+    "context",  # for graphs with a context_schema, which read it from the runtime
     "stream_mode",
     "interrupt_before",
     "interrupt_after",
