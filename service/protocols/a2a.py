@@ -23,7 +23,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from threadloom.service.auth.policy import authorize, authorize_run
+from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import InvalidRequest, NotFound, ServiceError
 from threadloom.service.http.deps import Services, ServicesDep
 from threadloom.service.http.json_codec import JsonResponse, dumps, loads
@@ -36,6 +36,7 @@ from threadloom.service.runs.manager import ActiveRun
 from threadloom.service.schemas.responses import answers
 from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.storage.assistants import Assistant
+from threadloom.service.threads.access import thread_for_caller
 
 router = APIRouter(tags=["a2a"])
 
@@ -123,7 +124,7 @@ def _error(rpc_id: Any, error: RpcError) -> JsonResponse:
 
 async def _assistant(services: Services, assistant_id: str) -> Assistant:
     try:
-        return await services.run_manager.assistants.get(assistant_id)
+        return await services.run_manager.assistants.read(assistant_id)
     except ServiceError as exc:
         raise RpcError(INVALID_PARAMS, exc.detail) from None
 
@@ -169,7 +170,6 @@ async def _start(services: Services, assistant: Assistant, params: Json) -> tupl
         metadata={"a2a_message_id": message.get("messageId")},
     )
     try:
-        request = await authorize_run(thread_id, request)
         run = await services.run_manager.submit(thread_id or new_id(), request)
     except ServiceError as exc:
         raise RpcError(INVALID_PARAMS, exc.detail) from None
@@ -207,9 +207,8 @@ def _task_ref(value: Any) -> tuple[str, str]:
 
 async def _get(services: Services, assistant: Assistant, params: Json) -> Json:
     thread_id, run_id = _task_ref(params.get("id"))
-    await authorize("threads", "read", {"thread_id": thread_id, "run_id": run_id})
+    thread = await thread_for_caller(services.threads, thread_id)
     record = await services.runs.get(thread_id, run_id)
-    thread = await services.threads.get(thread_id)
     if record is None or thread is None or record.assistant_id != assistant.assistant_id:
         raise RpcError(TASK_NOT_FOUND, f"Task not found: {params.get('id')}")
     state = a2a_tasks.task_state(record.status, thread.status == "interrupted")
@@ -290,7 +289,7 @@ def _stream(
 
 async def _card(request: Request, services: Services, assistant_id: str) -> Json:
     try:
-        assistant = await services.run_manager.assistants.get(assistant_id)
+        assistant = await services.run_manager.assistants.read(assistant_id)
     except InvalidRequest as exc:
         raise NotFound(exc.detail) from None
     description = assistant.description or f"{assistant.name} assistant"

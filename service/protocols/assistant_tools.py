@@ -22,7 +22,6 @@ import jsonschema
 from langchain_core.messages import AIMessage
 from langgraph.pregel import Pregel
 
-from threadloom.service.auth.policy import authorize, authorize_run
 from threadloom.service.errors import ServiceError
 from threadloom.service.http.json_codec import dumps, loads
 from threadloom.service.runs.manager import RunManager
@@ -107,11 +106,9 @@ class AssistantTools:
 
     async def list(self) -> list[AssistantTool]:
         search = AssistantSearch(limit=MAX_TOOLS, sort_by="created_at", sort_order="asc")
-        asked = {"graph_id": None, "metadata": {}, "limit": MAX_TOOLS, "offset": 0}
-        await authorize("assistants", "search", asked)
         tools: dict[str, AssistantTool] = {}
         schemas: dict[str, dict[str, Any]] = {}  # by graph: many assistants share one
-        for assistant in await self._runs.assistants.search(search):
+        for assistant in await self._runs.assistants.visible(search):
             name = tool_name(assistant.name)
             if not name or name in tools:
                 continue
@@ -141,7 +138,6 @@ class AssistantTools:
             ) from None
         request = RunCreate(assistant_id=tool.assistant.assistant_id, input=arguments)
         try:
-            request = await authorize_run(None, request)
             run = await self._runs.submit(None, request)
         except ServiceError as exc:
             raise ToolCallError(exc.detail) from None

@@ -43,6 +43,7 @@ from threadloom.service.protocols.openai.responses import (
 )
 from threadloom.service.schemas.assistants import AssistantSearch
 from threadloom.service.storage.assistants import Assistant
+from threadloom.service.threads.access import thread_for_caller
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
@@ -71,7 +72,7 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute, respo
 async def list_models(services: ServicesDep) -> JsonResponse:
     """One model per assistant: a graph's own assistant under the graph id, the others under
     their assistant id."""
-    assistants = await services.run_manager.assistants.search(AssistantSearch(limit=MODELS_LIMIT))
+    assistants = await services.run_manager.assistants.visible(AssistantSearch(limit=MODELS_LIMIT))
     models = ModelList(data=[_model(assistant) for assistant in assistants])
     return JsonResponse(models.model_dump())
 
@@ -151,7 +152,7 @@ async def create_response(
 
 async def _assistant(services: ServicesDep, model: str) -> Assistant:
     try:
-        return await services.run_manager.assistants.resolve(model)
+        return await services.run_manager.assistants.read(model)
     except (InvalidRequest, NotFound):
         raise model_not_found(model) from None
 
@@ -159,7 +160,7 @@ async def _assistant(services: ServicesDep, model: str) -> Assistant:
 async def _response_checkpoint(services: ServicesDep, previous: str) -> tuple[str, str]:
     """The thread and the checkpoint the response `previous` left."""
     thread_id, run_id = response_point(previous)
-    if await services.threads.get(thread_id) is None:  # only the caller's own threads
+    if await thread_for_caller(services.threads, thread_id) is None:
         raise previous_response_not_found(previous)
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     async for saved in services.checkpointer.alist(config, filter={"run_id": run_id}, limit=1):
