@@ -156,20 +156,23 @@ async def _start(services: Services, assistant: Assistant, params: Json) -> tupl
     message = params.get("message")
     if not isinstance(message, dict):
         raise RpcError(INVALID_PARAMS, "Missing or invalid 'message' in params")
+    parts = message.get("parts")
     text = "\n".join(
-        part["text"] for part in message.get("parts") or [] if isinstance(part.get("text"), str)
+        part["text"]
+        for part in (parts if isinstance(parts, list) else [])
+        if isinstance(part, dict) and isinstance(part.get("text"), str)
     )
     if not text:
         raise RpcError(CONTENT_TYPE_NOT_SUPPORTED, "The message needs a text part.")
     thread_id = await _context_of(services, assistant, message)
-    request = RunCreate(
-        assistant_id=assistant.assistant_id,
-        input={"messages": [{"role": "user", "content": text}]},
-        stream_mode=["updates"],  # what a streaming client is told while the task works
-        if_not_exists="create",
-        metadata={"a2a_message_id": message.get("messageId")},
-    )
     try:
+        request = RunCreate.checked(
+            assistant_id=assistant.assistant_id,
+            input={"messages": [{"role": "user", "content": text}]},
+            stream_mode=["updates"],  # what a streaming client is told while the task works
+            if_not_exists="create",
+            metadata={"a2a_message_id": message.get("messageId")},
+        )
         run = await services.run_manager.submit(thread_id or new_id(), request)
     except ServiceError as exc:
         raise RpcError(INVALID_PARAMS, exc.detail) from None

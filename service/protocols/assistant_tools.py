@@ -136,8 +136,8 @@ class AssistantTools:
             raise ToolCallError(
                 f"Invalid arguments{f' at {where}' if where else ''}: {exc.message}"
             ) from None
-        request = RunCreate(assistant_id=tool.assistant.assistant_id, input=arguments)
         try:
+            request = RunCreate.checked(assistant_id=tool.assistant.assistant_id, input=arguments)
             run = await self._runs.submit(None, request)
         except ServiceError as exc:
             raise ToolCallError(exc.detail) from None

@@ -36,13 +36,23 @@ _UNFINISHED_RUN = (
 )
 
 
+# The longest TTL, in minutes: 100 years. Past it an expiry time would leave the range of dates
+# (a TTL of 1e18 minutes was accepted, then reading the thread back failed).
+MAX_TTL_MINUTES = 100 * 366 * 24 * 60
+
+
 class ThreadTtl(BaseModel):
     """A thread's TTL as the API takes it: `{"strategy": "delete", "ttl": 60}`."""
 
     model_config = ConfigDict(extra="forbid")
 
     strategy: TtlStrategy = "delete"
-    ttl: float = Field(gt=0, description="Minutes after the thread's last activity.")
+    ttl: float = Field(
+        gt=0,
+        le=MAX_TTL_MINUTES,
+        description=f"Minutes after the thread's last activity; at most {MAX_TTL_MINUTES} "
+        "(100 years).",
+    )
 
 
 class CheckpointerTtl(BaseModel):
@@ -51,7 +61,7 @@ class CheckpointerTtl(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: TtlStrategy = "delete"
-    default_ttl: float | None = Field(None, gt=0)
+    default_ttl: float | None = Field(None, gt=0, le=MAX_TTL_MINUTES)
     sweep_interval_minutes: float = Field(DEFAULT_SWEEP_INTERVAL_MINUTES, gt=0)
     sweep_limit: int = Field(1000, ge=1)
 

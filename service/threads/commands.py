@@ -135,17 +135,9 @@ async def _cancel(services: Services, thread_id: str, params: RunCancelParams) -
 
 
 def _run_request(**fields: Any) -> RunCreate:
-    try:
-        return RunCreate.model_validate(
-            {
-                **fields,
-                "stream_mode": _STREAM_MODES,
-                "stream_subgraphs": True,
-                "stream_resumable": True,
-            }
-        )
-    except ValidationError as exc:
-        raise InvalidRequest(describe_validation_errors(exc.errors())) from None
+    return RunCreate.checked(
+        **fields, stream_mode=_STREAM_MODES, stream_subgraphs=True, stream_resumable=True
+    )
 
 
 def _params(model: type[P], command: ThreadCommand) -> P:

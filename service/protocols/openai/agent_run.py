@@ -98,7 +98,7 @@ class AgentTurn:
         checkpoint_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> AgentTurn:
-        request = RunCreate(
+        request = RunCreate.checked(
             assistant_id=assistant_id,
             input={"messages": messages},
             stream_mode=STREAM_MODES,
