@@ -4,8 +4,9 @@ through the run manager, answered with the last AI message's text and the final 
 
 The shapes follow LangGraph Server's `/mcp`: names are the assistant names made valid MCP tool
 names (first one wins when two normalise alike: the system assistant, created first); a
-message list in the input schema becomes one string, the user's message, which the graph's
-`add_messages` reducer turns into a human message.
+message list in the input schema becomes the user's message as one string, which the graph's
+`add_messages` reducer turns into a human message, or (as LangGraph Server also accepts) a
+list of messages.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ _NOT_IN_TOOL_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_TOOL_NAME = 128
 MAX_TOOLS = 1000
 _MESSAGE_TYPES = re.compile(r"^#/\$defs/(AI|Human|Chat|System|Function|Tool)Message(Chunk)?$")
+
+# A message list as LangGraph's `add_messages` takes it: message dicts (or plain strings).
+MESSAGE_LIST = {
+    "type": "array",
+    "items": {"anyOf": [{"type": "object"}, {"type": "string"}]},
+    "minItems": 1,
+}
 
 GraphOf = Callable[[Assistant], AbstractAsyncContextManager[Pregel]]
 """The compiled graph an assistant runs (made for it, if its graph is a factory)."""
@@ -78,9 +86,10 @@ def input_schema(graph: Pregel) -> dict[str, Any]:
     for key, prop in properties.items():
         if _is_message_list(prop):
             properties[key] = {
-                "type": "string",
+                "anyOf": [{"type": "string"}, MESSAGE_LIST],
                 "title": prop.get("title", key),
-                "description": "The user message to send to the agent.",
+                "description": "The user message to send to the agent, or a list of messages "
+                '({"role": "user", "content": "..."}, as LangGraph takes them).',
             }
             simplified = True
     if simplified:
