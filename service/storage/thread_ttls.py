@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.schemas.bounds import MAX_TTL_MINUTES
 from threadloom.service.storage.database import Database, Queries
 
 TtlStrategy = Literal["delete", "keep_latest"]
@@ -36,11 +37,6 @@ _UNFINISHED_RUN = (
 )
 
 
-# The longest TTL, in minutes: 100 years. Past it an expiry time would leave the range of dates
-# (a TTL of 1e18 minutes was accepted, then reading the thread back failed).
-MAX_TTL_MINUTES = 100 * 366 * 24 * 60
-
-
 class ThreadTtl(BaseModel):
     """A thread's TTL as the API takes it: `{"strategy": "delete", "ttl": 60}`."""
 
@@ -50,8 +46,9 @@ class ThreadTtl(BaseModel):
     ttl: float = Field(
         gt=0,
         le=MAX_TTL_MINUTES,
-        description=f"Minutes after the thread's last activity; at most {MAX_TTL_MINUTES} "
-        "(100 years).",
+        # Unbounded, a TTL of 1e18 minutes was accepted, then reading the thread failed (500).
+        description=f"Minutes after the thread's last activity; at most {MAX_TTL_MINUTES:.0f} "
+        "(ten years, as for store items).",
     )
 
 

@@ -15,8 +15,8 @@ import pytest
 from tests.service.live_server import LiveServer, StartServer
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.http.deps import Services
+from threadloom.service.schemas.bounds import MAX_TTL_MINUTES
 from threadloom.service.storage.records import utc_now
-from threadloom.service.storage.thread_ttls import MAX_TTL_MINUTES
 from threadloom.service.threads.ttl_sweeper import ThreadSweeper
 
 ASK = {"messages": [{"role": "user", "content": "what is 6 * 7?"}]}
@@ -226,10 +226,10 @@ async def test_a_ttl_past_the_maximum_is_refused_naming_it_on_create_and_update(
 ) -> None:
     """It was accepted, and then reading the thread with `include=ttl` answered 500."""
     created = await client.post("/threads", json={"ttl": {"ttl": ttl}})
-    assert created.status_code == 422 and str(MAX_TTL_MINUTES) in created.text, created.text
+    assert created.status_code == 422 and str(int(MAX_TTL_MINUTES)) in created.text, created.text
     thread = (await client.post("/threads", json={"ttl": {"ttl": MAX_TTL_MINUTES}})).json()
     patched = await client.patch(f"/threads/{thread['thread_id']}", json={"ttl": {"ttl": ttl}})
-    assert patched.status_code == 422 and str(MAX_TTL_MINUTES) in patched.text, patched.text
+    assert patched.status_code == 422 and str(int(MAX_TTL_MINUTES)) in patched.text, patched.text
     read = await client.get(f"/threads/{thread['thread_id']}", params={"include": "ttl"})
     assert read.status_code == 200 and read.json()["ttl"]["ttl_minutes"] == MAX_TTL_MINUTES
 
