@@ -241,3 +241,13 @@ async def test_unserved_routes_and_retrieving_a_response_answer_openais_shape(
         answer = await client.request(method, path)
         assert answer.status_code == status
         assert isinstance(answer.json()["error"]["message"], str)
+
+
+async def test_a_message_past_the_runs_bound_is_400_not_500(client: httpx.AsyncClient) -> None:
+    """600 KB in one message: under the body limit, over the run's bound (512 KiB)."""
+    big = {"model": "agent", "messages": [{"role": "user", "content": "x" * 600_000}]}
+    answered = await client.post("/v1/chat/completions", json=big)
+    assert answered.status_code == 400, answered.text
+    assert "524288" in answered.json()["error"]["message"]
+    asked = {"model": "agent", "input": "x" * 600_000}
+    assert (await client.post("/v1/responses", json=asked)).status_code == 400
