@@ -231,7 +231,7 @@ def _task_ref(value: Any) -> tuple[str, str]:
 
 async def _get(services: Services, assistant: Assistant, params: Json) -> Json:
     thread_id, run_id = _task_ref(params.get("id"))
-    thread = await thread_for_caller(services.threads, thread_id)
+    thread = await thread_for_caller(services.threads, thread_id, run_id=run_id)
     record = await services.runs.get(thread_id, run_id)
     if record is None or thread is None or record.assistant_id != assistant.assistant_id:
         raise RpcError(TASK_NOT_FOUND, f"Task not found: {params.get('id')}")

@@ -14,9 +14,13 @@ ThreadAction = Literal["read", "update", "delete"]
 
 
 async def thread_for_caller(
-    threads: Threads, thread_id: str, action: ThreadAction = "read"
+    threads: Threads, thread_id: str, action: ThreadAction = "read", *, run_id: str | None = None
 ) -> ThreadRecord | None:
-    """The thread, if the caller may `action` it; None if it does not exist or is not theirs.
-    A refusal of the policy's handler raises its error (403, or its own status)."""
-    await authorize("threads", action, {"thread_id": thread_id})
+    """The thread, if the caller may `action` it (or its run `run_id`, which the policy's
+    handler is told of); None if it does not exist or is not theirs. A refusal of the
+    policy's handler raises its error (403, or its own status)."""
+    asked = {"thread_id": thread_id}
+    if run_id is not None:
+        asked["run_id"] = run_id
+    await authorize("threads", action, asked)
     return await threads.get(thread_id)
