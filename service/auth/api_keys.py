@@ -28,9 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.http.in_process import in_process
-from threadloom.service.http.json_codec import JsonResponse
-from threadloom.service.protocols.openai.error_shape import PREFIX as OPENAI_PREFIX
-from threadloom.service.protocols.openai.error_shape import error_body
+from threadloom.service.http.refusal import refusal
 from threadloom.service.settings import Settings
 from threadloom.service.storage.owners import acting_for
 
@@ -202,15 +200,14 @@ class ApiKeyAuth:
                 scope["path"],
             )
             message = MISSING_KEY if key is None else INVALID_KEY
-            refusal = JsonResponse(
-                # OpenAI clients read OpenAI's error shape.
-                error_body(message, status.HTTP_401_UNAUTHORIZED, code="invalid_api_key")
-                if scope["path"].startswith(OPENAI_PREFIX)
-                else {"detail": message},
-                status_code=status.HTTP_401_UNAUTHORIZED,
+            answer = refusal(
+                scope,
+                status.HTTP_401_UNAUTHORIZED,
+                message,
+                code="invalid_api_key",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-            await refusal(scope, receive, send)
+            await answer(scope, receive, send)
             return
         with acting_for(owner):
             await self.app(scope, receive, send)
