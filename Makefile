@@ -16,11 +16,13 @@ CONFIG ?= langgraph.json
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch is installed first, pinned, so that nothing later can pull a CUDA build.
+# torch is installed first, pinned, so that nothing later can pull a CUDA build. setuptools
+# notes at length that an editable install maps folders by a finder (ours map `threadloom.*` to
+# the repository's folders on purpose): that one note is silenced, any other warning shows.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
