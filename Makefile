@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 # The graphs both servers serve: `make run CONFIG=path/to/langgraph.json` serves another app.
 CONFIG ?= langgraph.json
 
-.PHONY: install js-deps run dev test lint bench tiny-model clean
+.PHONY: install js-deps run chat dev test lint bench tiny-model docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ js-deps: $(JS_STAMP)
 
 run: $(STAMP)
 	$(BIN)/threadloom serve --config $(CONFIG) --host $(HOST) --port $(PORT)
+
+# The terminal chat, against the server `make run` started (in another terminal).
+chat: $(STAMP)
+	$(BIN)/threadloom chat --url http://$(HOST):$(PORT)
 
 dev: $(STAMP)
 	$(BIN)/langgraph dev --config $(CONFIG) --no-browser --port 2024
