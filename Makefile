@@ -49,7 +49,14 @@ dev: $(STAMP)
 # cores overlap them (about 6 minutes instead of 14 on this machine).
 test: $(STAMP) $(JS_STAMP)
 	$(BIN)/ruff check .
+	$(MKDOCS) --quiet
 	$(BIN)/python -m pytest -q -n 2
+
+# The documentation site (docs/, mkdocs.yml) into the ignored site/; --strict (in mkdocs.yml)
+# fails the build on a broken link or anchor, so `make test` catches them.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+docs: $(STAMP)
+	$(MKDOCS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -66,4 +73,4 @@ tiny-model: $(STAMP)
 	$(BIN)/python -m threadloom.models.tiny_model_kit.build
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info
