@@ -461,7 +461,8 @@ function bind() {
   $("rename-thread").addEventListener("click", async () => {
     const title = prompt("New name for this thread", $("thread-title").textContent);
     if (!title) return;
-    await state.api.request("PATCH", `/threads/${state.threadId}`, { metadata: { title } }).catch(showError);
+    const renamed = await state.api.request("PATCH", `/threads/${state.threadId}`, { metadata: { title } }).catch(showError);
+    if (renamed) state.thread = renamed;
     $("thread-title").textContent = title;
     await refreshThreads();
   });
