@@ -35,7 +35,7 @@ from threadloom.service.storage.owners import acting_for
 logger = logging.getLogger(__name__)
 
 # Liveness and version: answered to anyone, so probes and load balancers need no key.
-OPEN_PATHS = frozenset({"/ok", "/info", "/"})
+OPEN_PATHS = frozenset({"/ok", "/info", "/", "/favicon.ico"})
 # The playground's static files hold no data: the page asks for a key before it calls the API.
 OPEN_PREFIXES = ("/playground/",)
 _HOW_TO_SEND = (
