@@ -64,6 +64,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.streaming
 	$(BIN)/python -m bench.concurrency
+	$(BIN)/python -m bench.token_flood
 	$(BIN)/python -m bench.server_overhead
 	$(BIN)/python -m bench.prefix_reuse
 	$(BIN)/python -m bench.footprint
