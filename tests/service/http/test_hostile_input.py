@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.service.live_server import LiveServer, StartServer
+from threadloom.service.http.server import MAX_HEADER_BYTES
 
 JSON = {"Content-Type": "application/json"}
 ANSWER_WAIT_S = 10.0  # only a bound on a hung test: each answer comes at once or at a timeout
@@ -177,6 +178,15 @@ async def test_headers_that_never_end_close_the_connection(start: StartServer) -
 
     assert await asyncio.wait_for(reader.read(), ANSWER_WAIT_S) == b""  # closed, unanswered
     writer.close()
+
+
+async def test_headers_over_the_cap_are_answered_431(server: LiveServer) -> None:
+    huge = b"X-Big: " + b"a" * (MAX_HEADER_BYTES + 1) + b"\r\n"
+    reader, writer = await _raw(server, b"GET /ok HTTP/1.1\r\nHost: t\r\n" + huge + b"\r\n")
+    answer = await asyncio.wait_for(reader.read(), ANSWER_WAIT_S)
+    writer.close()
+
+    assert answer.startswith(b"HTTP/1.1 431")
 
 
 async def test_one_key_may_hold_only_so_many_requests_open(start: StartServer) -> None:
