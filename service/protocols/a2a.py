@@ -123,7 +123,7 @@ def _error(rpc_id: Any, error: RpcError) -> JsonResponse:
 
 async def _assistant(services: Services, assistant_id: str) -> Assistant:
     try:
-        return await services.run_manager.assistants.get(assistant_id)
+        return await services.assistants.get(assistant_id)
     except ServiceError as exc:
         raise RpcError(INVALID_PARAMS, exc.detail) from None
 
@@ -290,7 +290,7 @@ def _stream(
 
 async def _card(request: Request, services: Services, assistant_id: str) -> Json:
     try:
-        assistant = await services.run_manager.assistants.get(assistant_id)
+        assistant = await services.assistants.get(assistant_id)
     except InvalidRequest as exc:
         raise NotFound(exc.detail) from None
     description = assistant.description or f"{assistant.name} assistant"

@@ -71,7 +71,7 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute, respo
 async def list_models(services: ServicesDep) -> JsonResponse:
     """One model per assistant: a graph's own assistant under the graph id, the others under
     their assistant id."""
-    assistants = await services.run_manager.assistants.search(AssistantSearch(limit=MODELS_LIMIT))
+    assistants = await services.assistants.search(AssistantSearch(limit=MODELS_LIMIT))
     models = ModelList(data=[_model(assistant) for assistant in assistants])
     return JsonResponse(models.model_dump())
 
@@ -151,7 +151,7 @@ async def create_response(
 
 async def _assistant(services: ServicesDep, model: str) -> Assistant:
     try:
-        return await services.run_manager.assistants.resolve(model)
+        return await services.assistants.resolve(model)
     except (InvalidRequest, NotFound):
         raise model_not_found(model) from None
 
