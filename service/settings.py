@@ -57,8 +57,10 @@ class Settings(ModelSettings):
     # (see `service.auth.policy`). Not together with API keys: the server refuses to start.
     auth_path: str | None = None
     # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; if empty,
-    # pages on loopback (localhost, 127.0.0.1, [::1], any port) only.
+    # pages on loopback (localhost, 127.0.0.1, [::1], any port) and, with `cors_allow_studio`,
+    # the hosted LangGraph Studio (https://smith.langchain.com) only.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_studio: bool = True
     # CORS as `http.cors` gives it (CORSMiddleware's keyword arguments: allow_origins,
     # allow_methods, allow_headers, allow_credentials, allow_origin_regex, expose_headers,
     # max_age); `cors_origins`, when set, replaces its `allow_origins`.
