@@ -17,9 +17,7 @@ from threadloom.tools import get_tools
 
 
 def _calls(*calls: tuple[str, dict[str, Any], str]) -> AIMessage:
-    return AIMessage(
-        content="", tool_calls=[{"name": n, "args": a, "id": i} for n, a, i in calls]
-    )
+    return AIMessage(content="", tool_calls=[{"name": n, "args": a, "id": i} for n, a, i in calls])
 
 
 def _graph(model: ScriptedChatModel, tools: list[str] | None = None) -> Any:
@@ -61,9 +59,7 @@ async def test_default_system_prompt_without_configuration() -> None:
 
 
 async def test_tool_subset_limits_what_the_model_is_offered_and_may_call() -> None:
-    model = _RecordingModel(
-        replies=[_calls(("search", {"query": "x"}, "c1")), AIMessage("fine")]
-    )
+    model = _RecordingModel(replies=[_calls(("search", {"query": "x"}, "c1")), AIMessage("fine")])
 
     result = await _graph(model).ainvoke(
         {"messages": [("user", "hi")]}, _config(tools=["calculator"])
@@ -108,11 +104,10 @@ async def test_a_call_needing_approval_pauses_the_run_before_any_tool_runs() -> 
     graph, config, result = await _paused(calls, ["calculator"])
 
     (pending,) = result["__interrupt__"]
-    assert pending.value == {
-        "tool_calls": [
-            {"name": "calculator", "args": {"expression": "2+2"}, "id": "a", "type": "tool_call"}
-        ]
-    }
+    assert pending.value["tool_calls"] == [
+        {"name": "calculator", "args": {"expression": "2+2"}, "id": "a", "type": "tool_call"}
+    ]
+    assert [request["name"] for request in pending.value["action_requests"]] == ["calculator"]
     state = await graph.aget_state(config)
     assert state.next == ("tools",)
     assert not any(isinstance(m, ToolMessage) for m in state.values["messages"])
@@ -134,9 +129,7 @@ async def test_refused_calls_are_answered_with_a_refusal_and_the_others_run() ->
     calls = _calls(("calculator", {"expression": "2+2"}, "a"), ("search", {"query": "q"}, "b"))
     graph, config, _ = await _paused(calls, ["search"])
 
-    result = await graph.ainvoke(
-        Command(resume={"approved": False, "reason": "no web"}), config
-    )
+    result = await graph.ainvoke(Command(resume={"approved": False, "reason": "no web"}), config)
 
     first, second = [m for m in result["messages"] if isinstance(m, ToolMessage)]
     assert (first.tool_call_id, first.content) == ("a", "4")
