@@ -278,9 +278,7 @@ async def open_services(
             storage.events,
             storage.wakeups,
             store_items,
-            ThreadSweeper(
-                storage.threads.ttls, storage.checkpointer, limit=thread_ttl.sweep_limit
-            ),
+            ThreadSweeper(storage.threads.ttls, storage.checkpointer, limit=thread_ttl.sweep_limit),
             lease_ttl_s=settings.lease_ttl_s,
             retention_s=settings.event_log_retention_s,
             sweep_interval_s=thread_ttl.sweep_interval_minutes * 60,
@@ -290,7 +288,12 @@ async def open_services(
             cron_table, run_manager, queue, poll_interval_s=settings.poll_interval_s
         )
         cron_jobs = CronJobs(
-            cron_table, storage.threads, assistant_registry, scheduler, webhooks.policy
+            cron_table,
+            storage.threads,
+            assistant_registry,
+            scheduler,
+            webhooks.policy,
+            min_interval_s=settings.cron_min_interval_s,
         )
         logger.info(
             "service ready storage=%s replica=%s model=%s",

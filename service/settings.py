@@ -119,9 +119,7 @@ class Settings(ModelSettings):
     # them, named `<server>_<tool>`. Each server must list its tools within `mcp_timeout_s`
     # at start-up.
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    tools: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["calculator", "search"]
-    )
+    tools: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["calculator", "search"])
     mcp_servers_file: Path | None = None
     mcp_timeout_s: float = Field(30.0, gt=0, le=600)
     max_steps: int = Field(12, ge=2, le=200)
@@ -131,6 +129,10 @@ class Settings(ModelSettings):
     compute_workers: int = Field(2, ge=1, le=64)
     compute_timeout_s: float = Field(5.0, gt=0, le=300)
     compute_memory_mb: int = Field(256, ge=16, le=65536)
+
+    # Crons: the shortest time a schedule may leave between two runs (a finer schedule, such
+    # as `*/1 * * * * *` with its seconds field, is refused with 422).
+    cron_min_interval_s: float = Field(60.0, ge=1, le=86400)
 
     # Semantic search in the store: the `store.index` of langgraph.json, {"embed": "...",
     # "dims": int, "fields": ["$"]} (see `service.storage.store_index`). None: keyword search.

@@ -85,7 +85,6 @@ def after_event(last_event_id: str) -> int:
     number = last_event_id.strip().removeprefix("-")
     if not number.isdigit() or len(number) > _EVENT_ID_DIGITS or int(number) >= _INT64:
         raise InvalidRequest(
-            f"Invalid Last-Event-ID {last_event_id[:40]!r}: use the id of the last event "
-            "received."
+            f"Invalid Last-Event-ID {last_event_id[:40]!r}: use the id of the last event received."
         )
     return int(last_event_id) + 1
