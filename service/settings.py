@@ -146,10 +146,14 @@ class Settings(ModelSettings):
     # "max_url_length": n}, "headers": {...}, "allowed_fields": [...]}; see
     # `service.runs.webhooks`). The two settings below are the same policy without a config file:
     # hosts a webhook may call (exact names or `*.example.com`; empty: any public host; a
-    # loopback or link-local host only when listed), and whether plain http is refused.
+    # loopback, link-local or private host only when listed), and whether plain http is refused.
     webhooks: dict[str, Any] | None = None
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_https_only: bool = True
+    # Whether a webhook host may resolve to a private address (10/8, 172.16/12, 192.168/16,
+    # 100.64/10, fc00::/7): off by default, so a run cannot make the server call into its own
+    # network; a host listed in `webhook_allowed_hosts` is trusted whatever it resolves to.
+    webhook_allow_private: bool = False
 
     @field_validator("tools", "cors_origins", "webhook_allowed_hosts", mode="before")
     @classmethod
