@@ -79,12 +79,15 @@ class Settings(ModelSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1)
     # Slow or broken clients (README "Security and limits"): the headers, then the body, must
     # arrive within these times (else the connection closes / 408); idle kept-alive connections
-    # close; past `max_connections` new requests get 503; with API keys, one key may keep only
+    # close; past `max_connections` new requests get 503, and one client address may hold only
+    # `max_connections_per_client` connections (more are answered 429 and closed; behind a
+    # reverse proxy, raise it to `max_connections`); with API keys, one key may keep only
     # `max_open_requests_per_key` requests (streams, waits) open (429).
     header_read_timeout_s: float = Field(10.0, gt=0, le=3600)
     body_read_timeout_s: float = Field(30.0, gt=0, le=3600)
     keep_alive_timeout_s: float = Field(5.0, gt=0, le=3600)
     max_connections: int = Field(2000, ge=1)
+    max_connections_per_client: int = Field(200, ge=1)
     max_open_requests_per_key: int = Field(100, ge=1)
     # JSON bodies nested deeper than this are refused (422) before any route parses them.
     max_json_depth: int = Field(64, ge=8, le=200)
