@@ -30,6 +30,7 @@ LOOPBACK_ORIGIN = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 STUDIO_ORIGIN = "https://smith.langchain.com"
 # Body types a request may carry JSON under: none, or plain text (`fetch` with a string body).
 _UNTYPED = ("", "text/plain")
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class BrowserOrigins:
@@ -79,14 +80,15 @@ class PlainJsonBodies:
         self._origins = origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope["method"] in _WITH_BODY:
             headers = Headers(scope=scope)
             origin = headers.get("origin")
             if _untyped(headers) and (origin is None or self._origins.allows(origin)):
                 kept = [
                     (name, value) for name, value in scope["headers"] if name != b"content-type"
                 ]
-                scope = {**scope, "headers": [*kept, (b"content-type", b"application/json")]}
+                # In place: the layers around read what the router writes into this scope.
+                scope["headers"] = [*kept, (b"content-type", b"application/json")]
         await self.app(scope, receive, send)
 
 
