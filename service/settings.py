@@ -43,6 +43,10 @@ class Settings(ModelSettings):
     metrics_public: bool = True
     # Seconds between keep-alive bytes on open streams and waits (SSE `: heartbeat` comments).
     heartbeat_s: float = Field(5.0, gt=0, le=300)
+    # The longest a GET stream stays open (following a thread, joining a run's stream); it then
+    # ends as if the run had. Unset: a thread's stream until the client leaves, a run's until
+    # the run ends. Fuzzers and tests set it so that every generated request ends.
+    join_stream_max_s: float | None = Field(None, gt=0, le=86400)
 
     # Who may see what. With API keys configured, every request but /ok and /info must carry
     # one (`Authorization: Bearer <key>` or `x-api-key: <key>`), and each key's owner sees only
