@@ -153,7 +153,8 @@ class WebhookPolicy:
         for address in addresses:
             if reason := self._blocked(address):
                 raise InvalidRequest(f"Webhook host {host!r} is blocked: {reason}.")
-        return addresses[0]
+        # IPv4 first where there is one: a host without an IPv6 route still reaches it.
+        return min(addresses, key=lambda address: address.version)
 
     def payload(self, run: Mapping[str, Any]) -> dict[str, Any]:
         """`run` (the payload without `webhook_sent_at`) as it is sent now."""
