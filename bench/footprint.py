@@ -33,16 +33,8 @@ def measure(name: str, workdir: Path, **env: str) -> tuple[int, bool]:
     """(resident bytes, torch loaded) of an idle server started with `env`."""
     port = free_port()
     command = [
-        sys.executable,
-        "-m",
-        "threadloom.service.cli.commands",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        str(workdir / f"{name}.sqlite"),
+        sys.executable, "-m", "threadloom.service.cli.commands", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--db", str(workdir / f"{name}.sqlite"),
     ]
     server_env = child_env(**env)
     if "THREADLOOM_ENDPOINT_URL" not in env:
@@ -63,10 +55,8 @@ def main() -> None:
     print(f"{'server':<28}{'idle RSS MiB':>14}{'torch loaded':>14}")
     print(f"{'bundled local model':<28}{local_rss / MiB:>14.0f}{local_torch!s:>14}")
     print(f"{'remote endpoint':<28}{remote_rss / MiB:>14.0f}{remote_torch!s:>14}")
-    print(
-        f"\nmemory saved with a remote endpoint: {(local_rss - remote_rss) / MiB:.0f} MiB "
-        f"({local_rss / max(1, remote_rss):.1f}x less)"
-    )
+    print(f"\nmemory saved with a remote endpoint: {(local_rss - remote_rss) / MiB:.0f} MiB "
+          f"({local_rss / max(1, remote_rss):.1f}x less)")
     met = "met" if not remote_torch and local_torch else "MISSED"
     print(f"remote endpoint server without torch: {not remote_torch} (goal: no torch: {met})")
 

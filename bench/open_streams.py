@@ -83,7 +83,9 @@ async def create_threads(url: str, count: int) -> list[str]:
         return thread_ids
 
 
-async def open_streams(port: int, thread_ids: list[str], count: int) -> list[asyncio.StreamWriter]:
+async def open_streams(
+    port: int, thread_ids: list[str], count: int
+) -> list[asyncio.StreamWriter]:
     """`count` streams, following `thread_ids` in turn."""
     requests = [
         (
@@ -130,16 +132,8 @@ async def run(streams: int, threads: int, heartbeat_s: float, workdir: Path) -> 
     limit = raise_file_limit(2 * streams + 1000)
     port = free_port()
     command = [
-        sys.executable,
-        "-m",
-        "threadloom.service.cli.commands",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        str(workdir / "streams.sqlite"),
+        sys.executable, "-m", "threadloom.service.cli.commands", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--db", str(workdir / "streams.sqlite"),
     ]
     env = child_env(
         THREADLOOM_ENDPOINT_URL=ENDPOINT,
@@ -174,16 +168,12 @@ async def run(streams: int, threads: int, heartbeat_s: float, workdir: Path) -> 
         f"(event-loop headroom ~{1 - cpu_share:.0%})"
     )
     per_stream = (rss_after - rss_before) / streams
-    print(
-        f"server memory per open stream: {per_stream / 1024:.1f} KiB "
-        f"({rss_before / MiB:.0f} -> {rss_after / MiB:.0f} MiB)"
-    )
+    print(f"server memory per open stream: {per_stream / 1024:.1f} KiB "
+          f"({rss_before / MiB:.0f} -> {rss_after / MiB:.0f} MiB)")
     p95 = percentile(busy, 0.95)
     met = "met" if streams >= 10_000 and p95 <= OK_GOAL_P95_S else "MISSED"
-    print(
-        f"goal: 10,000 streams open, /ok p95 <= 50 ms: {streams} open, p95 "
-        f"{p95 * 1000:.1f} ms ({met})"
-    )
+    print(f"goal: 10,000 streams open, /ok p95 <= 50 ms: {streams} open, p95 "
+          f"{p95 * 1000:.1f} ms ({met})")
 
 
 def main() -> None:

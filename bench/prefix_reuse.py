@@ -78,7 +78,9 @@ class _JoinLog:
             self.last = report
 
 
-def decode_step(scheduler: BatchScheduler, log: _JoinLog, ids: list[int], tokens: int) -> Step:
+def decode_step(
+    scheduler: BatchScheduler, log: _JoinLog, ids: list[int], tokens: int
+) -> Step:
     started = time.perf_counter()
     first = 0.0
     made: list[int] = []
@@ -123,7 +125,8 @@ def long_thread(bench: BenchModel, history_tokens: int, steps: int, tokens: int)
 def _report_thread(rows: dict[str, list[Step]], tokens: int) -> None:
     print(f"\nlong thread: {len(rows['plain'])} steps, {tokens} new tokens each, same tokens")
     print(f"{'':>12}{'tokens prefilled':>22}{'first token ms':>24}")
-    print(f"{'step':>4}{'prompt':>8}{'plain':>11}{'with reuse':>11}{'plain':>12}{'with reuse':>12}")
+    print(f"{'step':>4}{'prompt':>8}{'plain':>11}{'with reuse':>11}"
+          f"{'plain':>12}{'with reuse':>12}")
     for index, (plain, reuse) in enumerate(zip(rows["plain"], rows["reuse"], strict=True)):
         print(
             f"{index + 1:>4}{plain.prompt:>8}{plain.prefilled:>11}{reuse.prefilled:>11}"
@@ -189,10 +192,8 @@ async def react_match() -> None:
     for question in REACT_QUESTIONS:
         await agent.ainvoke({"messages": [HumanMessage(question)]}, config)
     recorder.shutdown()
-    print(
-        f"\nReAct thread on the bundled model: {len(REACT_QUESTIONS)} runs, "
-        f"{len(recorder.calls)} model calls"
-    )
+    print(f"\nReAct thread on the bundled model: {len(REACT_QUESTIONS)} runs, "
+          f"{len(recorder.calls)} model calls")
     print(f"{'call':>4}{'prompt':>8}{'reused':>8}{'prefilled':>11}{'run before, re-rendered':>25}")
     for index, ((ids, _), join) in enumerate(zip(recorder.calls, joins, strict=True)):
         lost = 0
@@ -203,10 +204,8 @@ async def react_match() -> None:
         print(f"{index + 1:>4}{len(ids):>8}{join.reused:>8}{join.prefilled:>11}{lost:>25}")
     total = sum(len(ids) for ids, _ in recorder.calls[1:])
     reused = sum(join.reused for join in joins[1:])
-    print(
-        f"prompt tokens reused from the second call on: {reused}/{total} "
-        f"({100 * reused / max(1, total):.0f}%)"
-    )
+    print(f"prompt tokens reused from the second call on: {reused}/{total} "
+          f"({100 * reused / max(1, total):.0f}%)")
 
 
 def main() -> None:

@@ -202,7 +202,9 @@ async def run_all(
         for peer in peers:
             systems[peer.name] = peer_server(peer, workdir, postgres_url, redis_url, sizes.clients)
             on_postgres[peer.name] = peer_database_url(postgres_url, peer)
-        results = await bench_side_by_side(systems, sizes.runs, sizes, sizes.warmup, on_postgres)
+        results = await bench_side_by_side(
+            systems, sizes.runs, sizes, sizes.warmup, on_postgres
+        )
         # Its default job count, and (but for a quick run) one job per client in case that
         # serves the load better.
         job_counts = [LANGGRAPH_DEFAULT_JOBS] if quick else [LANGGRAPH_DEFAULT_JOBS, sizes.clients]

@@ -278,7 +278,9 @@ async def open_services(
             storage.events,
             storage.wakeups,
             store_items,
-            ThreadSweeper(storage.threads.ttls, storage.checkpointer, limit=thread_ttl.sweep_limit),
+            ThreadSweeper(
+                storage.threads.ttls, storage.checkpointer, limit=thread_ttl.sweep_limit
+            ),
             lease_ttl_s=settings.lease_ttl_s,
             retention_s=settings.event_log_retention_s,
             sweep_interval_s=thread_ttl.sweep_interval_minutes * 60,

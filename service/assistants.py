@@ -144,7 +144,9 @@ class Assistants:
             version=await self._store.next_version(key),
             graph_id=body.graph_id or current.graph_id,
             name=body.name if body.name is not None else current.name,
-            description=body.description if body.description is not None else current.description,
+            description=body.description
+            if body.description is not None
+            else current.description,
             config=config or current.config,
             context=current.context if context is None else context,
             # The auth policy's filter stays stamped: a patch cannot give the assistant away.

@@ -126,7 +126,9 @@ class Settings(ModelSettings):
     # them, named `<server>_<tool>`. Each server must list its tools within `mcp_timeout_s`
     # at start-up.
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    tools: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["calculator", "search"])
+    tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["calculator", "search"]
+    )
     mcp_servers_file: Path | None = None
     mcp_timeout_s: float = Field(30.0, gt=0, le=600)
     max_steps: int = Field(12, ge=2, le=200)

@@ -62,8 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--assistant", default="agent", help="assistant id or graph id")
     chat.add_argument("--thread", help="continue this thread (default: a new one)")
     chat.add_argument(
-        "--api-key",
-        default=os.environ.get("THREADLOOM_API_KEY"),
+        "--api-key", default=os.environ.get("THREADLOOM_API_KEY"),
         help="the key, when the server requires one (THREADLOOM_API_KEY)",
     )
     return parser
@@ -93,7 +92,6 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 
 # Young objects before a collection, then young and middle collections before the next older.
 GC_THRESHOLDS = (100_000, 50, 100)
-
 
 class DrainingServer(uvicorn.Server):
     """A uvicorn server whose first SIGTERM / SIGINT drains the app (see `service.app.drain`)

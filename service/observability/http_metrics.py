@@ -51,7 +51,9 @@ class HttpMetrics:
                 self._metrics.open_streams.labels(stream_route).dec()
             route, method = self._routes.of(scope), scope["method"]
             self._metrics.http_requests.labels(method, route, str(status)).inc()
-            self._metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
+            self._metrics.http_duration.labels(method, route).observe(
+                time.perf_counter() - started
+            )
 
 
 class RouteTemplates:

@@ -63,11 +63,8 @@ def _access_fields(args: tuple[Any, ...]) -> dict[str, Any]:
         return {}
     client, method, path, http_version, status = args
     return {
-        "client": client,
-        "method": method,
-        "path": path,
-        "http_version": http_version,
-        "status": status,
+        "client": client, "method": method, "path": path,
+        "http_version": http_version, "status": status,
     }
 
 

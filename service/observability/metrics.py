@@ -24,18 +24,7 @@ RUN_SECONDS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 60
 FIRST_TOKEN_SECONDS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 HTTP_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 STATEMENT_SECONDS = (
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    1.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 )
 # Labelled series kept per statement text (bounded: queries are built from a few templates).
 SERIES_CACHE_SIZE = 4096
@@ -49,74 +38,51 @@ class Metrics:
         self.registry = CollectorRegistry()
         registry = self.registry
         self.runs_started = Counter(
-            "threadloom_runs_started_total",
-            "Runs admitted, by graph.",
-            ["graph_id"],
-            registry=registry,
+            "threadloom_runs_started_total", "Runs admitted, by graph.",
+            ["graph_id"], registry=registry,
         )
         self.runs_finished = Counter(
-            "threadloom_runs_finished_total",
-            "Runs ended, by graph and final status.",
-            ["graph_id", "status"],
-            registry=registry,
+            "threadloom_runs_finished_total", "Runs ended, by graph and final status.",
+            ["graph_id", "status"], registry=registry,
         )
         self.run_duration = Histogram(
             "threadloom_run_duration_seconds",
             "From a run's turn (it starts executing) to its end.",
-            ["graph_id", "status"],
-            buckets=RUN_SECONDS,
-            registry=registry,
+            ["graph_id", "status"], buckets=RUN_SECONDS, registry=registry,
         )
         self.run_first_token = Histogram(
             "threadloom_run_time_to_first_token_seconds",
             "From a run's admission to the first token of its first local model generation.",
-            ["graph_id"],
-            buckets=FIRST_TOKEN_SECONDS,
-            registry=registry,
+            ["graph_id"], buckets=FIRST_TOKEN_SECONDS, registry=registry,
         )
         self.runs_pending = Gauge(
-            "threadloom_runs_pending",
-            "Runs admitted here and waiting for their turn.",
-            ["graph_id"],
-            registry=registry,
+            "threadloom_runs_pending", "Runs admitted here and waiting for their turn.",
+            ["graph_id"], registry=registry,
         )
         self.runs_running = Gauge(
-            "threadloom_runs_running",
-            "Runs executing here.",
-            ["graph_id"],
-            registry=registry,
+            "threadloom_runs_running", "Runs executing here.", ["graph_id"], registry=registry,
         )
         self.tool_calls = Counter(
-            "threadloom_tool_calls_total",
-            "Tool calls of the agent's tools node, by outcome.",
-            ["tool", "outcome"],
-            registry=registry,
+            "threadloom_tool_calls_total", "Tool calls of the agent's tools node, by outcome.",
+            ["tool", "outcome"], registry=registry,
         )
         self.http_requests = Counter(
-            "threadloom_http_requests_total",
-            "HTTP requests answered, by route template.",
-            ["method", "route", "status"],
-            registry=registry,
+            "threadloom_http_requests_total", "HTTP requests answered, by route template.",
+            ["method", "route", "status"], registry=registry,
         )
         self.http_duration = Histogram(
             "threadloom_http_request_duration_seconds",
             "From a request's arrival to the end of its response (a stream's whole life).",
-            ["method", "route"],
-            buckets=HTTP_SECONDS,
-            registry=registry,
+            ["method", "route"], buckets=HTTP_SECONDS, registry=registry,
         )
         self.open_streams = Gauge(
-            "threadloom_open_streams",
-            "Server-sent event streams open now, by route template.",
-            ["route"],
-            registry=registry,
+            "threadloom_open_streams", "Server-sent event streams open now, by route template.",
+            ["route"], registry=registry,
         )
         self.statement_duration = Histogram(
             "threadloom_db_statement_duration_seconds",
             "Statements on the service's tables, by backend and kind (the first SQL keyword).",
-            ["backend", "statement"],
-            buckets=STATEMENT_SECONDS,
-            registry=registry,
+            ["backend", "statement"], buckets=STATEMENT_SECONDS, registry=registry,
         )
         registry.register(ModelCollector())
         self._statement_series: dict[tuple[str, str], Any] = {}

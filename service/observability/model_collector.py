@@ -24,13 +24,11 @@ class ModelCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         tokens = CounterMetricFamily(
-            "threadloom_model_generated_tokens",
-            "Tokens the local model generated.",
+            "threadloom_model_generated_tokens", "Tokens the local model generated.",
             labels=["model"],
         )
         busy = CounterMetricFamily(
-            "threadloom_model_busy_seconds",
-            "Time the local model spent generating.",
+            "threadloom_model_busy_seconds", "Time the local model spent generating.",
             labels=["model"],
         )
         speed = GaugeMetricFamily(
@@ -42,8 +40,7 @@ class ModelCollector(Collector):
             "threadloom_model_batch_size", "Requests decoding together now.", labels=["model"]
         )
         queue = GaugeMetricFamily(
-            "threadloom_model_queue_depth",
-            "Requests waiting for a batch slot now.",
+            "threadloom_model_queue_depth", "Requests waiting for a batch slot now.",
             labels=["model"],
         )
         # Schedulers of one model name (a model loaded twice in a process) add up.
@@ -51,11 +48,8 @@ class ModelCollector(Collector):
         for scheduler in _live_schedulers():
             stats = scheduler.stats
             values = (
-                stats.tokens,
-                stats.busy_seconds,
-                stats.tokens_per_second,
-                scheduler.batch_size,
-                scheduler.queue_depth,
+                stats.tokens, stats.busy_seconds, stats.tokens_per_second,
+                scheduler.batch_size, scheduler.queue_depth,
             )
             total = sums.setdefault(scheduler.name, [0.0] * len(values))
             for index, value in enumerate(values):

@@ -475,7 +475,9 @@ class RunManager:
             logger.exception("run could not start run_id=%s", spec.run_id)
             return failed(log, exc)
 
-    async def _settle(self, spec: RunSpec, outcome: RunOutcome, log: EventLog, stored: int) -> None:
+    async def _settle(
+        self, spec: RunSpec, outcome: RunOutcome, log: EventLog, stored: int
+    ) -> None:
         """Record how the run ended, where it left its thread and the rest of its events (from
         number `stored` on), in one transaction that also tells the other replicas that the
         run ended and its thread's turn is free."""

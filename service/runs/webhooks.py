@@ -138,7 +138,9 @@ class WebhookPolicy:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidRequest(f"Invalid webhook URL {url!r}: use an absolute http(s) URL.")
         if self.https_only and parts.scheme != "https":
-            raise InvalidRequest("Webhook must use https (THREADLOOM_WEBHOOK_HTTPS_ONLY is on).")
+            raise InvalidRequest(
+                "Webhook must use https (THREADLOOM_WEBHOOK_HTTPS_ONLY is on)."
+            )
         if self.allowed_ports and port not in self.allowed_ports:
             raise InvalidRequest(f"Webhook port {port} not allowed.")
         host = parts.hostname.lower()

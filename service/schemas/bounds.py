@@ -50,7 +50,9 @@ def check_metadata_size(metadata: dict[str, Any]) -> dict[str, Any]:
 def check_filter_keys(metadata: dict[str, Any]) -> dict[str, Any]:
     bad = [key for key in metadata if not _FILTER_KEY.fullmatch(key)]
     if bad:
-        raise ValueError(f"filter key {bad[0]!r} may hold only letters, digits, '_', '.' and '-'")
+        raise ValueError(
+            f"filter key {bad[0]!r} may hold only letters, digits, '_', '.' and '-'"
+        )
     return check_metadata_size(metadata)
 
 

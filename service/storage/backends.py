@@ -79,11 +79,7 @@ async def _open_sqlite(
         checkpointer.setup()
         wakeups = Wakeups(settings.poll_interval_s)
         yield _storage(
-            _tables_db(db, observe),
-            checkpointer,
-            wakeups,
-            settings,
-            str(settings.db),
+            _tables_db(db, observe), checkpointer, wakeups, settings, str(settings.db),
             EMBEDDED_REPLICA,
         )
 

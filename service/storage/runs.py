@@ -92,7 +92,9 @@ class Runs:
         )
         return [row["run_id"] for row in rows]
 
-    async def set_status(self, run_id: str, status: RunStatus, tx: Queries | None = None) -> None:
+    async def set_status(
+        self, run_id: str, status: RunStatus, tx: Queries | None = None
+    ) -> None:
         """Record the run's status, if this replica still owns the run (a replica that looked
         stopped must not overwrite what the replica that took its run over records)."""
         await (tx or self._db).execute(
@@ -101,7 +103,9 @@ class Runs:
         )
 
     async def get(self, thread_id: str, run_id: str) -> RunRecord | None:
-        visible, visible_args = visible_rows(self._sql, "threads", metadata=_THREAD_METADATA)
+        visible, visible_args = visible_rows(
+            self._sql, "threads", metadata=_THREAD_METADATA
+        )
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ? AND run_id = ? AND {visible}",
             (thread_id, run_id, *visible_args),
@@ -112,7 +116,9 @@ class Runs:
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
     ) -> list[RunRecord]:
         """The thread's runs, newest first."""
-        visible, visible_args = visible_rows(self._sql, "threads", metadata=_THREAD_METADATA)
+        visible, visible_args = visible_rows(
+            self._sql, "threads", metadata=_THREAD_METADATA
+        )
         status_clause = "AND status = ?" if status else ""
         params = (thread_id, *visible_args, status) if status else (thread_id, *visible_args)
         rows = await self._db.fetch_all(
@@ -124,7 +130,9 @@ class Runs:
 
     async def delete(self, thread_id: str, run_id: str) -> bool:
         """Delete the run (its events go with it); False if the thread has no such run."""
-        visible, visible_args = visible_rows(self._sql, "threads", metadata=_THREAD_METADATA)
+        visible, visible_args = visible_rows(
+            self._sql, "threads", metadata=_THREAD_METADATA
+        )
         deleted = await self._db.execute(
             f"DELETE FROM runs WHERE thread_id = ? AND run_id = ? AND {visible}",
             (thread_id, run_id, *visible_args),
@@ -227,7 +235,9 @@ class Runs:
                     "WHERE run_id = ?",
                     (status, self.owner, self._expiry(), self._sql.time(now), row["run_id"]),
                 )
-        return [replace(self._record(row), status=status, owned_by=row["owned_by"]) for row in rows]
+        return [
+            replace(self._record(row), status=status, owned_by=row["owned_by"]) for row in rows
+        ]
 
     def _expiry(self) -> Any:
         return self._sql.time(utc_now() + self._ttl)

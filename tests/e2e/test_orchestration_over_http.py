@@ -187,7 +187,9 @@ async def test_approval_asks_again_when_the_resume_is_no_decision(
 ) -> None:
     thread_id, waiting = await _pause(approval, "compute 17*23")
 
-    again = await approval.runs.wait(thread_id, APPROVAL, command={"resume": {"action": "approve"}})
+    again = await approval.runs.wait(
+        thread_id, APPROVAL, command={"resume": {"action": "approve"}}
+    )
 
     (question,) = again["__interrupt__"]
     assert "Resume a tool approval with" in question["value"]["error"]

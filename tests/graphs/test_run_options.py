@@ -17,7 +17,9 @@ from threadloom.tools import get_tools
 
 
 def _calls(*calls: tuple[str, dict[str, Any], str]) -> AIMessage:
-    return AIMessage(content="", tool_calls=[{"name": n, "args": a, "id": i} for n, a, i in calls])
+    return AIMessage(
+        content="", tool_calls=[{"name": n, "args": a, "id": i} for n, a, i in calls]
+    )
 
 
 def _graph(model: ScriptedChatModel, tools: list[str] | None = None) -> Any:
@@ -59,7 +61,9 @@ async def test_default_system_prompt_without_configuration() -> None:
 
 
 async def test_tool_subset_limits_what_the_model_is_offered_and_may_call() -> None:
-    model = _RecordingModel(replies=[_calls(("search", {"query": "x"}, "c1")), AIMessage("fine")])
+    model = _RecordingModel(
+        replies=[_calls(("search", {"query": "x"}, "c1")), AIMessage("fine")]
+    )
 
     result = await _graph(model).ainvoke(
         {"messages": [("user", "hi")]}, _config(tools=["calculator"])
@@ -129,7 +133,9 @@ async def test_refused_calls_are_answered_with_a_refusal_and_the_others_run() ->
     calls = _calls(("calculator", {"expression": "2+2"}, "a"), ("search", {"query": "q"}, "b"))
     graph, config, _ = await _paused(calls, ["search"])
 
-    result = await graph.ainvoke(Command(resume={"approved": False, "reason": "no web"}), config)
+    result = await graph.ainvoke(
+        Command(resume={"approved": False, "reason": "no web"}), config
+    )
 
     first, second = [m for m in result["messages"] if isinstance(m, ToolMessage)]
     assert (first.tool_call_id, first.content) == ("a", "4")

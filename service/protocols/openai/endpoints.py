@@ -61,7 +61,6 @@ def success(model: type[BaseModel], streamed: bool = False) -> dict[int | str, d
         answer["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
     return {200: answer}
 
-
 # The most assistants `/v1/models` lists.
 MODELS_LIMIT = 1000
 
@@ -113,7 +112,9 @@ async def create_chat_completion(
     return JsonResponse(completion.model_dump())
 
 
-@router.post("/responses", response_model=None, responses=success(ResponseObject, streamed=True))
+@router.post(
+    "/responses", response_model=None, responses=success(ResponseObject, streamed=True)
+)
 async def create_response(
     body: ResponseRequest, services: ServicesDep
 ) -> JsonResponse | StreamingResponse:

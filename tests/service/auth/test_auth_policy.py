@@ -38,7 +38,7 @@ BOB = {"Authorization": "Bearer token-bob"}
 ADMIN = {"x-token": "token-ada"}
 VIEWER = {"x-token": "token-vic"}
 
-OWNER_ONLY = """
+OWNER_ONLY = '''
 from langgraph_sdk import Auth
 
 auth = Auth()
@@ -65,9 +65,9 @@ async def owner_only(ctx: Auth.types.AuthContext, value: dict):
 async def own_namespace(ctx: Auth.types.AuthContext, value: dict):
     namespace = value["namespace"]
     assert namespace and namespace[0] == ctx.user.identity, "Not your namespace"
-"""
+'''
 
-ROLES = """
+ROLES = '''
 from langgraph_sdk import Auth
 
 auth = Auth()
@@ -103,7 +103,7 @@ async def admins_create(ctx: Auth.types.AuthContext, value: dict):
 @auth.on.store
 async def store_by_role(ctx: Auth.types.AuthContext, value: dict):
     return ctx.user.role == "admin" or ctx.action in READS
-"""
+'''
 
 
 def ask(text: str, **body: Any) -> dict[str, Any]:
@@ -269,7 +269,9 @@ async def test_owner_only_policy_keeps_each_user_to_their_own_on_every_route(
         assert answer.json()["detail"] == "Not your namespace"
 
     # Searches and counts leave alice's out, even asked for by id or by her metadata.
-    assert [t["thread_id"] for t in await ok(bob.post("/threads/search", json={}))] == [bobs_thread]
+    assert [t["thread_id"] for t in await ok(bob.post("/threads/search", json={}))] == [
+        bobs_thread
+    ]
     assert await ok(bob.post("/threads/search", json={"ids": [thread_id, busy_id]})) == []
     # (The handler rewrites the search's metadata to bob's own, as LangGraph's would.)
     asked_for_hers = await ok(bob.post("/threads/search", json={"metadata": {"owner": "alice"}}))
@@ -427,7 +429,9 @@ def user_echo_graph(settings: Any) -> StateGraph:
     return graph
 
 
-async def test_the_user_reaches_the_graphs_configurable(start: StartServer, tmp_path: Path) -> None:
+async def test_the_user_reaches_the_graphs_configurable(
+    start: StartServer, tmp_path: Path
+) -> None:
     server = await start(graph_factory=user_echo_graph, auth_path=policy_file(tmp_path, ROLES))
     async with get_client(url=server.url, headers=ADMIN) as ada:
         thread = await ada.threads.create()

@@ -28,7 +28,7 @@ from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.store_vectors import TopItems, encode
 
 # A user's embed function: one dimension per topic, and a constant one so no vector is zero.
-EMBED_SOURCE = """
+EMBED_SOURCE = '''
 import re
 
 TOPICS = [
@@ -52,7 +52,7 @@ async def aembed_texts(texts):
 
 def wrong_size(texts):
     return [[1.0, 2.0] for _ in texts]
-"""
+'''
 CAT = {"title": "Cats", "text": "The cat sat on the mat"}
 DOG = {"title": "Dogs", "text": "A puppy will bark at a dog"}
 MARKET = {"title": "Markets", "text": "The stock market and shares"}
@@ -71,7 +71,9 @@ def index_setting(embed: str, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def store(storage_settings: dict[str, Any], embed_file: Path) -> AsyncIterator[GraphStore]:
+async def store(
+    storage_settings: dict[str, Any], embed_file: Path
+) -> AsyncIterator[GraphStore]:
     index = await load_store_index(index_setting(f"{embed_file}:embed_texts"))
     async with open_storage(Settings(**storage_settings)) as storage:
         yield GraphStore(StoreItems(storage.database, index))
@@ -177,8 +179,7 @@ async def test_ranking_reads_vectors_in_batches_and_stays_exact(
     assert ranked[:2] == ["k5", "k1"]
     assert set(ranked[2:4]) == {"k0", "k4"} and set(ranked[4:]) == {"k2", "k3", "k6"}
     assert [item.score for item in found] == pytest.approx(
-        [1.0, cosine([2, 0, 0, 1], [1, 0, 0, 1])]
-        + [cosine([1, 1, 0, 1], [1, 0, 0, 1])] * 2
+        [1.0, cosine([2, 0, 0, 1], [1, 0, 0, 1])] + [cosine([1, 1, 0, 1], [1, 0, 0, 1])] * 2
         + [0.5] * 3,
         abs=1e-6,
     )
@@ -187,7 +188,6 @@ async def test_ranking_reads_vectors_in_batches_and_stays_exact(
 def test_top_items_matches_a_brute_force_ranking() -> None:
     rng = random.Random(7)
     query = [rng.uniform(-1, 1) for _ in range(8)]
-
     def vector() -> list[float]:
         return [rng.uniform(-1, 1) for _ in range(8)]
 

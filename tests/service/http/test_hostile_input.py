@@ -39,69 +39,31 @@ REFUSED: list[tuple[str, str, str, list[str]]] = [
     ("POST", "/threads", '{"metadata": {"a": "\\ud800"}}', ["surrogates"]),
     ("POST", "/threads", '{"metadata": {"a": "x\\u0000y"}}', ["NUL"]),
     ("POST", "/threads", json.dumps({"metadata": nested(300)}), ["deeper than 64", "DEPTH"]),
-    (
-        "PUT",
-        "/store/items",
-        json.dumps({"namespace": ["n"], "key": "k", "value": nested(254)}),
-        ["deeper than 64"],
-    ),
+    ("PUT", "/store/items", json.dumps({"namespace": ["n"], "key": "k", "value": nested(254)}),
+     ["deeper than 64"]),
     ("POST", "/threads", '{"metadata": {"a": 1e400}}', ["out of the range of a double"]),
     ("POST", "/threads", '{"metadata": {"a": NaN}}', ["NaN"]),
-    (
-        "POST",
-        "/threads",
-        json.dumps({"metadata": {"pad": "x" * 70_000}}),
-        ["metadata", "65536 bytes"],
-    ),
-    (
-        "POST",
-        "/threads/{t}/runs",
-        json.dumps(run(config={"configurable": "x"})),
-        ["config.configurable must be an object"],
-    ),
-    (
-        "POST",
-        "/threads/{t}/runs",
-        json.dumps(run(config={"recursion_limit": 10**30})),
-        ["integer", "2^63"],
-    ),
-    (
-        "POST",
-        "/threads/{t}/runs",
-        json.dumps(run(config={"recursion_limit": 100_000})),
-        ["recursion_limit", "10000"],
-    ),
-    ("POST", "/threads/{t}/runs", json.dumps(run(after_seconds=1e308)), ["after_seconds", "86400"]),
-    (
-        "POST",
-        "/threads/{t}/runs",
-        json.dumps(run(input={"messages": [{}] * 1001})),
-        ["input", "1001 messages", "1000"],
-    ),
-    (
-        "PUT",
-        "/store/items",
-        '{"namespace": ["n"], "key": "k", "value": {}, "ttl": 1e308}',
-        ["ttl", "5256000"],
-    ),
-    (
-        "POST",
-        "/threads/{t}/state",
-        json.dumps({"values": {"messages": [{"role": "bogus", "content": "x"}]}}),
-        ["values", "messages[0]", "bogus"],
-    ),
-    (
-        "POST",
-        "/threads/{t}/state",
-        json.dumps({"values": {"messages": 5}}),
-        ["messages must be a list"],
-    ),
-    (
-        "POST",
-        "/threads/{t}/history",
-        json.dumps({"metadata": {"a b": 1}}),
-        ["metadata", "filter key 'a b'"],
-    ),
+    ("POST", "/threads", json.dumps({"metadata": {"pad": "x" * 70_000}}),
+     ["metadata", "65536 bytes"]),
+    ("POST", "/threads/{t}/runs", json.dumps(run(config={"configurable": "x"})),
+     ["config.configurable must be an object"]),
+    ("POST", "/threads/{t}/runs", json.dumps(run(config={"recursion_limit": 10**30})),
+     ["integer", "2^63"]),
+    ("POST", "/threads/{t}/runs", json.dumps(run(config={"recursion_limit": 100_000})),
+     ["recursion_limit", "10000"]),
+    ("POST", "/threads/{t}/runs", json.dumps(run(after_seconds=1e308)),
+     ["after_seconds", "86400"]),
+    ("POST", "/threads/{t}/runs", json.dumps(run(input={"messages": [{}] * 1001})),
+     ["input", "1001 messages", "1000"]),
+    ("PUT", "/store/items", '{"namespace": ["n"], "key": "k", "value": {}, "ttl": 1e308}',
+     ["ttl", "5256000"]),
+    ("POST", "/threads/{t}/state",
+     json.dumps({"values": {"messages": [{"role": "bogus", "content": "x"}]}}),
+     ["values", "messages[0]", "bogus"]),
+    ("POST", "/threads/{t}/state", json.dumps({"values": {"messages": 5}}),
+     ["messages must be a list"]),
+    ("POST", "/threads/{t}/history", json.dumps({"metadata": {"a b": 1}}),
+     ["metadata", "filter key 'a b'"]),
     ("POST", "/threads/search", json.dumps({"offset": 10**12}), ["offset", "1000000000"]),
     ("POST", "/store/namespaces", json.dumps({"max_depth": 10**6}), ["max_depth", "100"]),
     ("POST", "/runs/batch", json.dumps([run()] * 101), ["at most 100"]),
@@ -189,9 +151,8 @@ async def _raw(server: LiveServer, request: bytes) -> tuple[asyncio.StreamReader
 async def test_a_body_announced_but_not_sent_is_answered_408(start: StartServer) -> None:
     server = await start(body_read_timeout_s=0.5)
     reader, writer = await _raw(
-        server,
-        b"POST /threads HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-        b"Content-Length: 100\r\n\r\n{",
+        server, b"POST /threads HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n{"
     )
     answer = await asyncio.wait_for(reader.read(), ANSWER_WAIT_S)
     writer.close()

@@ -44,37 +44,22 @@ async def test_runs_tools_requests_and_statements_are_counted(each_backend: Live
     duration = metrics.buckets("threadloom_run_duration_seconds", graph_id="agent")
     assert duration[-1] == (float("inf"), 2)
     assert [count for _, count in duration] == sorted(count for _, count in duration)
-    assert (
-        metrics.value("threadloom_run_duration_seconds_count", graph_id="agent", status="success")
-        == 2
-    )
+    assert metrics.value(
+        "threadloom_run_duration_seconds_count", graph_id="agent", status="success"
+    ) == 2
     assert metrics.value("threadloom_tool_calls_total", tool="calculator", outcome="success") == 2
 
     runs_route = "/threads/{thread_id}/runs"
-    assert (
-        metrics.value(
-            "threadloom_http_requests_total",
-            method="POST",
-            route=f"{runs_route}/wait",
-            status="200",
-        )
-        == 1
-    )
-    assert (
-        metrics.value(
-            "threadloom_http_requests_total",
-            method="GET",
-            route=f"{runs_route}/{{run_id}}",
-            status="404",
-        )
-        == 1
-    )
-    assert (
-        metrics.value(
-            "threadloom_http_requests_total", method="GET", route="unmatched", status="404"
-        )
-        == 1
-    )
+    assert metrics.value(
+        "threadloom_http_requests_total", method="POST", route=f"{runs_route}/wait", status="200"
+    ) == 1
+    assert metrics.value(
+        "threadloom_http_requests_total", method="GET", route=f"{runs_route}/{{run_id}}",
+        status="404",
+    ) == 1
+    assert metrics.value(
+        "threadloom_http_requests_total", method="GET", route="unmatched", status="404"
+    ) == 1
     assert metrics.value("threadloom_open_streams", route=f"{runs_route}/stream") == 0
 
     settings = each_backend.app.state.services.settings
@@ -83,12 +68,9 @@ async def test_runs_tools_requests_and_statements_are_counted(each_backend: Live
         "threadloom_db_statement_duration_seconds_count", backend=backend, statement="select"
     )
     assert selects > 0
-    assert (
-        metrics.buckets(
-            "threadloom_db_statement_duration_seconds", backend=backend, statement="insert"
-        )[-1][1]
-        > 0
-    )
+    assert metrics.buckets(
+        "threadloom_db_statement_duration_seconds", backend=backend, statement="insert"
+    )[-1][1] > 0
 
     _assert_no_ids(metrics, thread_id)
 
@@ -125,12 +107,9 @@ async def test_metrics_are_open_to_scrapers_unless_the_setting_closes_them(
         assert with_key.status_code == 200 and "threadloom_runs_started_total" in with_key.text
         # Refused requests are counted under their route template too.
         refused = Scrape(with_key.text)
-        assert (
-            refused.value(
-                "threadloom_http_requests_total", method="GET", route="/metrics", status="401"
-            )
-            == 1
-        )
+        assert refused.value(
+            "threadloom_http_requests_total", method="GET", route="/metrics", status="401"
+        ) == 1
 
 
 async def test_each_app_counts_apart(start: StartServer) -> None:
@@ -138,12 +117,9 @@ async def test_each_app_counts_apart(start: StartServer) -> None:
     async with httpx.AsyncClient(timeout=20) as http:
         await http.post(f"{first.url}/threads", json={})
         counted = Scrape((await http.get(f"{second.url}/metrics")).text)
-    assert (
-        counted.value(
-            "threadloom_http_requests_total", method="POST", route="/threads", status="200"
-        )
-        == 0
-    )
+    assert counted.value(
+        "threadloom_http_requests_total", method="POST", route="/threads", status="200"
+    ) == 0
 
 
 def _spec(run_id: str, graph_id: str = "agent") -> SimpleNamespace:
@@ -180,9 +156,9 @@ def test_run_gauges_follow_a_run_from_pending_to_its_end() -> None:
     assert value("threadloom_run_time_to_first_token_seconds_count", graph_id="agent") == 1
     assert value("threadloom_run_duration_seconds_count", graph_id="agent", status="success") == 1
     # A run that never ran has no duration.
-    assert (
-        value("threadloom_run_duration_seconds_count", graph_id="agent", status="interrupted") == 0
-    )
+    assert value(
+        "threadloom_run_duration_seconds_count", graph_id="agent", status="interrupted"
+    ) == 0
     assert value("threadloom_tool_calls_total", tool="calculator", outcome="timeout") == 1
 
 

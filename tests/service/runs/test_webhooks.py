@@ -85,7 +85,9 @@ async def new_thread(http: httpx.AsyncClient) -> str:
     return (await http.post("/threads", json={})).json()["thread_id"]
 
 
-async def test_a_finished_run_posts_its_result(http: httpx.AsyncClient, receiver: Receiver) -> None:
+async def test_a_finished_run_posts_its_result(
+    http: httpx.AsyncClient, receiver: Receiver
+) -> None:
     thread_id = await new_thread(http)
     answer = await http.post(
         f"/threads/{thread_id}/runs/wait",
