@@ -41,6 +41,7 @@ def stream_response(
     path: str | None = None,
     start: int | None = 0,
     modes: Iterable[str] = (),
+    max_s: float | None = None,
 ) -> EventStream:
     """The run's events from number `start` (None: from the next one) as SSE, only those of
     `modes` if given; a client that leaves cancels the run if it asked to."""
@@ -49,6 +50,7 @@ def stream_response(
         run_path=path or thread_run_path(run),
         heartbeat_s=heartbeat_s,
         on_disconnect=run.cancel if cancel_on_disconnect else None,
+        max_s=max_s,
     )
 
 

@@ -2,8 +2,9 @@
 with the limits that keep slow or broken clients from holding connections: the request line and
 headers must arrive within `header_read_timeout_s` (else the connection closes), an idle
 kept-alive connection closes after `keep_alive_timeout_s`, at most `max_connections` are served
-at once (more get 503), and headers may total `MAX_HEADER_BYTES` (more: 431). (The body's own
-timeout and size limit: `service.http.limits`.)
+at once (more get 503), of which one client address may hold `max_connections_per_client` (more
+get 429 and are closed: `service.http.connection_caps`), and headers may total
+`MAX_HEADER_BYTES` (more: 431). (The body's own timeout and size limit: `service.http.limits`.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from threadloom.service.http.connection_caps import ClientConnections, capped_protocol
 from threadloom.service.settings import Settings
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -30,7 +32,7 @@ def uvicorn_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicor
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
-        "http": Protocol,
+        "http": capped_protocol(Protocol, ClientConnections(settings.max_connections_per_client)),
         "loop": "uvloop",
         "timeout_keep_alive": settings.keep_alive_timeout_s,
         "limit_concurrency": settings.max_connections,
@@ -44,9 +46,7 @@ class _GuardedProtocol(HttpToolsProtocol):
     headers take too long (from the connection's start, and again from the end of each
     response: keep-alive) or run over `MAX_HEADER_BYTES` (answered 431).
 
-    Server-level hooks live here: a per-client-address connection cap would count in
-    `connection_made` (by `transport.get_extra_info("peername")`) and release in
-    `connection_lost`."""
+    The per-client-address connection cap wraps it (`connection_caps.capped_protocol`)."""
 
     header_timeout_s = 10.0
 
