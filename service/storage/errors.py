@@ -1,0 +1,19 @@
+"""What the storage layer's drivers raise, named once, so the layers above can catch a
+database failure narrowly without importing a driver themselves."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+
+# Any failure of a statement or of the connection, on either backend.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+# The connection is away (a restart, a network cut, a locked or unreachable file): worth
+# trying again once it is back. Bad SQL or a constraint violation is not.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.OperationalError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    OSError,
+)
