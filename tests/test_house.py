@@ -204,3 +204,15 @@ def test_no_import_cycle_among_modules() -> None:
         for name, targets in import_graph().items()
     }
     assert set(cycles(graph)) == set(CYCLES)
+
+
+def test_sse_responses_are_built_in_one_place() -> None:
+    builders = set()
+    for path in source_files():
+        for node in ast.walk(tree(path)):
+            called = isinstance(node, ast.Call) and ast.unparse(node.func).endswith(
+                "EventSourceResponse"
+            )
+            if called:
+                builders.add(relative(path))
+    assert builders == {"service/http/sse.py"}
