@@ -15,13 +15,12 @@ from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
 from threadloom.service.deployment.graph_registry import GraphRegistry
-from threadloom.service.errors import ConfigurationError, ServiceError, error_event
+from threadloom.service.errors import error_event
 from threadloom.service.http.json_codec import dumps
 from threadloom.service.observability.tracing import TRACING_OFF, AnyRunTrace, Tracing
 from threadloom.service.runs.events import EventLog, RunEvent
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.stream_modes import ChunkTranslator, graph_stream_modes
-from threadloom.service.storage.errors import DATABASE_ERRORS
 from threadloom.service.storage.records import RunStatus
 
 logger = logging.getLogger(__name__)
@@ -127,16 +126,18 @@ class RunExecutor:
             return await graph.aget_state(config)
 
     async def last_values(self, spec: RunSpec) -> Any:
-        """The values of the run's thread as last checkpointed; {} (logged) if its graph cannot
-        be opened or the database cannot be read, so a run still settles then."""
+        """The values of the run's thread as last checkpointed; {} (logged) if they cannot be
+        read, so a run still settles then. Reading them runs the user's graph code (its
+        channels' reducers, message coercion), which may raise anything: hence `Exception`."""
         try:
             return (await self.snapshot(spec.thread_id, spec.assistant.graph_id)).values
-        except (ServiceError, ConfigurationError, *DATABASE_ERRORS) as exc:
+        except Exception as exc:
             logger.warning(
                 "run values not read run_id=%s thread_id=%s error=%s",
                 spec.run_id,
                 spec.thread_id,
                 type(exc).__name__,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
             )
             return {}
 

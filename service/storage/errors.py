@@ -1,5 +1,5 @@
-"""What the storage layer's drivers raise, named once, so the layers above can catch a
-database failure narrowly without importing a driver themselves."""
+"""What the storage layer's drivers raise when the database is away, named once, so the
+layers above can retry narrowly without importing a driver themselves."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import sqlite3
 
 import psycopg
 
-# Any failure of a statement or of the connection, on either backend.
-DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 # The connection is away (a restart, a network cut, a locked or unreachable file): worth
 # trying again once it is back. Bad SQL or a constraint violation is not.
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (
