@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -26,6 +27,21 @@ def frame(event: RunEvent, event_id: int | None = None) -> bytes:
         parts += [b"id: ", str(event_id).encode(), _SEP]
     parts.append(_SEP)
     return b"".join(parts)
+
+
+def sse_response(
+    frames: AsyncIterator[bytes], *, heartbeat_s: float, **options: Any
+) -> EventSourceResponse:
+    """Every SSE response of the service is built here: `frames` as they come, and a
+    `: heartbeat` comment every `heartbeat_s` so proxies keep the stream open. `options` go
+    to `EventSourceResponse` (headers, a client-close handler). A run's own stream, the hot
+    path of tokens, is the leaner `EventStream` (`event_stream_response`)."""
+    return EventSourceResponse(
+        frames,
+        ping=heartbeat_s,
+        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
+        **options,
+    )
 
 
 async def for_at_most(frames: AsyncIterator[bytes], max_s: float | None) -> AsyncIterator[bytes]:
