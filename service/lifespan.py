@@ -106,9 +106,7 @@ async def open_services(
             EventLogs(storage.events, storage.wakeups),
         )
         webhooks = WebhookSender(WebhookPolicy.from_settings(settings))
-        executor = RunExecutor(
-            registry, storage.checkpointer, tracing, settings.stream_interval_ms / 1000
-        )
+        executor = RunExecutor(registry, storage.checkpointer, tracing, settings.stream_interval_ms)
         thread_record = ThreadRecorder(executor, storage.threads)
         run_manager = RunManager(
             executor,

@@ -63,13 +63,13 @@ class RunExecutor:
         graphs: GraphRegistry,
         checkpointer: BaseCheckpointSaver,
         tracing: Tracing = TRACING_OFF,
-        stream_interval_s: float = 0.015,
+        stream_interval_ms: float = 15.0,
     ) -> None:
         self.graphs = graphs
         self.checkpointer = checkpointer
         self.tracing = tracing
         # Consecutive message chunks of a run go out as one event at most this often.
-        self.stream_interval_s = stream_interval_s
+        self.stream_interval_s = stream_interval_ms / 1000
 
     async def execute(self, spec: RunSpec, log: EventLog) -> RunOutcome:
         """Run the graph to its end, an interrupt or a failure; only cancellation propagates."""
