@@ -92,12 +92,14 @@ class RunExecutor:
                     values = (await graph.aget_state(_thread_config(spec.thread_id))).values
             outcome = RunOutcome("success", values)
         except Exception as exc:  # a failing graph is reported to the client, not raised
+            # The message and traceback: the graph's own bug is found from this line.
             logger.warning(
-                "run failed run_id=%s thread_id=%s error=%s",
+                "run failed run_id=%s thread_id=%s error=%s message=%r",
                 spec.run_id,
                 spec.thread_id,
                 type(exc).__name__,
-                exc_info=logger.isEnabledFor(logging.DEBUG),
+                str(exc),
+                exc_info=exc,
             )
             outcome = failed(log, exc)
         logger.info(
@@ -122,6 +124,13 @@ class RunExecutor:
         config = _thread_config(thread_id)
         async with self.graphs.open(graph_id, config) as graph:
             return await graph.aget_state(config)
+
+    async def last_values(self, spec: RunSpec) -> Any:
+        """The values of the run's thread as last checkpointed ({} if they cannot be read)."""
+        try:
+            return (await self.snapshot(spec.thread_id, spec.assistant.graph_id)).values
+        except Exception:
+            return {}
 
     async def _chunks(
         self, graph: Pregel, spec: RunSpec, config: RunnableConfig
