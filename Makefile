@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.prefix_reuse
 	$(BIN)/python -m bench.footprint
 	$(BIN)/python -m bench.open_streams
+	$(BIN)/python -m bench.loop_pauses
 	$(BIN)/python -m bench.constrained_decoding
 
 tiny-model: $(STAMP)
