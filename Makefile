@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.footprint
 	$(BIN)/python -m bench.open_streams
 	$(BIN)/python -m bench.loop_pauses
+	$(BIN)/python -m bench.constrained_decoding
 
 tiny-model: $(STAMP)
 	$(BIN)/python -m threadloom.models.tiny_model_kit.build

@@ -71,6 +71,9 @@ class LocalChatModel(BaseChatModel):
     repetition_penalty: float = Field(1.0, gt=0.0)
     seed: int | None = None
     max_concurrent: int = Field(1, ge=1, description="generations decoding at the same time")
+    # Off: tool_choice and calls are left to the model (for comparison; structured output and
+    # response_format still decode under their grammar).
+    constrain_tool_calls: bool = True
     # A streamed reply comes in chunks at most this often for each reply decoding at the time
     # (the first token at once): each chunk costs the event loop the same, whatever its length
     # (see `GenerationPool.astream_batches`).
@@ -276,7 +279,7 @@ class LocalChatModel(BaseChatModel):
         if schema is not None:  # the reply is the JSON itself, never call markup
             return self._constraints.for_json(schema, in_reasoning=prompt.in_reasoning), NO_TOOLS
         choice = kwargs.get("tool_choice")
-        if not tools and choice not in ("none", False):
+        if not self.constrain_tool_calls or (not tools and choice not in ("none", False)):
             return None, prompt.fmt
         mode = tool_choice_mode(choice, tools)
         grammar = self._constraints.for_tools(

@@ -32,7 +32,7 @@ from threadloom.models.errors import GenerationError
 logger = logging.getLogger(__name__)
 
 #: Tokens before the budget's end at which closing tokens are preferred: at most this many,
-#: at most a quarter of the budget.
+#: at most half the budget.
 WRAP_UP = 24
 _CLOSERS = frozenset('"}]')
 _LIFT = 1e4  # above any logit, so a lifted token beats every token lifted less
@@ -121,7 +121,7 @@ class GrammarMask:
         self._stop_ids = torch.tensor(stop_ids, dtype=torch.long)
         self._lift = lift
         self._left = budget
-        self._wrap_up = min(WRAP_UP, budget // 4) if lift is not None else -1
+        self._wrap_up = min(WRAP_UP, budget // 2) if lift is not None else -1
         self._bitmask = llguidance.torch.allocate_token_bitmask(1, self._vocab_size)
         self._bits = torch.arange(32, dtype=torch.int32)
 
