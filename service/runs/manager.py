@@ -138,7 +138,7 @@ class RunManager:
         except BaseException:
             ticket.release(announced=True)  # nothing was written: nobody to tell
             raise
-        ticket.holds_turn = record.status == "running"
+        ticket.recorded(holds_turn=record.status == "running")
         self._queue.announce(thread_id)
         superseded = unfinished if request.multitask_strategy in ("interrupt", "rollback") else []
         if superseded:
@@ -251,34 +251,39 @@ class RunManager:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     async def recover(self, at_start_up: bool = False) -> None:
-        """Settle the runs whose replica stopped (at start-up: also those this replica's id left
-        in an earlier process): run them again here, or end them as interrupted."""
+        """Take over the runs whose replica stopped (at start-up: also those this replica's id
+        left in an earlier process): those that had not started are started here in their
+        thread's turn; those that were running are run again here, or ended as interrupted."""
         recovered = await self._runs.recover_expired(retry=self._retry_recovered, own=at_start_up)
-        for record in recovered:
-            if self._retry_recovered:
-                await self._restart(record)
+        for run in recovered:
+            if run.record.status == "pending":
+                await self._restart(run.record, attempt=2 if run.started else 1)
             else:
                 stopped = error_event(ServerStopped())
-                await self._logs.close_with(record.run_id, encode("error", stopped))
+                await self._logs.close_with(run.record.run_id, encode("error", stopped))
+                await self._queue.ended_elsewhere(run.record.thread_id)
         for thread_id in await self._threads.stale_busy_ids():
             await self.thread_record.save(thread_id)
         if recovered:
             logger.warning(
-                "settled runs of a stopped server count=%d retried=%s",
+                "took over runs of a stopped server count=%d started=%d retried=%s",
                 len(recovered),
+                sum(run.started for run in recovered),
                 self._retry_recovered,
             )
 
-    async def _restart(self, record: RunRecord) -> None:
-        """Run a recovered run again, numbering its events after those its first attempt
-        logged; if that attempt got as far as a checkpoint, from there rather than from its
-        input again. It acts for its thread's owner, as the request that started it did."""
+    async def _restart(self, record: RunRecord, attempt: int) -> None:
+        """Run a recovered run here, numbering its events after those stored (every event a
+        client may have seen); if an earlier attempt got as far as a checkpoint, from there
+        rather than from its input again. It acts for its thread's owner, as the request that
+        started it did."""
         owner = acting_for(record.owned_by) if record.owned_by else contextlib.nullcontext()
         with owner:
-            await self._restart_as_owner(record)
+            await self._restart_as_owner(record, attempt)
 
-    async def _restart_as_owner(self, record: RunRecord) -> None:
+    async def _restart_as_owner(self, record: RunRecord, attempt: int) -> None:
         ticket = self._queue.admit(record.thread_id, record.run_id)
+        ticket.recorded()
         log = self._logs.create(record.run_id, await self._logs.count(record.run_id))
         try:
             assistant = await self.assistants.resolve(record.assistant_id)
@@ -298,7 +303,7 @@ class RunManager:
             request,
             temporary=record.kwargs.get("temporary", False),
             metadata=record.metadata,
-            attempt=2,
+            attempt=attempt,
         )
         self._start(spec, record, ticket, [], log)
 
@@ -452,7 +457,7 @@ class RunManager:
             self._observer.ended(spec, status)
             log.close()
             if announced:
-                self._logs.ended(spec.run_id)
+                self._logs.ended(spec.run_id, log)
             ticket.release(announced=announced)
             self._active.pop(spec.run_id, None)
             self._started_at.pop(spec.run_id, None)

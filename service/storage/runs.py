@@ -46,6 +46,15 @@ class Lease:
         return self.owner != owner
 
 
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """A run taken over from a replica that stopped: its row as it is now (`pending`: to run
+    here; `interrupted`: settled), and whether it had started there."""
+
+    record: RunRecord
+    started: bool
+
+
 class Runs:
     """Run rows, in SQLite or PostgreSQL, created and renewed on behalf of replica `owner`."""
 
@@ -217,27 +226,42 @@ class Runs:
             (True, thread_id, *(run_ids or ())),
         )
 
-    async def recover_expired(self, *, retry: bool, own: bool = False) -> list[RunRecord]:
-        """Settle the unfinished runs whose owner stopped renewing them (and, with `own`, those
-        this replica's id owned in an earlier process): with `retry` they become pending runs
-        of this replica, to run again; otherwise they are interrupted. Returns them."""
+    async def recover_expired(self, *, retry: bool, own: bool = False) -> list[Recovered]:
+        """Take over the unfinished runs whose owner stopped renewing them (and, with `own`,
+        those this replica's id owned in an earlier process). A run that had not started stays
+        pending, now this replica's, to start in its thread's turn; a running run becomes
+        pending too with `retry` (to run again), else it is interrupted. Returns them."""
         now = utc_now()
-        status = "pending" if retry else "interrupted"
         async with self._db.transaction() as tx:
             rows = await tx.fetch_all(
                 f"SELECT {_COLUMNS}, owned_by FROM runs WHERE status IN {_UNFINISHED} "
                 f"AND (lease_expires_at < ? OR owner = ?){self._sql.for_update}",
                 (self._sql.time(now), self.owner if own else None),
             )
-            for row in rows:
+            recovered = [
+                Recovered(
+                    replace(
+                        self._record(row),
+                        status="pending" if retry or row["status"] == "pending" else "interrupted",
+                        owned_by=row["owned_by"],
+                    ),
+                    started=row["status"] == "running",
+                )
+                for row in rows
+            ]
+            for run in recovered:
                 await tx.execute(
                     "UPDATE runs SET status = ?, owner = ?, lease_expires_at = ?, updated_at = ? "
                     "WHERE run_id = ?",
-                    (status, self.owner, self._expiry(), self._sql.time(now), row["run_id"]),
+                    (
+                        run.record.status,
+                        self.owner,
+                        self._expiry(),
+                        self._sql.time(now),
+                        run.record.run_id,
+                    ),
                 )
-        return [
-            replace(self._record(row), status=status, owned_by=row["owned_by"]) for row in rows
-        ]
+        return recovered
 
     def _expiry(self) -> Any:
         return self._sql.time(utc_now() + self._ttl)

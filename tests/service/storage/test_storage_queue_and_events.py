@@ -129,6 +129,7 @@ async def test_a_cancel_request_from_another_replica_cancels_the_run_task(
     run = run_record(thread_id)
     ticket = queue_a.admit(thread_id, run.run_id)
     await a.runs.create(run)
+    ticket.recorded()
     started = asyncio.Event()
 
     async def execute() -> None:
