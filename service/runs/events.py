@@ -41,22 +41,21 @@ class EventLog:
     """Append-only log of a run's events; readers start at any index and wait for more.
 
     Keeping every event (rather than handing each to one queue) is what lets a stream that
-    joins late, or reconnects with `Last-Event-ID`, replay what it missed. Numbering starts at
-    `first_index` (a retried run continues the numbers of its first attempt). Readers see the
-    events up to `visible`: those stored (`publish`), or all of them once nothing will be
+    joins late, or reconnects with `Last-Event-ID`, replay what it missed. A log reopened for a
+    retried run starts with the events stored by the earlier attempts (`earlier`). Readers see
+    the events up to `visible`: those stored (`publish`), or all of them once nothing will be
     stored any more (`release`: the run and its log are deleted).
     """
 
-    def __init__(self, first_index: int = 0, visible: int | None = None) -> None:
-        self.first_index = first_index
-        self.visible = first_index if visible is None else visible
-        self._events: list[RunEvent] = []
+    def __init__(self, earlier: list[RunEvent] | None = None, visible: int = 0) -> None:
+        self._events: list[RunEvent] = earlier or []
+        self.visible = max(visible, len(self._events))
         self._changed = asyncio.Event()
         self._ended = asyncio.Event()  # set once the log closes
         self._abandoned = False
 
     def __len__(self) -> int:
-        return self.first_index + len(self._events)
+        return len(self._events)
 
     @property
     def closed(self) -> bool:
@@ -94,7 +93,7 @@ class EventLog:
 
     def since(self, index: int) -> list[RunEvent]:
         """The events from number `index` on (as many as there are now)."""
-        return self._events[max(index - self.first_index, 0) :]
+        return self._events[max(index, 0) :]
 
     async def changed(self) -> None:
         """Wait for the next append or close."""
@@ -108,10 +107,10 @@ class EventLog:
     async def follow(self, start: int | None = 0) -> AsyncIterator[tuple[int, RunEvent]]:
         """Yield `(index, event)` from `start` on (None: from the next new event), waiting for
         new events until the log closes."""
-        index = self.visible if start is None else max(start, self.first_index)
+        index = self.visible if start is None else max(start, 0)
         while True:
             while index < self.visible:
-                yield index, self._events[index - self.first_index]
+                yield index, self._events[index]
                 index += 1
             if self.closed and (index >= len(self) or self._abandoned):
                 return
@@ -163,12 +162,21 @@ class EventLogs:
         self._wakeups = wakeups
         self._writers: dict[str, _Writer] = {}
 
-    def create(self, run_id: str, first_index: int = 0, *, stored: int | None = None) -> EventLog:
-        """A new log for a run starting here, numbered from `first_index`; its events from
-        number `stored` on (by default all of them) are stored by a writer task."""
-        stored = first_index if stored is None else stored
-        log = EventLog(first_index, visible=stored)
+    def create(self, run_id: str, *, stored: int = 0) -> EventLog:
+        """A new log for a run starting here; its events from number `stored` on (by default
+        all of them) are stored by a writer task."""
+        log = EventLog(visible=stored)
         self._start_writer(run_id, log, stored)
+        return log
+
+    async def reopen(self, run_id: str) -> EventLog:
+        """The log of a run taken over here: the events stored so far (every one a client may
+        have seen), then those of this attempt, stored by a writer task."""
+        earlier: list[RunEvent] = []
+        while batch := await self._store.read(run_id, len(earlier)):
+            earlier += batch
+        log = EventLog(earlier)
+        self._start_writer(run_id, log, len(earlier))
         return log
 
     async def begin_in(self, tx: Queries, run_id: str, event: RunEvent) -> None:
@@ -204,9 +212,6 @@ class EventLogs:
 
     def stored(self, run_id: str) -> StoredEventLog:
         return StoredEventLog(run_id, self._store, self._wakeups)
-
-    async def count(self, run_id: str) -> int:
-        return await self._store.count(run_id)
 
     async def close_with(self, run_id: str, event: RunEvent) -> None:
         """End the stored log of a run that no one executes any more with `event`."""

@@ -284,7 +284,7 @@ class RunManager:
     async def _restart_as_owner(self, record: RunRecord, attempt: int) -> None:
         ticket = self._queue.admit(record.thread_id, record.run_id)
         ticket.recorded()
-        log = self._logs.create(record.run_id, await self._logs.count(record.run_id))
+        log = await self._logs.reopen(record.run_id)
         try:
             assistant = await self.assistants.resolve(record.assistant_id)
             request = RunCreate.from_record(record)

@@ -93,6 +93,39 @@ class Stream:
             pass  # the replica was killed
 
 
+class ThreadFollow:
+    """A client following a thread (`GET /threads/{id}/stream`) from `last_id`, until the event
+    with id `until` or until the stream broke."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, thread_id: str, last_id: str, until: str = ""
+    ) -> None:
+        self.frames: list[Frame] = []
+        self.task = asyncio.create_task(self._read(client, thread_id, last_id, until))
+
+    async def _read(self, client: httpx.AsyncClient, thread_id: str, last: str, until: str) -> None:
+        headers = {"Last-Event-ID": last}
+        try:
+            async with client.stream("GET", f"/threads/{thread_id}/stream", headers=headers) as r:
+                async for frame in stream_frames(r):
+                    self.frames.append(frame)
+                    if frame.id == until:
+                        return
+        except httpx.HTTPError:
+            pass  # the replica was killed
+
+
+def assert_runs_gapless(frames: list[Frame], run_ids: list[str]) -> None:
+    """A thread stream's ids: each run's `<run_id>:0`, `:1`, ... then `<run_id>:done`, run after
+    run in order, nothing missing and nothing twice."""
+    ids = [frame.id or "" for frame in frames]
+    expected: list[str] = []
+    for run_id in run_ids:
+        count = sum(i.startswith(f"{run_id}:") and not i.endswith(":done") for i in ids)
+        expected += [f"{run_id}:{n}" for n in range(count)] + [f"{run_id}:done"]
+    assert ids == expected
+
+
 async def rejoin(
     client: httpx.AsyncClient, thread_id: str, run_id: str, last_id: str | None
 ) -> list[Frame]:
@@ -131,6 +164,7 @@ async def test_a_replica_killed_mid_stream_loses_no_run_and_no_event(
     victim, survivor, other = clients
     async with asyncio.timeout(DEADLINE_S), victim, survivor, other:
         threads = [(await survivor.post("/threads", json={})).json()["thread_id"] for _ in "123"]
+        followed = ThreadFollow(victim, threads[0], "-")
         gate.hold_next(THREADS)
         # Each thread's first run streams from the victim, its input checkpointed before its
         # first step; two more runs are queued behind it, accepted by the victim too.
@@ -151,7 +185,10 @@ async def test_a_replica_killed_mid_stream_loses_no_run_and_no_event(
         assert {h.pid for h in held} == {servers[0].process.pid}  # type: ignore[union-attr]
 
         await asyncio.to_thread(kill, servers[0])
-        await asyncio.gather(*(stream.task for stream in streams))
+        await asyncio.gather(followed.task, *(stream.task for stream in streams))
+        last_run = queued[threads[0]][-1]["run_id"]
+        last_seen = followed.frames[-1].id if followed.frames else "-"
+        refollowed = ThreadFollow(other, threads[0], last_seen or "-", until=f"{last_run}:done")
         # Rejoined on a survivor: with the last id seen, and (elsewhere) with none.
         rejoined, fresh = await asyncio.gather(
             asyncio.gather(
@@ -162,6 +199,7 @@ async def test_a_replica_killed_mid_stream_loses_no_run_and_no_event(
         for t in threads:
             for run in queued[t]:
                 await survivor.get(f"/threads/{t}/runs/{run['run_id']}/join")
+        await refollowed.task
         replays = [await rejoin(survivor, s.thread_id, s.run_id, "-") for s in streams]
         statuses = {
             t: [r["status"] for r in (await other.get(f"/threads/{t}/runs")).json()[::-1]]
@@ -193,6 +231,8 @@ async def test_a_replica_killed_mid_stream_loses_no_run_and_no_event(
         assert answers[-2:] == ["The answer is 4.", "The answer is 6."]
         run_ids = [stream.run_id, *(run["run_id"] for run in queued[t])]
         assert blocks[t] == run_ids
+        if t == threads[0]:  # followed as a thread, the same
+            assert_runs_gapless(followed.frames + refollowed.frames, run_ids)
 
 
 async def test_killed_database_connections_mid_run_settle_every_run_and_lose_no_lease(
