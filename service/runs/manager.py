@@ -119,6 +119,7 @@ class RunManager:
         self.thread_record = ThreadRecorder(executor, threads)
         self._active: dict[str, ActiveRun] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     async def submit(self, thread_id: str | None, request: RunCreate) -> ActiveRun:
         """Validate and admit a run on `thread_id` (None: a stateless run on a new thread),
@@ -243,7 +244,9 @@ class RunManager:
         return await self._queue.busy(thread_id)
 
     async def shutdown(self) -> None:
-        """Cancel every run of this process and wait until each has recorded how it ended."""
+        """Cancel every run of this process and wait until each has recorded how it ended; a
+        run that had not started is handed over instead (see `_lifecycle`)."""
+        self._stopping = True
         runs = list(self._active.values())
         for run in runs:
             run.cancel()
@@ -435,6 +438,9 @@ class RunManager:
         announced = False
         try:
             await asyncio.wait({execution})
+            if execution.cancelled() and await self._handed_over(spec, log):
+                status = "pending"
+                return RunOutcome(status, {})
             if execution.cancelled():
                 logger.info("run cancelled run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
                 outcome = RunOutcome("interrupted", await self._values(spec))
@@ -461,6 +467,23 @@ class RunManager:
             ticket.release(announced=announced)
             self._active.pop(spec.run_id, None)
             self._started_at.pop(spec.run_id, None)
+
+    async def _handed_over(self, spec: RunSpec, log: EventLog) -> bool:
+        """Whether the run, stopped before it started because this replica stops, was handed
+        over: it stays pending, for another replica (or this one's next process) to start; its
+        streams here end, and their clients rejoin where it runs."""
+        if not self._stopping:
+            return False
+        try:
+            if not await self._runs.hand_over(spec.run_id):
+                return False
+        except Exception as exc:  # the database is away: interrupt it, as before
+            logger.warning("run not handed over run_id=%s error=%s", spec.run_id, exc)
+            return False
+        logger.info("run handed over run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
+        await self._logs.detach(spec.run_id, log)
+        log.abandon()
+        return True
 
     async def _run_in_turn(
         self, spec: RunSpec, log: EventLog, ticket: Ticket, roll_back: list[str]

@@ -215,6 +215,17 @@ class Runs:
             for run_id in run_ids
         ]
 
+    async def hand_over(self, run_id: str) -> bool:
+        """Give up a run of this replica that has not started (the replica stops): its lease
+        ends now, so another replica (or this one's next process) takes it over and starts it.
+        False if it started meanwhile."""
+        changed = await self._db.execute(
+            "UPDATE runs SET lease_expires_at = ? "
+            "WHERE run_id = ? AND owner = ? AND status = 'pending'",
+            (self._sql.time(utc_now()), run_id, self.owner),
+        )
+        return changed > 0
+
     async def request_cancel(self, thread_id: str, run_ids: Sequence[str] | None = None) -> int:
         """Ask the owners of the thread's unfinished runs (or of `run_ids` among them) to cancel
         them; returns how many were asked."""
