@@ -253,10 +253,11 @@ class RunManager:
         await asyncio.gather(*(run.outcome() for run in runs), return_exceptions=True)
         await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def recover(self, at_start_up: bool = False) -> None:
+    async def recover(self, at_start_up: bool = False) -> float | None:
         """Take over the runs whose replica stopped (at start-up: also those this replica's id
         left in an earlier process): those that had not started are started here in their
-        thread's turn; those that were running are run again here, or ended as interrupted."""
+        thread's turn; those that were running are run again here, or ended as interrupted.
+        Returns the seconds until another replica's next lease runs out (None: no lease)."""
         recovered = await self._runs.recover_expired(retry=self._retry_recovered, own=at_start_up)
         for run in recovered:
             if run.record.status == "pending":
@@ -274,6 +275,7 @@ class RunManager:
                 sum(run.started for run in recovered),
                 self._retry_recovered,
             )
+        return await self._runs.next_expiry_s()
 
     async def _restart(self, record: RunRecord, attempt: int) -> None:
         """Run a recovered run here, numbering its events after those stored (every event a

@@ -215,6 +215,18 @@ class Runs:
             for run_id in run_ids
         ]
 
+    async def next_expiry_s(self) -> float | None:
+        """Seconds until the first lease of another replica's unfinished run runs out (0 if one
+        has), or None if there is none: when to look for runs to take over next."""
+        row = await self._db.fetch_one(
+            f"SELECT MIN(lease_expires_at) AS first FROM runs WHERE status IN {_UNFINISHED} "
+            "AND owner <> ?",
+            (self.owner,),
+        )
+        if row is None or row["first"] is None:
+            return None
+        return max((self._sql.read_time(row["first"]) - utc_now()).total_seconds(), 0.0)
+
     async def hand_over(self, run_id: str) -> bool:
         """Give up a run of this replica that has not started (the replica stops): its lease
         ends now, so another replica (or this one's next process) takes it over and starts it.

@@ -211,6 +211,22 @@ async def test_expired_running_runs_are_interrupted_and_queued_ones_taken_over(
     assert await storage.runs.recover_expired(retry=False) == []
 
 
+async def test_the_next_expiry_is_that_of_another_replicas_first_lease(storage: Storage) -> None:
+    assert await storage.runs.next_expiry_s() is None
+    await storage.runs.create(run_record(await new_thread(storage)))  # this replica's own
+    assert await storage.runs.next_expiry_s() is None
+    await Runs(storage.database, owner="later", lease_ttl_s=600).create(
+        run_record(await new_thread(storage))
+    )
+    later = await storage.runs.next_expiry_s()
+    await Runs(storage.database, owner="stopped", lease_ttl_s=-1).create(
+        run_record(await new_thread(storage))
+    )
+
+    assert later is not None and 590 < later <= 600
+    assert await storage.runs.next_expiry_s() == 0  # ran out already: take it over now
+
+
 async def test_retry_recovery_requeues_runs_under_the_recovering_replica(
     storage: Storage,
 ) -> None:
