@@ -59,7 +59,10 @@ class RunEventStore:
         `close`, mark the log complete. Storing the same events again changes nothing. Refused
         if the run is gone, or if another replica took it over: that one numbers the run's
         further events after the stored ones, so these must never be stored under them."""
-        row = await tx.fetch_one("SELECT owner FROM runs WHERE run_id = ?", (run_id,))
+        # Locked: a takeover (which locks the row too) and this append follow each other.
+        row = await tx.fetch_one(
+            f"SELECT owner FROM runs WHERE run_id = ?{self._sql.for_update}", (run_id,)
+        )
         if row is None:
             return "gone"
         if row["owner"] != self._owner:
