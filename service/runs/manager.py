@@ -310,6 +310,8 @@ class RunManager:
             metadata=record.metadata,
             attempt=attempt,
         )
+        if attempt > 1:  # a run that had not started has its first `metadata` event already
+            log.append(metadata_event(spec))
         self._start(spec, record, ticket, [], log)
 
     async def _check(self, request: RunCreate, *, stateless: bool) -> None:
@@ -421,9 +423,10 @@ class RunManager:
         roll_back: list[str],
         log: EventLog | None = None,
     ) -> ActiveRun:
-        # A new run's first event was stored as it was admitted.
-        log = log or self._logs.create(spec.run_id, stored=1)
-        log.append(metadata_event(spec))
+        if log is None:
+            # A new run's first event, stored as it was admitted.
+            log = self._logs.create(spec.run_id, stored=1)
+            log.append(metadata_event(spec))
         name = f"run-{spec.run_id}"
         with self._observer.admitted(spec):  # the tasks log with the run's ids
             execution = asyncio.create_task(
