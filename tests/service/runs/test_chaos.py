@@ -56,10 +56,11 @@ def servers() -> Iterator[list[ServerProcess]]:
 async def start_replicas(
     servers: list[ServerProcess], gate: Gate, folder: Path, url: str, names: str, **env: str
 ) -> list[httpx.AsyncClient]:
-    """Replicas with stable ids, a lease short enough for a test: 2 s, renewed every 0.67 s."""
+    """Replicas with stable ids and a lease short enough for a test, long enough for a loaded
+    machine: 4 s, renewed every 1.3 s."""
     shared = {
         "THREADLOOM_DATABASE_URL": url,
-        "THREADLOOM_LEASE_TTL_S": "2",
+        "THREADLOOM_LEASE_TTL_S": "4",
         "THREADLOOM_POLL_INTERVAL_S": "0.2",
         **env,
     }
