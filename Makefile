@@ -11,16 +11,18 @@ HOST ?= 127.0.0.1
 # The graphs both servers serve: `make run CONFIG=path/to/langgraph.json` serves another app.
 CONFIG ?= langgraph.json
 
-.PHONY: install js-deps run dev test lint bench tiny-model clean
+.PHONY: install js-deps run chat dev test lint bench tiny-model docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch is installed first, pinned, so that nothing later can pull a CUDA build.
+# torch is installed first, pinned, so that nothing later can pull a CUDA build. setuptools
+# notes at length that an editable install maps folders by a finder (ours map `threadloom.*` to
+# the repository's folders on purpose): that one note is silenced, any other warning shows.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,6 +38,10 @@ js-deps: $(JS_STAMP)
 run: $(STAMP)
 	$(BIN)/threadloom serve --config $(CONFIG) --host $(HOST) --port $(PORT)
 
+# The terminal chat, against the server `make run` started (in another terminal).
+chat: $(STAMP)
+	$(BIN)/threadloom chat --url http://$(HOST):$(PORT)
+
 dev: $(STAMP)
 	$(BIN)/langgraph dev --config $(CONFIG) --no-browser --port 2024
 
@@ -43,7 +49,14 @@ dev: $(STAMP)
 # cores overlap them (about 6 minutes instead of 14 on this machine).
 test: $(STAMP) $(JS_STAMP)
 	$(BIN)/ruff check .
+	$(MKDOCS) --quiet
 	$(BIN)/python -m pytest -q -n 2
+
+# The documentation site (docs/, mkdocs.yml) into the ignored site/; --strict (in mkdocs.yml)
+# fails the build on a broken link or anchor, so `make test` catches them.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+docs: $(STAMP)
+	$(MKDOCS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -60,4 +73,4 @@ tiny-model: $(STAMP)
 	$(BIN)/python -m threadloom.models.tiny_model_kit.build
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

@@ -412,7 +412,7 @@ class _Sequence:
         self.ids[0, : len(input_ids)] = torch.tensor(input_ids, dtype=torch.long)
         self.length = len(input_ids)
         self.choose_token = _TokenChooser(params, self.ids.device)
-        self.plain_greedy = self.choose_token.greedy and not self.choose_token.processors
+        self.plain_greedy = self.choose_token.plain_greedy
         self._closed = False
 
     @property

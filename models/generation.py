@@ -22,13 +22,17 @@ from transformers import (
 )
 
 from threadloom.models.errors import GenerationError
+from threadloom.models.token_mask import Grammar
 
 FinishReason = Literal["stop", "length"]
 
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How to pick tokens and when to stop; temperature 0 means greedy."""
+    """How to pick tokens and when to stop; temperature 0 means greedy.
+
+    With a `grammar`, only the tokens it allows can be picked (tool_choice, structured output).
+    """
 
     max_new_tokens: int = 256
     temperature: float = 0.0
@@ -36,6 +40,7 @@ class SamplingParams:
     repetition_penalty: float = 1.0
     seed: int | None = None
     stop_token_ids: frozenset[int] = field(default_factory=frozenset)
+    grammar: Grammar | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -149,10 +154,24 @@ class _TokenChooser:
         self.rng: torch.Generator | None = None
         if params.seed is not None and not self.greedy:
             self.rng = torch.Generator(device=device).manual_seed(params.seed)
+        # The grammar's mask goes first, so top_p keeps its share of the allowed tokens only.
+        self.mask = None if params.grammar is None else params.grammar.start(params.max_new_tokens)
+
+    @property
+    def plain_greedy(self) -> bool:
+        """Whether the token is the raw argmax (a batch picks those rows all at once)."""
+        return self.greedy and not self.processors and self.mask is None
 
     def __call__(self, ids: torch.Tensor, logits: torch.Tensor) -> int:
-        scores = self.processors(ids, logits.float())
+        scores = logits.float()
+        if self.mask is not None:
+            scores = self.mask.apply(scores)
+        scores = self.processors(ids, scores)
         if self.greedy:
-            return int(scores.argmax(dim=-1).item())
-        probs = torch.softmax(scores, dim=-1)
-        return int(torch.multinomial(probs, num_samples=1, generator=self.rng).item())
+            token = int(scores.argmax(dim=-1).item())
+        else:
+            probs = torch.softmax(scores, dim=-1)
+            token = int(torch.multinomial(probs, num_samples=1, generator=self.rng).item())
+        if self.mask is not None:
+            self.mask.advance(token)
+        return token

@@ -28,8 +28,16 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from threadloom.models.generation import Generator, SamplingParams
 from threadloom.models.generation_observer import first_token_listener
 from threadloom.models.generation_pool import GenerationPool
-from threadloom.models.prompt import PromptBuilder
+from threadloom.models.output_constraint import (
+    OutputConstraints,
+    response_schema,
+    tool_choice_mode,
+)
+from threadloom.models.prompt import Prompt, PromptBuilder
 from threadloom.models.reply_chunks import ReplyChunks
+from threadloom.models.structured_output import structured_runnable
+from threadloom.models.token_mask import Grammar
+from threadloom.models.tool_calls import NO_TOOLS
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +78,7 @@ class LocalChatModel(BaseChatModel):
 
     _pool: GenerationPool = PrivateAttr()
     _prompts: PromptBuilder = PrivateAttr()
+    _constraints: OutputConstraints = PrivateAttr()
 
     def model_post_init(self, context: Any, /) -> None:
         super().model_post_init(context)
@@ -77,6 +86,8 @@ class LocalChatModel(BaseChatModel):
             self.tokenizer, self.tool_call_format, self.chat_template_kwargs
         )
         self._pool = GenerationPool(self.generator, self.max_concurrent)
+        eos = getattr(self.generator, "eos_token_ids", frozenset())
+        self._constraints = OutputConstraints(self.tokenizer, self._prompts.stop_token_ids | eos)
 
     @property
     def _llm_type(self) -> str:
@@ -111,11 +122,45 @@ class LocalChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Offer `tools` to the model: their schemas go into the chat template's tool section.
 
-        `tool_choice="none"` offers no tools. Any other choice is left to the model: local
-        decoding does not force a call.
+        The reply is decoded under a grammar, in the template's own call markup: with
+        `tool_choice` "auto" (the default) any call names a bound tool with valid arguments;
+        "required" / "any" / True: one or more such calls; a tool's name: exactly one call of
+        it; "none" / False: no call at all (and no tools offered).
+
+        Raises:
+            ValueError: `tool_choice` names a tool that is not among `tools`.
         """
-        schemas = [] if tool_choice == "none" else [convert_to_openai_tool(t) for t in tools]
-        return self.bind(tools=schemas, **kwargs)
+        schemas = [convert_to_openai_tool(t) for t in tools]
+        mode = tool_choice_mode(tool_choice, schemas)
+        if mode == "none":
+            return self.bind(tools=[], tool_choice="none", **kwargs)
+        return self.bind(tools=schemas, tool_choice=mode, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: str = "json_schema",
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers as an instance of `schema` (Pydantic class, TypedDict or JSON schema).
+
+        `method="json_schema"` decodes JSON valid against the schema; "function_calling"
+        forces one call of a tool made from it; "json_mode" any JSON object. See
+        `models.structured_output`.
+
+        Example:
+            >>> class Person(BaseModel):
+            ...     name: str
+            ...     age: int
+            >>> model.with_structured_output(Person).invoke("Vittoria Ceretti is 28.")
+            Person(name='Vittoria Ceretti', age=28)
+        """
+        kwargs.pop("strict", None)  # the grammar is always strict
+        if kwargs:
+            raise ValueError(f"Unsupported arguments for with_structured_output: {kwargs}")
+        return structured_runnable(self, schema, method=method, include_raw=include_raw)
 
     def _stream(
         self,
@@ -201,13 +246,17 @@ class LocalChatModel(BaseChatModel):
     def _request(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> _Request:
-        prompt = self._prompts.build(messages, kwargs.get("tools") or [])
+        tools = kwargs.get("tools") or []
+        prompt = self._prompts.build(messages, tools)
+        grammar, fmt = self._grammar(prompt, tools, kwargs)
         sampling = {name: kwargs.get(name, getattr(self, name)) for name in _SAMPLING_FIELDS}
-        params = SamplingParams(**sampling, stop_token_ids=self._prompts.stop_token_ids)
+        params = SamplingParams(
+            **sampling, stop_token_ids=self._prompts.stop_token_ids, grammar=grammar
+        )
         reply = ReplyChunks(
             self.tokenizer,
             prompt.input_ids,
-            prompt.fmt,
+            fmt,
             stop=[*(stop or ()), *prompt.stop],
             model_name=self.model_name,
             in_reasoning=prompt.in_reasoning,
@@ -217,6 +266,23 @@ class LocalChatModel(BaseChatModel):
             prompt.fmt,
         )
         return _Request(prompt.input_ids, params, reply)
+
+    def _grammar(
+        self, prompt: Prompt, tools: list[dict[str, Any]], kwargs: dict[str, Any]
+    ) -> tuple[Grammar | None, str]:
+        """The grammar the reply decodes under, and the markup format to read it with."""
+        response_format = kwargs.get("response_format")
+        schema = response_schema(response_format) if response_format else None
+        if schema is not None:  # the reply is the JSON itself, never call markup
+            return self._constraints.for_json(schema, in_reasoning=prompt.in_reasoning), NO_TOOLS
+        choice = kwargs.get("tool_choice")
+        if not tools and choice not in ("none", False):
+            return None, prompt.fmt
+        mode = tool_choice_mode(choice, tools)
+        grammar = self._constraints.for_tools(
+            prompt.fmt, tools, mode, in_reasoning=prompt.in_reasoning
+        )
+        return grammar, prompt.fmt
 
 
 @dataclass

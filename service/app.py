@@ -29,6 +29,7 @@ from threadloom.service.errors import ConfigurationError, install_error_handlers
 from threadloom.service.http.browser_access import BrowserOrigins, UntypedJsonBodies
 from threadloom.service.http.configurable_headers import HeaderFilter
 from threadloom.service.http.deps import Services
+from threadloom.service.http.in_process import ServesInProcess, install_sdk_loopback
 from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.http.limits import BodySizeLimit, OpenRequestsPerKey
 from threadloom.service.http.openapi import install_openapi
@@ -97,6 +98,7 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
     `http.app`, API key, TTL, webhook or store index settings that cannot be used, an auth
     policy that cannot be loaded, or API keys and a policy at once.
     """
+    install_sdk_loopback()  # before the graphs and the http.app are imported
     deployment = read_config(
         find_config(settings) if graphs is None or settings.config is not None else None
     )
@@ -173,6 +175,8 @@ def create_app(settings: Settings, graphs: Mapping[str, GraphValue] | None = Non
     if custom is not None:
         # After the API's routes and access controls, which it must not shadow or replace.
         custom.mount(app, auth=ApiKeyAuth)
+    # Graphs, crons and custom routes reach this app through get_client() with no url.
+    app.add_middleware(ServesInProcess, target=app)
     # Outermost: requests the layers above refuse are counted, and a request's span covers all.
     count_requests(app, metrics)
     tracing.instrument(app)

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
     BadRequest,
@@ -38,7 +39,7 @@ from threadloom.service.storage.owners import policy_filter
 from threadloom.service.storage.policy_filters import SYSTEM_ROWS, stamped
 from threadloom.service.storage.records import utc_now
 
-__all__ = ["GRAPH_ID", "Assistant", "Assistants", "system_assistant_id"]
+__all__ = ["GRAPH_ID", "Assistant", "Assistants", "search_value", "system_assistant_id"]
 
 GRAPH_ID = "agent"
 # LangGraph Server names a graph's default assistant uuid5(this namespace, graph id); the same
@@ -101,6 +102,18 @@ class Assistants:
         if assistant is None:
             raise NotFound(f"Assistant {key} not found")
         return assistant
+
+    async def read(self, assistant_id: str) -> Assistant:
+        """`get`, for the caller: the auth policy's `assistants.read` handler judges it first,
+        and its filter keeps other users' assistants unknown (404), as on every front."""
+        await authorize("assistants", "read", {"assistant_id": assistant_id})
+        return await self.get(assistant_id)
+
+    async def visible(self, body: AssistantSearch, *, peek: int = 0) -> list[Assistant]:
+        """`search`, for the caller: the policy's `assistants.search` handler judges it and
+        filters the rows; `peek` more rows than `body.limit` are read (to tell a next page)."""
+        await authorize("assistants", "search", search_value(body))
+        return await self.search(body.model_copy(update={"limit": body.limit + peek}))
 
     async def create(self, body: AssistantCreate) -> Assistant:
         self._check_graph(body.graph_id)
@@ -209,6 +222,16 @@ class Assistants:
     def _check_graph(self, graph_id: str) -> None:
         if graph_id not in self.graph_ids:
             raise NotFound(f"Graph '{graph_id}' not found. Expected one of: {self.graph_ids}")
+
+
+def search_value(body: AssistantCount) -> dict[str, Any]:
+    """What a policy's `assistants.search` handler receives (LangGraph's `AssistantsSearch`)."""
+    return {
+        "graph_id": body.graph_id,
+        "metadata": body.metadata or {},
+        "limit": getattr(body, "limit", None),
+        "offset": getattr(body, "offset", None),
+    }
 
 
 def _check_not_posing_as_system(metadata: dict[str, Any] | None) -> None:

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette import status
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadloom.service.http.json_codec import JsonResponse
 
@@ -143,10 +144,50 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 
+    # An error raised by a middleware: answered by Starlette's outermost layer, which then
+    # re-raises it, so the server closes that connection.
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
-        logger.exception("unhandled error method=%s path=%s", request.method, request.url.path)
-        return JsonResponse(
-            {"detail": f"Internal server error ({type(exc).__name__}). See the server log."},
-            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
-        )
+        return server_error(exc, request.method, request.url.path)
+
+    app.add_middleware(AnswerServerErrors)  # added first: the innermost layer
+
+
+def server_error(exc: Exception, method: str, path: str) -> JsonResponse:
+    """Log an unexpected error with its traceback, and answer 500 saying where to look."""
+    logger.exception("unhandled error method=%s path=%s", method, path, exc_info=exc)
+    return JsonResponse(
+        {"detail": f"Internal server error ({type(exc).__name__}). See the server log."},
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+class AnswerServerErrors:
+    """ASGI middleware around the routes: an unexpected error is logged and answered 500 here,
+    and the connection stays open for the client's next request.
+
+    Starlette's own handler of `Exception` re-raises the error after answering, and uvicorn
+    then closes the connection: every server error used to reset a keep-alive connection. An
+    error after the answer has started cannot be mended: it goes on up, and the connection
+    is closed (the client sees the answer cut short, not a false success)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:
+                raise
+            await server_error(exc, scope["method"], scope["path"])(scope, receive, send)

@@ -23,7 +23,7 @@ class Settings(ModelSettings):
     """
 
     # The deployment file (LangGraph CLI's `langgraph.json`) naming the graphs to serve and the
-    # rest of section "Serve your own graphs" in the README. Unset: `./langgraph.json` if there
+    # rest of docs/deployment-file.md ("Serve your own graphs"). Unset: `./langgraph.json` if there
     # is one, else the built-in agent alone. Values below that the file also sets (CORS, the
     # `http.*`, `auth`, `store`, `checkpointer` and `webhooks` keys) come from it unless the
     # environment sets them.
@@ -75,7 +75,7 @@ class Settings(ModelSettings):
     configurable_headers: dict[str, list[str]] | None = None
     # The largest request body accepted; a larger one is answered 413 and never reaches a route.
     max_body_bytes: int = Field(1024 * 1024, ge=1)
-    # Slow or broken clients (README "Security and limits"): the headers, then the body, must
+    # Slow or broken clients (docs/safeguards.md): the headers, then the body, must
     # arrive within these times (else the connection closes / 408); idle kept-alive connections
     # close; past `max_connections` new requests get 503; with API keys, one key may keep only
     # `max_open_requests_per_key` requests (streams, waits) open (429).
@@ -133,7 +133,10 @@ class Settings(ModelSettings):
     compute_memory_mb: int = Field(256, ge=16, le=65536)
 
     # Semantic search in the store: the `store.index` of langgraph.json, {"embed": "...",
-    # "dims": int, "fields": ["$"]} (see `service.storage.store_index`). None: keyword search.
+    # "dims": int, "fields": ["$"]}; `embed` is a provider string ("openai:text-embedding-3-small",
+    # with OPENAI_BASE_URL / OPENAI_API_KEY), a function ("./embed.py:fn") or a local model
+    # ("local:<folder or package>"); see `service.deployment.store_index`. None: no index, and a
+    # search's query is ignored, as on LangGraph Server.
     store_index: dict[str, Any] | None = None
     # Thread time-to-live: the `checkpointer.ttl` of langgraph.json, {"strategy": "delete" |
     # "keep_latest", "default_ttl": minutes, "sweep_interval_minutes": n} (see

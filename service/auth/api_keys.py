@@ -27,16 +27,15 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadloom.service.errors import ConfigurationError
-from threadloom.service.http.json_codec import JsonResponse
-from threadloom.service.protocols.openai.error_shape import PREFIX as OPENAI_PREFIX
-from threadloom.service.protocols.openai.error_shape import error_body
+from threadloom.service.http.in_process import in_process
+from threadloom.service.http.refusal import refusal
 from threadloom.service.settings import Settings
 from threadloom.service.storage.owners import acting_for
 
 logger = logging.getLogger(__name__)
 
 # Liveness and version: answered to anyone, so probes and load balancers need no key.
-OPEN_PATHS = frozenset({"/ok", "/info", "/"})
+OPEN_PATHS = frozenset({"/ok", "/info", "/", "/favicon.ico"})
 # The playground's static files hold no data: the page asks for a key before it calls the API.
 OPEN_PREFIXES = ("/playground/",)
 _HOW_TO_SEND = (
@@ -167,8 +166,9 @@ def is_open(path: str) -> bool:
 
 def unchecked(scope: Scope, also_open: Callable[[Scope], bool] | None) -> bool:
     """Whether a request passes the auth middleware without a check: not HTTP, an open path,
-    or one the settings open (`also_open`)."""
-    if scope["type"] not in ("http", "websocket") or is_open(scope["path"]):
+    one the settings open (`also_open`), or one from a graph's in-process client, which acts as
+    its run already does (`service.http.in_process`)."""
+    if scope["type"] not in ("http", "websocket") or is_open(scope["path"]) or in_process(scope):
         return True
     return also_open is not None and also_open(scope)
 
@@ -200,15 +200,14 @@ class ApiKeyAuth:
                 scope["path"],
             )
             message = MISSING_KEY if key is None else INVALID_KEY
-            refusal = JsonResponse(
-                # OpenAI clients read OpenAI's error shape.
-                error_body(message, status.HTTP_401_UNAUTHORIZED, code="invalid_api_key")
-                if scope["path"].startswith(OPENAI_PREFIX)
-                else {"detail": message},
-                status_code=status.HTTP_401_UNAUTHORIZED,
+            answer = refusal(
+                scope,
+                status.HTTP_401_UNAUTHORIZED,
+                message,
+                code="invalid_api_key",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-            await refusal(scope, receive, send)
+            await answer(scope, receive, send)
             return
         with acting_for(owner):
             await self.app(scope, receive, send)

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from threadloom.service.auth.api_keys import unchecked
 from threadloom.service.deployment.object_import import ImportFailed, import_object, split_reference
 from threadloom.service.errors import ConfigurationError, Forbidden, ServiceError
-from threadloom.service.http.json_codec import JsonResponse
+from threadloom.service.http.refusal import refusal
 from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.storage.owners import Resource, scope_to_policy
 from threadloom.service.storage.policy_filters import Filter, PolicyError
@@ -350,8 +350,8 @@ class PolicyAuth:
                 scope["path"],
             )
             headers = getattr(exc, "headers", None) or {}
-            refusal = JsonResponse({"detail": exc.detail}, exc.status_code, headers=headers)
-            await refusal(scope, receive, send)
+            answer = refusal(scope, exc.status_code, exc.detail, headers=headers)
+            await answer(scope, receive, send)
             return
         with acting_as(caller):
             await self.app(scope, receive, send)

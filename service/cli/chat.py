@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import httpx
@@ -32,7 +32,6 @@ class Turn:
     answer: str = ""
     interrupt: Any = None
     error: str = ""
-    streamed: list[str] = field(default_factory=list)
 
 
 class Chat:
@@ -46,6 +45,9 @@ class Chat:
         self.thread_id = thread_id
         self.out = out
         self.live = False  # print tokens and tool lines as they stream
+        # Whether streamed text left the cursor mid-line: the answer's last token carries no
+        # newline, and the next prompt must not run on after it.
+        self.mid_line = False
 
     def ask(self, text: str) -> Turn:
         return self._run({"messages": [{"role": "user", "content": text}]}, None)
@@ -66,15 +68,15 @@ class Chat:
         )
         for part in parts:
             self._take(part.event, part.data, turn)
-        if self.live and turn.streamed:
+        if self.mid_line:
             self.out.write("\n")
+            self.mid_line = False
         return turn
 
     def _take(self, event: str, data: Any, turn: Turn) -> None:
         if event == "messages":
             chunk, content = data[0], data[0].get("content")
             if chunk.get("type") in ("AIMessageChunk", "ai") and isinstance(content, str):
-                turn.streamed.append(content)
                 self._show(content)
         elif event == "updates":
             for node, update in (data or {}).items():
@@ -93,19 +95,20 @@ class Chat:
                 self._line(f"  [tool] {call['name']}({format_args(call.get('args'))})")
             if not message.get("tool_calls"):
                 turn.answer = str(message.get("content", ""))
-            turn.streamed.clear()
         elif message.get("type") == "tool":
             self._line(f"  [result] {one_line(str(message.get('content', '')))}")
 
     def _show(self, text: str) -> None:
-        if self.live:
+        if self.live and text:
             self.out.write(text)
             self.out.flush()
+            self.mid_line = not text.endswith("\n")
 
     def _line(self, text: str) -> None:
         if self.live:
             self.out.write(f"\n{text}\n")
             self.out.flush()
+            self.mid_line = False
 
     def threads(self) -> list[str]:
         found = self.client.threads.search(limit=10, sort_by="updated_at", sort_order="desc")

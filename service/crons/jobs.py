@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from threadloom.service.assistants import Assistants, system_assistant_id
+from threadloom.service.auth.policy import authorize
 from threadloom.service.crons.payload import created_payload, patched_payload, run_request
 from threadloom.service.crons.schedule import check_timezone, first_run
 from threadloom.service.crons.scheduler import CronScheduler
@@ -153,8 +154,10 @@ class CronJobs:
 
     async def _assistant(self, assistant_id: str) -> Assistant:
         """The assistant a new cron runs; 404 for a name that is neither a graph nor the UUID
-        of an assistant the current owner may use."""
+        of an assistant the caller may use (the auth policy's `assistants.read` judges it, as
+        when a run names it)."""
         try:
+            await authorize("assistants", "read", {"assistant_id": assistant_id})
             return await self._assistants.resolve(assistant_id)
         except (InvalidRequest, NotFound):
             raise NotFound(

@@ -179,6 +179,10 @@ def _parse(path: Path, raw: dict[str, Any]) -> DeploymentConfig:
     )
 
 
+# Files of JS graphs, which LangGraph's JS server serves from the same langgraph.json.
+_JS_SUFFIXES = (".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx")
+
+
 def _graphs(value: Any, folder: Path, fail: Fail) -> dict[str, str]:
     if not isinstance(value, dict) or not value:
         raise fail('"graphs" must map each graph id to "./file.py:variable" or "module:variable"')
@@ -192,6 +196,12 @@ def _graphs(value: Any, folder: Path, fail: Fail) -> dict[str, str]:
             split_reference(source)
         except ImportFailed as exc:
             raise fail(f"graph {graph_id!r}: {exc}") from None
+        if source.rpartition(":")[0].endswith(_JS_SUFFIXES):
+            raise fail(
+                f"graph {graph_id!r} ({source}) is a JavaScript graph; threadloom serves Python "
+                "graphs only. Serve it with the JS server (npx @langchain/langgraph-cli dev), "
+                "and give threadloom a langgraph.json that lists only the Python graphs"
+            )
         graphs[graph_id] = _absolute_reference(source, folder)
     return graphs
 

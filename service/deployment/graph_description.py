@@ -6,10 +6,25 @@ The shapes are those of LangGraph Server's `/assistants/{id}/graph`, `/schemas` 
 
 from __future__ import annotations
 
+import logging
+import warnings
+from collections.abc import Callable
 from typing import Any
 
+from langchain_core.runnables.utils import create_model
 from langgraph.pregel import Pregel
-from pydantic import TypeAdapter, create_model
+from pydantic import TypeAdapter
+
+logger = logging.getLogger(__name__)
+
+# Keys of `configurable` the server fills in, which no configuration form should offer.
+_SERVER_CONFIGURABLE = (
+    "__pregel_checkpointer",
+    "__pregel_store",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "thread_id",
+)
 
 
 def graph_drawing(graph: Pregel, xray: bool | int = False) -> dict[str, Any]:
@@ -23,16 +38,39 @@ def graph_drawing(graph: Pregel, xray: bool | int = False) -> dict[str, Any]:
 
 
 def graph_schemas(graph: Pregel) -> dict[str, Any]:
-    """JSON schemas of the graph's input, output, state, configuration and context."""
-    return {
-        "input_schema": graph.get_input_jsonschema(),
-        "output_schema": graph.get_output_jsonschema(),
-        "state_schema": _state_schema(graph),
-        # Graphs declare what they read through `context_schema` now; `config_schema` is the
-        # older form, which this graph does not use.
-        "config_schema": {},
-        "context_schema": graph.get_context_jsonschema(),
+    """JSON schemas of the graph's input, output, state, configuration and context; one that
+    cannot be built (a `typing.TypedDict` on Python < 3.12, an `@entrypoint`'s untyped input)
+    is None, with a warning, and the others are still given, as LangGraph Server gives them."""
+    builders: dict[str, Callable[[], Any]] = {
+        "input_schema": graph.get_input_jsonschema,
+        "output_schema": graph.get_output_jsonschema,
+        "state_schema": lambda: _state_schema(graph),
+        "config_schema": lambda: _configurable_schema(graph),
+        "context_schema": graph.get_context_jsonschema,
     }
+    return {name: _built(graph, name, build) for name, build in builders.items()}
+
+
+def _built(graph: Pregel, name: str, build: Callable[[], Any]) -> Any:
+    try:
+        return build()
+    except Exception as exc:
+        logger.warning("graph %s: no %s: %s", graph.get_name(), name, str(exc).splitlines()[0])
+        return None
+
+
+def _configurable_schema(graph: Pregel) -> dict[str, Any]:
+    """The `configurable` part of the graph's config schema (a `context_schema`'s fields too,
+    which UIs build their configuration form from), without the keys the server sets."""
+    with warnings.catch_warnings():  # deprecated for get_context_jsonschema, which lacks it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        fields = graph.config_schema().model_fields  # type: ignore[attr-defined]
+    if "configurable" not in fields:
+        return {}
+    schema = TypeAdapter(fields["configurable"].annotation).json_schema()
+    for key in _SERVER_CONFIGURABLE:
+        schema.get("properties", {}).pop(key, None)
+    return schema
 
 
 def subgraph_schemas(

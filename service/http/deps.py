@@ -16,7 +16,6 @@ from uuid import UUID
 from fastapi import Depends, Path, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from threadloom.service.auth.policy import authorize
 from threadloom.service.deployment.graph_registry import GraphRegistry
 from threadloom.service.errors import InvalidRequest, thread_not_found
 from threadloom.service.http.configurable_headers import HeaderFilter
@@ -28,6 +27,7 @@ from threadloom.service.storage.records import ThreadRecord
 from threadloom.service.storage.runs import Runs
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.threads import Threads
+from threadloom.service.threads.access import ThreadAction, thread_for_caller
 from threadloom.service.threads.watch import ThreadWatches
 
 if TYPE_CHECKING:  # service.crons uses this module's id checks
@@ -89,13 +89,12 @@ ThreadId = Annotated[str, Depends(_thread_id)]
 RunId = Annotated[str, Depends(_run_id)]
 
 
-def _existing_thread_for(action: str) -> Callable[..., Awaitable[ThreadRecord]]:
+def _existing_thread_for(action: ThreadAction) -> Callable[..., Awaitable[ThreadRecord]]:
     """A dependency: the path's thread, once the auth policy allows `action` on it."""
 
     async def existing_thread(thread_id: UuidPath, services: ServicesDep) -> ThreadRecord:
         thread_id = canonical_id(thread_id, "thread")
-        await authorize("threads", action, {"thread_id": thread_id})
-        thread = await services.threads.get(thread_id)  # only those the caller may see
+        thread = await thread_for_caller(services.threads, thread_id, action)
         if thread is None:
             raise thread_not_found(thread_id)
         return thread

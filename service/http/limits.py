@@ -22,8 +22,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadloom.service.auth.api_keys import presented_key
-from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.http.json_guard import json_body_problem
+from threadloom.service.http.refusal import refusal
 
 logger = logging.getLogger(__name__)
 
@@ -155,15 +155,11 @@ def _json_problem(scope: Scope, body: bytes, max_depth: int) -> str | None:
 async def _answer(
     scope: Scope, receive: Receive, send: Send, status_code: int, detail: str, close: bool = True
 ) -> None:
-    """Refuse with `{"detail": ...}`; `close` the connection when the body may be unread."""
+    """Refuse in the front's error shape; `close` the connection when the body may be unread."""
     logger.info(
         "request refused: %d method=%s path=%s", status_code, scope["method"], scope["path"]
     )
-    answer = JsonResponse(
-        {"detail": detail},
-        status_code=status_code,
-        headers={"Connection": "close"} if close else None,
-    )
+    answer = refusal(scope, status_code, detail, headers={"Connection": "close"} if close else None)
     await answer(scope, receive, send)
 
 

@@ -9,7 +9,9 @@ const KEY_STORAGE = "threadloom.apiKey";
 const state = {
   api: new Api("", localStorage.getItem(KEY_STORAGE) || ""),
   assistantId: "",
+  assistants: [],
   threadId: "",
+  thread: null, // the open thread's record (its metadata names the assistant it runs with)
   runId: "",
   threads: [],
   forkCheckpoint: "",
@@ -49,6 +51,12 @@ function showError(error) {
 
 function setStatus(message) {
   $("status").textContent = message;
+}
+
+// What the status line says once a run stops streaming or a thread opens: a run paused at an
+// interrupt is not done, it waits for the person at the page.
+function settledStatus(idle) {
+  return $("interrupt").hidden ? idle : "waiting for approval";
 }
 
 function setRunning(running) {
@@ -162,6 +170,7 @@ async function consume(frames) {
   setRunning(true);
   showError(null);
   setStatus("running…");
+  let ended = "done";
   try {
     for await (const { event, data, id } of frames) {
       if (id !== undefined && state.runId) sessionStorage.setItem(`threadloom.event.${state.runId}`, id);
@@ -186,12 +195,11 @@ async function consume(frames) {
         showError(new Error(`${data.error || "Error"}: ${data.message || JSON.stringify(data)}`));
       }
     }
-    setStatus("done");
   } catch (error) {
-    if (error.name === "AbortError") setStatus("stopped following the run");
+    if (error.name === "AbortError") ended = "stopped following the run";
     else {
       showError(error);
-      setStatus("");
+      ended = "";
     }
   } finally {
     state.runId = "";
@@ -199,6 +207,7 @@ async function consume(frames) {
     setRunning(false);
     await refreshThreads();
     if (state.threadId) await showThreadState(state.threadId);
+    setStatus(settledStatus(ended));
     // Scripts driving the page (tests, people's automation) can wait on this count.
     document.body.dataset.runsEnded = Number(document.body.dataset.runsEnded || 0) + 1;
   }
@@ -228,6 +237,7 @@ function showInterrupt(interrupt) {
   const calls = value?.tool_calls;
   $("interrupt-edit").value = JSON.stringify(calls ?? value, null, 2);
   $("interrupt-reason").value = "";
+  setStatus("waiting for approval");
 }
 
 function resume(value) {
@@ -241,18 +251,31 @@ function threadTitle(thread) {
   const title = thread.metadata?.title;
   if (title) return title;
   const first = thread.values?.messages?.find((message) => message.type === "human");
-  return first ? text(first.content).slice(0, 60) : `Thread ${thread.thread_id.slice(0, 8)}`;
+  if (first) return text(first.content).slice(0, 60);
+  // A thread id is a UUIDv7: its start is the creation time, shared by threads made together;
+  // its end is random, so that is what tells two untitled threads apart.
+  return `Thread …${thread.thread_id.slice(-8)}`;
 }
 
+// The threads of the chosen assistant (their metadata names it from their creation or their
+// latest run), newest first; the open thread stays listed whatever it ran with.
 async function refreshThreads() {
   try {
     state.threads = await state.api.request("POST", "/threads/search", {
       limit: 100, sort_by: "updated_at", sort_order: "desc",
+      metadata: { assistant_id: state.assistantId },
     });
   } catch (error) {
     return handleAccessError(error);
   }
+  if (state.thread && !state.threads.some((thread) => thread.thread_id === state.threadId)) {
+    state.threads.unshift(state.thread);
+  }
   renderThreadList();
+}
+
+function assistantOf(thread) {
+  return thread?.metadata?.assistant_id || "";
 }
 
 function renderThreadList() {
@@ -288,6 +311,7 @@ async function openThread(threadId) {
   showError(null);
   try {
     const thread = await state.api.request("GET", `/threads/${threadId}`);
+    state.thread = thread;
     $("thread-title").textContent = threadTitle(thread);
     renderThreadList();
     await showThreadState(threadId);
@@ -298,15 +322,42 @@ async function openThread(threadId) {
       setStatus("rejoining the running run…");
       await rejoin(active.run_id);
     } else {
-      setStatus("");
+      setStatus(settledStatus(""));
     }
   } catch (error) {
     showError(error);
   }
 }
 
+function closeThread() {
+  if (state.abort) state.abort.abort();
+  state.threadId = "";
+  state.thread = null;
+  $("messages").replaceChildren();
+  $("timeline").replaceChildren();
+  $("interrupt").hidden = true;
+  $("thread-title").textContent = "No thread";
+  for (const id of ["rename-thread", "delete-thread", "show-history"]) $(id).disabled = true;
+  setStatus("");
+}
+
+// Another assistant chosen: its threads are listed, and a thread another assistant runs is
+// closed (the next message starts a thread of the chosen one).
+async function chooseAssistant(assistantId) {
+  state.assistantId = assistantId;
+  const owner = assistantOf(state.thread);
+  if (state.thread && owner && owner !== assistantId) closeThread();
+  location.hash = state.threadId
+    ? `thread=${state.threadId}&assistant=${encodeURIComponent(assistantId)}`
+    : `assistant=${encodeURIComponent(assistantId)}`;
+  await refreshThreads();
+}
+
 async function newThread(title) {
-  const thread = await state.api.request("POST", "/threads", { metadata: title ? { title } : {} });
+  const assistant = state.assistants.find((item) => item.assistant_id === state.assistantId);
+  const metadata = { assistant_id: state.assistantId, graph_id: assistant?.graph_id };
+  if (title) metadata.title = title;
+  const thread = await state.api.request("POST", "/threads", { metadata });
   state.threads.unshift(thread);
   await openThread(thread.thread_id);
   return thread;
@@ -356,6 +407,7 @@ async function loadAssistants() {
     return false;
   }
   $("key-form").hidden = !state.api.apiKey;
+  state.assistants = assistants;
   const options = assistants.map((assistant) => el("option", { value: assistant.assistant_id },
     assistant.name && assistant.name !== assistant.graph_id ? `${assistant.name} (${assistant.graph_id})` : assistant.graph_id));
   $("assistant").replaceChildren(...options);
@@ -394,9 +446,7 @@ function bind() {
   $("input").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) send(event);
   });
-  $("assistant").addEventListener("change", () => {
-    state.assistantId = $("assistant").value;
-  });
+  $("assistant").addEventListener("change", () => chooseAssistant($("assistant").value).catch(showError));
   $("new-thread").addEventListener("click", () => newThread("").catch(showError));
   $("thread-search").addEventListener("input", renderThreadList);
   $("cancel-run").addEventListener("click", async () => {
@@ -411,17 +461,16 @@ function bind() {
   $("rename-thread").addEventListener("click", async () => {
     const title = prompt("New name for this thread", $("thread-title").textContent);
     if (!title) return;
-    await state.api.request("PATCH", `/threads/${state.threadId}`, { metadata: { title } }).catch(showError);
+    const renamed = await state.api.request("PATCH", `/threads/${state.threadId}`, { metadata: { title } }).catch(showError);
+    if (renamed) state.thread = renamed;
     $("thread-title").textContent = title;
     await refreshThreads();
   });
   $("delete-thread").addEventListener("click", async () => {
     if (!confirm("Delete this thread and its history?")) return;
     await state.api.request("DELETE", `/threads/${state.threadId}`).catch(showError);
-    state.threadId = "";
-    $("messages").replaceChildren();
-    $("thread-title").textContent = "No thread";
-    location.hash = "";
+    closeThread();
+    location.hash = `assistant=${encodeURIComponent(state.assistantId)}`;
     await refreshThreads();
   });
   $("show-history").addEventListener("click", () => showHistory().catch(showError));

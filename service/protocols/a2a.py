@@ -9,6 +9,10 @@ Methods (A2A 1.0 names; the 0.3 names in brackets answer in 0.3's JSON):
 - `SendStreamingMessage` (`message/stream`) answers SSE: the task submitted, working, a
   working status per tool call and tool answer, its answer artifact, and its final status;
 - `GetTask` (`tasks/get`) and `CancelTask` (`tasks/cancel`).
+A run that stops at `interrupt()` leaves its task `input-required` with the interrupts as an
+artifact's data parts; the next message naming that task (`taskId`) resumes it, with its data
+part's `resume` value if it has one, else its text (`Command(resume=...)`), as LangGraph Server
+does.
 Runs go through the run manager, as every run. Errors are JSON-RPC errors (HTTP 200) with
 A2A's codes.
 """
@@ -23,7 +27,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from threadloom.service.auth.policy import authorize, authorize_run
+from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import InvalidRequest, NotFound, ServiceError
 from threadloom.service.http.deps import Services, ServicesDep
 from threadloom.service.http.json_codec import JsonResponse, dumps, loads
@@ -36,6 +40,7 @@ from threadloom.service.runs.manager import ActiveRun
 from threadloom.service.schemas.responses import answers
 from threadloom.service.schemas.runs import RunCreate
 from threadloom.service.storage.assistants import Assistant
+from threadloom.service.threads.access import thread_for_caller
 
 router = APIRouter(tags=["a2a"])
 
@@ -49,6 +54,8 @@ LEGACY_METHODS = {
     "tasks/cancel": "CancelTask",
 }
 TEXT_MODES = ["text/plain"]
+# Where a run's result holds the interrupts it stopped at (as `/runs/wait` answers them).
+INTERRUPTS = "__interrupt__"
 
 
 class RpcError(Exception):
@@ -123,7 +130,7 @@ def _error(rpc_id: Any, error: RpcError) -> JsonResponse:
 
 async def _assistant(services: Services, assistant_id: str) -> Assistant:
     try:
-        return await services.run_manager.assistants.get(assistant_id)
+        return await services.run_manager.assistants.read(assistant_id)
     except ServiceError as exc:
         raise RpcError(INVALID_PARAMS, exc.detail) from None
 
@@ -134,9 +141,14 @@ async def _send(services: Services, assistant: Assistant, params: Json) -> Json:
     if configuration.get("returnImmediately"):  # the client polls with GetTask
         return {"task": a2a_tasks.task(thread_id, run.run_id, "TASK_STATE_SUBMITTED", None)}
     state, values, failure = await _ending(run)
-    history_length = configuration.get("historyLength")
     task = a2a_tasks.task(
-        thread_id, run.run_id, state, values, failure=failure, history_length=history_length
+        thread_id,
+        run.run_id,
+        state,
+        values,
+        failure=failure,
+        history_length=configuration.get("historyLength"),
+        interrupts=values.get(INTERRUPTS),
     )
     return {"task": task}
 
@@ -147,7 +159,7 @@ async def _ending(run: ActiveRun) -> tuple[str, Json, str | None]:
     values = loads(dumps(outcome.result)) if isinstance(outcome.result, dict) else {}
     error = (values.get("__error__") or {}).get("message")
     failure = f"Error executing assistant: {error}" if error is not None else None
-    return a2a_tasks.task_state(outcome.status), values, failure
+    return a2a_tasks.task_state(outcome.status, bool(values.get(INTERRUPTS))), values, failure
 
 
 async def _start(services: Services, assistant: Assistant, params: Json) -> tuple[str, ActiveRun]:
@@ -155,37 +167,45 @@ async def _start(services: Services, assistant: Assistant, params: Json) -> tupl
     message = params.get("message")
     if not isinstance(message, dict):
         raise RpcError(INVALID_PARAMS, "Missing or invalid 'message' in params")
-    text = "\n".join(
-        part["text"] for part in message.get("parts") or [] if isinstance(part.get("text"), str)
-    )
-    if not text:
+    parts = message.get("parts")
+    parts = [part for part in parts if isinstance(part, dict)] if isinstance(parts, list) else []
+    text = "\n".join(part["text"] for part in parts if isinstance(part.get("text"), str))
+    resumes = [part["data"]["resume"] for part in parts if _is_resume(part.get("data"))]
+    if not text and not resumes:
         raise RpcError(CONTENT_TYPE_NOT_SUPPORTED, "The message needs a text part.")
-    thread_id = await _context_of(services, assistant, message)
-    request = RunCreate(
-        assistant_id=assistant.assistant_id,
-        input={"messages": [{"role": "user", "content": text}]},
-        stream_mode=["updates"],  # what a streaming client is told while the task works
-        if_not_exists="create",
-        metadata={"a2a_message_id": message.get("messageId")},
-    )
+    thread_id, waiting = await _context_of(services, assistant, message)
+    if resumes and not waiting:
+        raise RpcError(INVALID_PARAMS, "Task is not awaiting input: name the task that is.")
+    if len(resumes) > 1:
+        raise RpcError(INVALID_PARAMS, "Only one resume value is allowed in data parts")
+    answer = {"command": {"resume": resumes[0] if resumes else text}} if waiting else None
     try:
-        request = await authorize_run(thread_id, request)
+        request = RunCreate.checked(
+            assistant_id=assistant.assistant_id,
+            **(answer or {"input": {"messages": [{"role": "user", "content": text}]}}),
+            stream_mode=["updates"],  # what a streaming client is told while the task works
+            if_not_exists="create",
+            metadata={"a2a_message_id": message.get("messageId")},
+        )
         run = await services.run_manager.submit(thread_id or new_id(), request)
     except ServiceError as exc:
         raise RpcError(INVALID_PARAMS, exc.detail) from None
     return run.thread_id, run
 
 
-async def _context_of(services: Services, assistant: Assistant, message: Json) -> str | None:
+async def _context_of(
+    services: Services, assistant: Assistant, message: Json
+) -> tuple[str | None, bool]:
     """The thread a message continues: its task's (which must not have ended), or its
-    `contextId`; None for a new conversation."""
+    `contextId`; None for a new conversation. And whether the message answers its task's
+    interrupt (the task waits for input)."""
     if message.get("taskId"):
         task = await _get(services, assistant, {"id": message["taskId"], "historyLength": 0})
         if task["status"]["state"] in a2a_tasks.TERMINAL_STATES:
             raise RpcError(UNSUPPORTED_OPERATION, "A terminal task cannot accept another message")
-        return task["contextId"]
+        return task["contextId"], task["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
     if not message.get("contextId"):
-        return None
+        return None, False
     try:
         thread_id = str(UUID(message["contextId"]))
     except ValueError:
@@ -194,7 +214,11 @@ async def _context_of(services: Services, assistant: Assistant, message: Json) -
         ) from None
     if await services.threads.hidden(thread_id):
         raise RpcError(TASK_NOT_FOUND, f"Context not found: {thread_id}")
-    return thread_id
+    return thread_id, False
+
+
+def _is_resume(data: Any) -> bool:
+    return isinstance(data, dict) and "resume" in data
 
 
 def _task_ref(value: Any) -> tuple[str, str]:
@@ -207,9 +231,8 @@ def _task_ref(value: Any) -> tuple[str, str]:
 
 async def _get(services: Services, assistant: Assistant, params: Json) -> Json:
     thread_id, run_id = _task_ref(params.get("id"))
-    await authorize("threads", "read", {"thread_id": thread_id, "run_id": run_id})
+    thread = await thread_for_caller(services.threads, thread_id, run_id=run_id)
     record = await services.runs.get(thread_id, run_id)
-    thread = await services.threads.get(thread_id)
     if record is None or thread is None or record.assistant_id != assistant.assistant_id:
         raise RpcError(TASK_NOT_FOUND, f"Task not found: {params.get('id')}")
     state = a2a_tasks.task_state(record.status, thread.status == "interrupted")
@@ -222,6 +245,7 @@ async def _get(services: Services, assistant: Assistant, params: Json) -> Json:
         values,
         failure=failure,
         history_length=params.get("historyLength"),
+        interrupts=[found for waiting in thread.interrupts.values() for found in waiting],
     )
 
 
@@ -275,9 +299,13 @@ def _stream(
                     working = a2a_tasks.status("TASK_STATE_WORKING", text, ids)
                     yield event({"statusUpdate": {**ids, "status": working}})
         state, values, failure = await _ending(run)
+        artifact = None
         if state == "TASK_STATE_COMPLETED":
             text = a2a_tasks.last_ai_text(values.get("messages") or [])
             artifact = a2a_tasks.answer_artifact(text)
+        elif state == "TASK_STATE_INPUT_REQUIRED":
+            artifact = a2a_tasks.interrupt_artifact(values.get(INTERRUPTS) or [])
+        if artifact is not None:
             yield event({"artifactUpdate": {**ids, "artifact": artifact, "lastChunk": True}})
         yield event({"statusUpdate": {**ids, "status": a2a_tasks.status(state, failure, ids)}})
 
@@ -290,7 +318,7 @@ def _stream(
 
 async def _card(request: Request, services: Services, assistant_id: str) -> Json:
     try:
-        assistant = await services.run_manager.assistants.get(assistant_id)
+        assistant = await services.run_manager.assistants.read(assistant_id)
     except InvalidRequest as exc:
         raise NotFound(exc.detail) from None
     description = assistant.description or f"{assistant.name} assistant"

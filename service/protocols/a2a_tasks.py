@@ -1,6 +1,8 @@
 """A2A's objects built from threads and runs: a context is a thread, a task is one of its runs
 (task id `<thread_id>:<run_id>`, as LangGraph Server names them), messages are the thread's
-human and AI messages, and the task's artifact is the run's answer (its last AI message).
+human and AI messages, and the task's artifact is the run's answer (its last AI message). A run
+that stopped at `interrupt()` leaves its task `input-required`, with an "Interrupt" artifact of
+one data part per interrupt (`{"id", "value"}`), as LangGraph Server answers it.
 
 Objects are written in A2A 1.0's JSON (the `a2a-sdk` 1.x clients' wire: `ROLE_AGENT`,
 `TASK_STATE_COMPLETED`, a `SendMessage` result wrapped as `{"task": ...}`, stream events as
@@ -70,9 +72,11 @@ def task(
     *,
     failure: str | None = None,
     history_length: int | None = None,
+    interrupts: list[Json] | None = None,
 ) -> Json:
-    """The task of a run; a completed one carries its answer as an artifact and the
-    conversation so far as its history (the last `history_length` messages, if given)."""
+    """The task of a run; a completed one carries its answer as an artifact, one waiting for
+    input its `interrupts`, and both the conversation so far as its history (the last
+    `history_length` messages, if given)."""
     ids = {"taskId": task_id(thread_id, run_id), "contextId": thread_id}
     found: Json = {
         "id": ids["taskId"],
@@ -82,6 +86,8 @@ def task(
     messages = (values or {}).get("messages") or []
     if state == "TASK_STATE_COMPLETED":
         found["artifacts"] = [answer_artifact(last_ai_text(messages))]
+    elif state == "TASK_STATE_INPUT_REQUIRED":
+        found["artifacts"] = [interrupt_artifact(interrupts or [])]
     history = [conversation_message(m, ids) for m in messages if _in_conversation(m)]
     if history_length is not None:
         history = history[-history_length:] if history_length else []
@@ -109,6 +115,16 @@ def answer_artifact(text: str) -> Json:
         "artifactId": str(uuid4()),
         "name": "Assistant Response",
         "parts": [{"text": text}],
+    }
+
+
+def interrupt_artifact(interrupts: list[Json]) -> Json:
+    """What the agent waits for: one data part per interrupt, its id and its value."""
+    return {
+        "artifactId": str(uuid4()),
+        "name": "Interrupt",
+        "description": "Agent requires input to continue",
+        "parts": [{"data": {"id": i.get("id"), "value": i.get("value")}} for i in interrupts],
     }
 
 
@@ -167,7 +183,9 @@ def _legacy_values(value: Any) -> Any:
         else:
             converted[key] = _legacy_values(item)
     if "parts" in converted:
-        converted["parts"] = [{"kind": "text", **part} for part in converted["parts"]]
+        converted["parts"] = [
+            {"kind": "data" if "data" in part else "text", **part} for part in converted["parts"]
+        ]
     if "messageId" in converted:
         converted["kind"] = "message"
     return converted

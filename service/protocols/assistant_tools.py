@@ -4,8 +4,9 @@ through the run manager, answered with the last AI message's text and the final 
 
 The shapes follow LangGraph Server's `/mcp`: names are the assistant names made valid MCP tool
 names (first one wins when two normalise alike: the system assistant, created first); a
-message list in the input schema becomes one string, the user's message, which the graph's
-`add_messages` reducer turns into a human message.
+message list in the input schema becomes the user's message as one string, which the graph's
+`add_messages` reducer turns into a human message, or (as LangGraph Server also accepts) a
+list of messages.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import jsonschema
 from langchain_core.messages import AIMessage
 from langgraph.pregel import Pregel
 
-from threadloom.service.auth.policy import authorize, authorize_run
 from threadloom.service.errors import ServiceError
 from threadloom.service.http.json_codec import dumps, loads
 from threadloom.service.runs.manager import RunManager
@@ -35,6 +35,13 @@ _NOT_IN_TOOL_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_TOOL_NAME = 128
 MAX_TOOLS = 1000
 _MESSAGE_TYPES = re.compile(r"^#/\$defs/(AI|Human|Chat|System|Function|Tool)Message(Chunk)?$")
+
+# A message list as LangGraph's `add_messages` takes it: message dicts (or plain strings).
+MESSAGE_LIST = {
+    "type": "array",
+    "items": {"anyOf": [{"type": "object"}, {"type": "string"}]},
+    "minItems": 1,
+}
 
 GraphOf = Callable[[Assistant], AbstractAsyncContextManager[Pregel]]
 """The compiled graph an assistant runs (made for it, if its graph is a factory)."""
@@ -79,9 +86,10 @@ def input_schema(graph: Pregel) -> dict[str, Any]:
     for key, prop in properties.items():
         if _is_message_list(prop):
             properties[key] = {
-                "type": "string",
+                "anyOf": [{"type": "string"}, MESSAGE_LIST],
                 "title": prop.get("title", key),
-                "description": "The user message to send to the agent.",
+                "description": "The user message to send to the agent, or a list of messages "
+                '({"role": "user", "content": "..."}, as LangGraph takes them).',
             }
             simplified = True
     if simplified:
@@ -107,11 +115,9 @@ class AssistantTools:
 
     async def list(self) -> list[AssistantTool]:
         search = AssistantSearch(limit=MAX_TOOLS, sort_by="created_at", sort_order="asc")
-        asked = {"graph_id": None, "metadata": {}, "limit": MAX_TOOLS, "offset": 0}
-        await authorize("assistants", "search", asked)
         tools: dict[str, AssistantTool] = {}
         schemas: dict[str, dict[str, Any]] = {}  # by graph: many assistants share one
-        for assistant in await self._runs.assistants.search(search):
+        for assistant in await self._runs.assistants.visible(search):
             name = tool_name(assistant.name)
             if not name or name in tools:
                 continue
@@ -139,9 +145,8 @@ class AssistantTools:
             raise ToolCallError(
                 f"Invalid arguments{f' at {where}' if where else ''}: {exc.message}"
             ) from None
-        request = RunCreate(assistant_id=tool.assistant.assistant_id, input=arguments)
         try:
-            request = await authorize_run(None, request)
+            request = RunCreate.checked(assistant_id=tool.assistant.assistant_id, input=arguments)
             run = await self._runs.submit(None, request)
         except ServiceError as exc:
             raise ToolCallError(exc.detail) from None

@@ -22,9 +22,10 @@ from typing import Any
 from mcp import types
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from starlette.types import Receive, Scope, Send
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
 
-from threadloom.service.http.json_codec import dumps
+from threadloom.service.http.json_codec import JsonResponse, dumps
 from threadloom.service.protocols.assistant_tools import AssistantTools, ToolCallError
 
 PATH = "/mcp"
@@ -99,4 +100,36 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._sessions is None:
             raise RuntimeError("The MCP endpoint is not running (the app's lifespan is not).")
+        if scope.get("method") == "POST":
+            # The SDK fails (500) on a body that is not UTF-8: answer JSON-RPC's parse error, as
+            # it does for other unparsable bodies. (The body limit bounds what is read here.)
+            body = await Request(scope, receive).body()
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                await parse_error(f"Parse error: the body is not UTF-8 ({exc.reason}).")(
+                    scope, receive, send
+                )
+                return
+            receive = _replay(body, receive)
         await self._sessions.handle_request(scope, receive, send)
+
+
+def parse_error(message: str) -> JsonResponse:
+    """JSON-RPC's parse error, with the HTTP status the MCP SDK gives it (400)."""
+    error = {"code": types.PARSE_ERROR, "message": message}
+    return JsonResponse({"jsonrpc": "2.0", "id": None, "error": error}, status_code=400)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the SDK the body already read, then the client's disconnect."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

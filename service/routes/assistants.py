@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 from langgraph.pregel import Pregel
 
-from threadloom.service.assistants import Assistants
+from threadloom.service.assistants import Assistants, search_value
 from threadloom.service.auth.policy import authorize
 from threadloom.service.deployment.graph_description import (
     graph_drawing,
@@ -54,8 +54,7 @@ async def search_assistants(
     assistants: AssistantsDep, body: AssistantSearch | None = None
 ) -> JsonResponse:
     body = body or AssistantSearch()
-    await authorize("assistants", "search", _search_value(body))
-    found = await assistants.search(body.model_copy(update={"limit": body.limit + 1}))
+    found = await assistants.visible(body, peek=1)
     return paged_response(found, offset=body.offset, limit=body.limit, select=body.select)
 
 
@@ -64,14 +63,13 @@ async def count_assistants(
     assistants: AssistantsDep, body: AssistantCount | None = None
 ) -> JsonResponse:
     body = body or AssistantCount()
-    await authorize("assistants", "search", _search_value(body))
+    await authorize("assistants", "search", search_value(body))
     return JsonResponse(await assistants.count(body))
 
 
 @router.get("/{assistant_id}", responses=answers(Assistant, 404))
 async def get_assistant(assistant_id: str, assistants: AssistantsDep) -> JsonResponse:
-    await authorize("assistants", "read", {"assistant_id": assistant_id})
-    return JsonResponse((await assistants.get(assistant_id)).to_api())
+    return JsonResponse((await assistants.read(assistant_id)).to_api())
 
 
 @router.patch("/{assistant_id}", responses=answers(Assistant, 400, 403, 404))
@@ -178,13 +176,3 @@ def _xray(value: str | None) -> bool | int:
     if depth <= 0:
         raise InvalidRequest("Invalid xray value: use true, false or a depth of 1 or more.")
     return depth
-
-
-def _search_value(body: AssistantCount) -> dict[str, Any]:
-    """What a policy's `assistants.search` handler receives (LangGraph's `AssistantsSearch`)."""
-    return {
-        "graph_id": body.graph_id,
-        "metadata": body.metadata or {},
-        "limit": getattr(body, "limit", None),
-        "offset": getattr(body, "offset", None),
-    }

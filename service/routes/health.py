@@ -14,6 +14,14 @@ from threadloom.service.schemas.responses import Info, Ok, answers
 
 router = APIRouter(tags=["health"])
 
+HOST = {
+    "kind": "self-hosted",
+    "project_id": None,
+    "host_revision_id": None,
+    "revision_id": None,
+    "tenant_id": None,
+}
+
 
 def _threadloom_version() -> str:
     try:
@@ -33,7 +41,9 @@ async def info(request: Request) -> JsonResponse:
         {
             "version": _threadloom_version(),
             "langgraph_py_version": langgraph_version,
-            "flags": {"assistants": True, "crons": False, "langsmith": False},
+            "flags": {"assistants": True, "crons": True, "langsmith": False},
+            # LangGraph Server's shape: a self-hosted server, with no LangSmith project.
+            "host": HOST,
             # The remote model servers tried, how to point at each, and what was verified.
             "remote_servers": [asdict(server) for server in REMOTE_SERVERS],
             # loading / ready / failed (with the reason): see `service.deployment.model_status`.

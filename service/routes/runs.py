@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from threadloom.service.auth.policy import authorize, authorize_run
+from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import NotFound
 from threadloom.service.http.deps import ExistingThread, RunId, RunRequest, ServicesDep, ThreadId
 from threadloom.service.http.json_codec import JsonResponse
@@ -34,7 +34,6 @@ async def stream_run(
     thread_id: ThreadId, body: RunRequest, services: ServicesDep
 ) -> EventSourceResponse:
     """Start a run and stream its events (SSE) until it ends."""
-    body = await authorize_run(thread_id, body)
     run = await services.run_manager.submit(thread_id, body)
     return stream_response(
         run,
@@ -49,7 +48,6 @@ async def wait_run(
     thread_id: ThreadId, body: RunRequest, services: ServicesDep
 ) -> StreamingResponse:
     """Start a run and answer with its final values (or `__error__` / `__interrupt__`)."""
-    body = await authorize_run(thread_id, body)
     run = await services.run_manager.submit(thread_id, body)
     return result_response(
         run,
@@ -61,7 +59,6 @@ async def wait_run(
 @router.post("", responses=answers(RunAnswer, *RUN_ERRORS))
 async def create_run(thread_id: ThreadId, body: RunRequest, services: ServicesDep) -> JsonResponse:
     """Start a run in the background; answers with the run (pending) at once."""
-    body = await authorize_run(thread_id, body)
     run = await services.run_manager.submit(thread_id, body)
     return JsonResponse(run.record.to_api(), headers={"Content-Location": thread_run_path(run)})
 

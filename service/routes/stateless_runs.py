@@ -10,7 +10,7 @@ from pydantic import Field
 from sse_starlette import EventSourceResponse
 from starlette.responses import StreamingResponse
 
-from threadloom.service.auth.policy import authorize, authorize_run
+from threadloom.service.auth.policy import authorize
 from threadloom.service.http.deps import RunRequest, ServicesDep, with_request_headers
 from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.http.run_responses import result_response, stream_response
@@ -23,7 +23,6 @@ router = APIRouter(prefix="/runs", tags=["stateless runs"])
 
 @router.post("/stream", response_class=EventSourceResponse, responses=answers(SSE, *RUN_ERRORS))
 async def stream_stateless_run(body: RunRequest, services: ServicesDep) -> EventSourceResponse:
-    body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return stream_response(
         run,
@@ -37,7 +36,6 @@ async def stream_stateless_run(body: RunRequest, services: ServicesDep) -> Event
 
 @router.post("/wait", responses=answers(RunResult, *RUN_ERRORS))
 async def wait_stateless_run(body: RunRequest, services: ServicesDep) -> StreamingResponse:
-    body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return result_response(
         run,
@@ -49,7 +47,6 @@ async def wait_stateless_run(body: RunRequest, services: ServicesDep) -> Streami
 @router.post("", responses=answers(Run, *RUN_ERRORS))
 async def create_stateless_run(body: RunRequest, services: ServicesDep) -> JsonResponse:
     """Start a stateless run in the background; answers with the run (pending) at once."""
-    body = await authorize_run(None, body)
     run = await services.run_manager.submit(None, body)
     return JsonResponse(run.record.to_api(), headers={"Content-Location": f"/runs/{run.run_id}"})
 
@@ -61,9 +58,7 @@ async def create_stateless_runs(
     services: ServicesDep,
 ) -> JsonResponse:
     """Start several stateless runs in the background; answers with them (pending)."""
-    requests = [
-        await authorize_run(None, with_request_headers(item, request, services)) for item in body
-    ]
+    requests = [with_request_headers(item, request, services) for item in body]
     runs = await services.run_manager.submit_stateless_batch(requests)
     return JsonResponse([run.record.to_api() for run in runs])
 

@@ -92,12 +92,14 @@ class RunExecutor:
                     values = (await graph.aget_state(_thread_config(spec.thread_id))).values
             outcome = RunOutcome("success", values)
         except Exception as exc:  # a failing graph is reported to the client, not raised
+            # The message and traceback: the graph's own bug is found from this line.
             logger.warning(
-                "run failed run_id=%s thread_id=%s error=%s",
+                "run failed run_id=%s thread_id=%s error=%s message=%r",
                 spec.run_id,
                 spec.thread_id,
                 type(exc).__name__,
-                exc_info=logger.isEnabledFor(logging.DEBUG),
+                str(exc),
+                exc_info=exc,
             )
             outcome = failed(log, exc)
         logger.info(

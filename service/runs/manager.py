@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from threadloom.service.assistants import Assistants
+from threadloom.service.auth.policy import authorize_run
 from threadloom.service.errors import (
     THREAD_OR_ASSISTANT_NOT_FOUND,
     BadRequest,
@@ -122,9 +123,19 @@ class RunManager:
         self._stopping = False
 
     async def submit(self, thread_id: str | None, request: RunCreate) -> ActiveRun:
-        """Validate and admit a run on `thread_id` (None: a stateless run on a new thread),
-        then start it; raises before writing anything if the assistant, the thread or the
-        multitask strategy does not allow it."""
+        """Validate and admit a run on `thread_id` (None: a stateless run on a new thread)
+        for the caller, then start it; raises before writing anything if the auth policy, the
+        assistant, the thread or the multitask strategy does not allow it.
+
+        Every front starts its runs here, so the caller's identity is judged in this one
+        place: the policy's `threads.create_run` and `assistants.read` handlers run first
+        (`service.auth.policy.authorize_run`), and the thread and assistant are then read
+        through their filters (and, with API keys, the caller's owner), so a thread created
+        here carries its owner."""
+        request = await authorize_run(thread_id, request)
+        return await self._admit(thread_id, request)
+
+    async def _admit(self, thread_id: str | None, request: RunCreate) -> ActiveRun:
         await self._check(request, stateless=thread_id is None)
         temporary = False
         if thread_id is None:
@@ -149,11 +160,12 @@ class RunManager:
         return self._start(spec, replace(record, status="pending"), ticket, rollback)
 
     async def submit_stateless_batch(self, requests: list[RunCreate]) -> list[ActiveRun]:
-        """Start stateless runs, once every one of them is known to be valid."""
+        """Start stateless runs for the caller, once every one of them is allowed and valid."""
+        requests = [await authorize_run(None, request) for request in requests]
         for request in requests:
             await self._check(request, stateless=True)
             await self.assistants.resolve(request.assistant_id)
-        return [await self.submit(None, request) for request in requests]
+        return [await self._admit(None, request) for request in requests]
 
     def get(self, run_id: str) -> ActiveRun | None:
         return self._active.get(run_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Send
@@ -35,10 +35,13 @@ class RunSpec:
     metadata: dict[str, Any] = field(default_factory=dict)
     # 2 and up when a run a stopped server left is run again.
     attempt: int = 1
+    # Which admission (or recovery) made this spec, as LangGraph Server ids its requests.
+    request_id: str = field(default_factory=lambda: str(uuid4()))
 
     def __post_init__(self) -> None:
         configurable = (self.request.config or {}).get("configurable")
-        if configurable and self.request.context:
+        # A run a stopped server left is run again from its record, which keeps both.
+        if configurable and self.request.context and self.attempt == 1:
             raise BadRequest(
                 "Cannot specify both configurable and context. Prefer setting context alone. "
                 "Context was introduced in LangGraph 0.6.0 and is the long term planned "
@@ -53,7 +56,7 @@ class RunSpec:
         """The assistant's configurable, the request's over it, then the run's ids and the
         auth policy's user (which no request can set for itself)."""
         request = self.request
-        asked = request.context or (request.config or {}).get("configurable") or {}
+        asked = {**((request.config or {}).get("configurable") or {}), **(request.context or {})}
         configurable = {
             **(self.assistant.config.get("configurable") or {}),
             **asked,
@@ -74,11 +77,18 @@ class RunSpec:
     def config(self) -> RunnableConfig:
         """The assistant's config with the request's over it, and this run's ids added."""
         merged = {**self.assistant.config, **(self.request.config or {})}
+        # The keys LangGraph Server writes into every checkpoint's metadata, which apps and
+        # tracing read back (not `langgraph_api_version` / `langgraph_api_url`: see
+        # docs/langgraph-parity.md).
         metadata = {
             **(merged.get("metadata") or {}),
             **self.metadata,
+            "thread_id": self.thread_id,
             "run_attempt": self.attempt,
             "langgraph_version": langgraph_version,
+            "langgraph_host": "self-hosted",
+            "langgraph_plan": "developer",
+            "langgraph_request_id": self.request_id,
         }
         configurable = self.configurable()
         if USER_KEY in configurable:

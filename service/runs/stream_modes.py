@@ -5,8 +5,8 @@ The API differs from `graph.astream` in a few ways the clients rely on:
   `[message_chunk, metadata]`;
 - `messages` is the older framing: `messages/metadata` once per message, then
   `messages/partial` with the message accumulated so far, or `messages/complete`;
-- an interrupt is always sent as an `updates` event `{"__interrupt__": [...]}`, even when
-  `updates` was not asked for;
+- an interrupt is sent in the modes asked for only, as LangGraph Server sends it: in `values`
+  (the state with `__interrupt__`) and in `updates` (`{"__interrupt__": [...]}`);
 - `debug` checkpoint payloads also carry `checkpoint` / `parent_checkpoint` references;
 - events of subgraphs are named `mode|ns1|ns2`.
 """
@@ -22,8 +22,8 @@ from langchain_core.messages import BaseMessage, BaseMessageChunk, message_chunk
 from threadloom.service.threads.state import checkpoint_ref
 
 INTERRUPT_KEY = "__interrupt__"
-# Always streamed from the graph: `values` for the result of a wait, `updates` for interrupts.
-_ALWAYS = frozenset({"values", "updates"})
+# Always streamed from the graph: `values` for the result of a wait.
+_ALWAYS = frozenset({"values"})
 
 
 def graph_stream_modes(requested: Iterable[str]) -> list[str]:
@@ -88,8 +88,6 @@ class ChunkTranslator:
             return self._messages_v1(*chunk) if "messages" in self._requested else []
         if mode in self._requested:
             return [(mode, _with_checkpoint_refs(chunk) if mode == "debug" else chunk)]
-        if mode == "updates" and isinstance(chunk, dict) and chunk.get(INTERRUPT_KEY):
-            return [("updates", {INTERRUPT_KEY: chunk[INTERRUPT_KEY]})]
         return []
 
     def _messages_v1(self, message: BaseMessage, metadata: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -164,6 +164,7 @@ class Info(_Answer):
     version: str
     langgraph_py_version: str
     flags: dict[str, Any]
+    host: dict[str, Any]
     # The remote model servers tried, how to point at each, and what was verified.
     remote_servers: list[dict[str, Any]]
     # The configured model: name, remote or not, state (loading / ready / failed), error.

@@ -11,11 +11,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from threadloom.service.errors import InvalidRequest, describe_validation_errors
 from threadloom.service.schemas.bounds import (
     AfterSeconds,
     Ids,
@@ -42,6 +44,7 @@ _STORED_AS_IS = (
     "input",
     "command",
     "config",  # its configurable holds the context too
+    "context",  # for graphs with a context_schema, which read it from the runtime
     "stream_mode",
     "interrupt_before",
     "interrupt_after",
@@ -98,6 +101,15 @@ class RunCreate(BaseModel):
     webhook: str | None = None
     feedback_keys: list[str] | None = None
     durability: Literal["sync", "async", "exit"] | None = None
+
+    @classmethod
+    def checked(cls, **fields: Any) -> RunCreate:
+        """A run request a front builds from what its client sent (a message list, a text
+        part): `InvalidRequest` (422) naming each problem, such as a bound, if it is invalid."""
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise InvalidRequest(describe_validation_errors(exc.errors())) from None
 
     @classmethod
     def from_record(cls, record: RunRecord) -> RunCreate:

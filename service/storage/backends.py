@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from threadloom.service.settings import Settings
+from threadloom.service.storage.checkpoint_metadata import ThreadPostgresSaver
 from threadloom.service.storage.database import Database
 from threadloom.service.storage.postgres import PostgresDatabase, describe, open_pool
 from threadloom.service.storage.postgres_wakeups import PostgresWakeups
@@ -92,7 +92,7 @@ async def _open_postgres(
         url, max_size=settings.db_pool_size, connect_timeout_s=settings.db_connect_timeout_s
     ) as pool:
         db = PostgresDatabase(pool)
-        checkpointer = AsyncPostgresSaver(pool)
+        checkpointer = ThreadPostgresSaver(pool)
         async with db.schema_lock():
             await db.migrate()
             await checkpointer.setup()

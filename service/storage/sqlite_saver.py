@@ -30,6 +30,8 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from threadloom.service.storage.checkpoint_metadata import with_thread_id
+
 _KEYS = "thread_id, checkpoint_ns, checkpoint_id"
 _OF_RUN = "json_extract(CAST(metadata AS TEXT), '$.run_id') = ?"
 PRUNE_STRATEGIES = ("keep_latest", "delete")
@@ -61,7 +63,7 @@ class EmbeddedSqliteSaver(SqliteSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        return self.put(config, checkpoint, metadata, new_versions)
+        return self.put(config, checkpoint, with_thread_id(config, metadata), new_versions)
 
     async def aput_writes(
         self,

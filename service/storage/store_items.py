@@ -6,9 +6,9 @@ the owner is part of an item's key, so two owners may file items under the same 
 key without seeing each other's. Unlike threads, items put with auth off (owner '') stay apart
 from those of the owners of API keys, even when auth is off.
 
-Search matches a namespace prefix, equality of top-level fields of the value, and a query.
-Without an index the query is plain keywords: every word of it must occur, case-insensitively
-(ASCII), in the value's JSON text, and results come most recently updated first. With an index
+Search matches a namespace prefix and equality of top-level fields of the value, most recently
+updated first. Without an index a query is ignored, as LangGraph Server ignores it (its
+in-memory and PostgreSQL stores match no text without an index). With an index
 (`store.index`, see `service.deployment.store_index`) items are embedded as they are put, and a
 query
 ranks the matching items by cosine similarity, each with its `score` (see
@@ -45,7 +45,6 @@ Namespace = tuple[str, ...]
 # Labels never contain it (the API refuses them), so a namespace is stored as one text.
 SEPARATOR = "."
 _COLUMNS = "namespace, key, value, created_at, updated_at, ttl_minutes"
-_LIKE_ESCAPE = "\\"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,9 +181,7 @@ class StoreItems:
         if query.query and self.index is not None:
             wanted = await self.index.embed_query(query.query)
             return await self._ranked(wanted, query, clauses, params, refresh_ttl=refresh_ttl)
-        for word in (query.query or "").split():
-            clauses.append(f"LOWER(CAST(value AS TEXT)) LIKE ? ESCAPE '{_LIKE_ESCAPE}'")
-            params.append(f"%{_escape_like(word.lower())}%")
+        # Without an index a query is ignored, as LangGraph Server ignores it.
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM store_items WHERE {' AND '.join(clauses)} "
             "ORDER BY updated_at DESC, namespace, key LIMIT ? OFFSET ?",
@@ -371,7 +368,3 @@ def _matches(labels: Namespace, pattern: Namespace) -> bool:
     )
 
 
-def _escape_like(text: str) -> str:
-    for special in (_LIKE_ESCAPE, "%", "_"):
-        text = text.replace(special, _LIKE_ESCAPE + special)
-    return text

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.schemas.bounds import MAX_TTL_MINUTES
 from threadloom.service.storage.database import Database, Queries
 
 TtlStrategy = Literal["delete", "keep_latest"]
@@ -42,7 +43,13 @@ class ThreadTtl(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: TtlStrategy = "delete"
-    ttl: float = Field(gt=0, description="Minutes after the thread's last activity.")
+    ttl: float = Field(
+        gt=0,
+        le=MAX_TTL_MINUTES,
+        # Unbounded, a TTL of 1e18 minutes was accepted, then reading the thread failed (500).
+        description=f"Minutes after the thread's last activity; at most {MAX_TTL_MINUTES:.0f} "
+        "(ten years, as for store items).",
+    )
 
 
 class CheckpointerTtl(BaseModel):
@@ -51,7 +58,7 @@ class CheckpointerTtl(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: TtlStrategy = "delete"
-    default_ttl: float | None = Field(None, gt=0)
+    default_ttl: float | None = Field(None, gt=0, le=MAX_TTL_MINUTES)
     sweep_interval_minutes: float = Field(DEFAULT_SWEEP_INTERVAL_MINUTES, gt=0)
     sweep_limit: int = Field(1000, ge=1)
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from threadloom.service.auth.policy import authorize, authorize_run
+from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import InvalidRequest, NotFound, describe_validation_errors
 from threadloom.service.http.deps import Services
 from threadloom.service.schemas.runs import RunCreate
@@ -34,6 +34,7 @@ from threadloom.service.schemas.thread_commands import (
     ThreadCommand,
 )
 from threadloom.service.storage.records import RunStatus
+from threadloom.service.threads.access import thread_for_caller
 
 COMMANDS = ("run.start", "input.respond", "run.cancel")
 _STREAM_MODES = ["values", "updates", "messages-tuple", "custom"]
@@ -55,7 +56,7 @@ async def run_command(services: Services, thread_id: str, command: ThreadCommand
 
 async def _start(services: Services, thread_id: str, params: RunStartParams) -> dict[str, Any]:
     # As on LangGraph Server, input given to a thread waiting at an interrupt resumes it.
-    thread = await services.threads.get(thread_id)
+    thread = await thread_for_caller(services.threads, thread_id)
     resumes = params.input is not None and thread is not None and bool(thread.interrupts)
     request = _run_request(
         assistant_id=params.assistant_id,
@@ -66,7 +67,6 @@ async def _start(services: Services, thread_id: str, params: RunStartParams) -> 
         multitask_strategy=params.multitask_strategy,
         if_not_exists="create",
     )
-    request = await authorize_run(thread_id, request)
     run = await services.run_manager.submit(thread_id, request)
     return {"run_id": run.run_id}
 
@@ -77,6 +77,8 @@ async def _respond(
     answers = params.answers()
     if not answers:
         raise InvalidRequest("input.respond needs an `interrupt_id` (or `responses`).")
+    if await thread_for_caller(services.threads, thread_id) is None:
+        raise NotFound(f"Thread with ID {thread_id} not found")
     # The interrupt reaches the client before its run has ended and left its interrupts on
     # the thread: wait for that.
     for record in await services.runs.list(thread_id, limit=100, offset=0, status="running"):
@@ -109,12 +111,13 @@ async def _respond(
         config=params.config,
         metadata=params.metadata,
     )
-    request = await authorize_run(thread_id, request)
     run = await services.run_manager.submit(thread_id, request)
     return {"run_id": run.run_id}
 
 
 async def _cancel(services: Services, thread_id: str, params: RunCancelParams) -> dict[str, Any]:
+    if await thread_for_caller(services.threads, thread_id, "update") is None:
+        raise NotFound(f"Thread with ID {thread_id} not found")
     if params.run_id is not None:
         run_ids = [params.run_id]
     else:
@@ -132,17 +135,9 @@ async def _cancel(services: Services, thread_id: str, params: RunCancelParams) -
 
 
 def _run_request(**fields: Any) -> RunCreate:
-    try:
-        return RunCreate.model_validate(
-            {
-                **fields,
-                "stream_mode": _STREAM_MODES,
-                "stream_subgraphs": True,
-                "stream_resumable": True,
-            }
-        )
-    except ValidationError as exc:
-        raise InvalidRequest(describe_validation_errors(exc.errors())) from None
+    return RunCreate.checked(
+        **fields, stream_mode=_STREAM_MODES, stream_subgraphs=True, stream_resumable=True
+    )
 
 
 def _params(model: type[P], command: ThreadCommand) -> P:

@@ -129,11 +129,17 @@ def test_interrupt_is_shown_and_approved(page, server) -> None:  # type: ignore[
     ask(page, "compute 17*23")
     assert page.locator("#interrupt").is_visible()
     assert "calculator" in page.inner_text("#interrupt-value")
+    # A run paused for a person is not done.
+    assert page.inner_text("#status") == "waiting for approval"
     shoot(page, "2-interrupt")
+    page.reload()
+    page.wait_for_selector("#interrupt:not([hidden])")
+    assert page.inner_text("#status") == "waiting for approval"
     page.click("#approve")
-    wait_runs_ended(page, 2)
+    wait_runs_ended(page, 1)
     assert page.locator("#messages li.ai", has_text="391").count() >= 1
     assert page.locator("#interrupt").is_hidden()
+    assert page.inner_text("#status") == "done"
     shoot(page, "3-approved")
 
 
@@ -218,3 +224,44 @@ def test_threads_are_renamed_found_and_deleted(page, server) -> None:  # type: i
     page.wait_for_selector("#thread-title:has-text('No thread')")
     assert httpx.get(f"{server.url}/threads/{thread_id}").status_code == 404
     assert page.locator(f"#threads li[data-thread-id='{thread_id}']").count() == 0
+
+
+def test_threads_are_listed_per_assistant_with_distinct_labels(page, server) -> None:  # type: ignore[no-untyped-def]
+    not_found: list[str] = []
+    page.on("response", lambda response: response.status == 404 and not_found.append(response.url))
+    with httpx.Client(base_url=server.url) as client:
+        other = client.post("/assistants", json={"graph_id": "agent", "name": "other"}).json()
+        agent = client.post(
+            "/assistants/search", json={"graph_id": "agent", "metadata": {"created_by": "system"}}
+        ).json()[0]
+        # Made in the same millisecond or two: their ids share the time-ordered prefix.
+        untitled = [
+            client.post("/threads", json={"metadata": {"assistant_id": other["assistant_id"]}})
+            .json()["thread_id"]
+            for _ in range(2)
+        ]
+        client.post(
+            "/threads",
+            json={"metadata": {"assistant_id": agent["assistant_id"], "title": "agent's own"}},
+        )
+    page.goto(f"{server.url}/#assistant={other['assistant_id']}")
+    page.wait_for_selector("#threads li >> nth=1")
+    labels = page.locator("#threads li").all_inner_texts()
+    assert len(labels) == 2
+    titles = [label.splitlines()[0] for label in labels]
+    assert len(set(titles)) == 2, titles
+    assert {title[-8:] for title in titles} == {thread_id[-8:] for thread_id in untitled}
+
+    page.select_option("#assistant", agent["assistant_id"])
+    page.wait_for_selector("#threads li:has-text(\"agent's own\")")
+    shown = page.locator("#threads li").all_inner_texts()
+    assert not any(title in label for title in titles for label in shown)
+    # A thread started from the page is listed under the assistant it was started with.
+    page.click("#new-thread")
+    page.wait_for_selector("#threads li.current")
+    new_id = page.url.split("thread=")[1].split("&")[0]
+    made = httpx.get(f"{server.url}/threads/{new_id}").json()
+    assert made["metadata"]["assistant_id"] == agent["assistant_id"]
+    # The page names its icon, and /favicon.ico answers too: no 404 anywhere.
+    assert httpx.get(f"{server.url}/favicon.ico").status_code == 200
+    assert not_found == []

@@ -72,6 +72,9 @@ def test_a_conversation_at_the_terminal(server: ServerProcess) -> None:
     assert "[tool] calculator(expression='17*23')" in shown
     assert "[result] 391" in shown
     assert "The answer is 391." in shown
+    # The answer ends its line: the next prompt starts a line of its own.
+    assert shown.splitlines()[-1] == "you> "
+    assert "391.you>" not in shown
 
     terminal.type("/threads")
     listed = terminal.wait_for("you> ")

@@ -89,7 +89,7 @@ def test_the_bundled_model_calls_tools_once_bound() -> None:
 
 
 def test_a_users_own_graph_gets_tool_calling_from_it() -> None:
-    """The README's example: LangGraph's own ToolNode around our model, nothing else written."""
+    """The example of docs/graphs.md and the README: LangGraph's ToolNode around our model."""
     model = chat_model(ModelSpec()).bind_tools([calculator])
 
     def agent(state: MessagesState) -> dict:

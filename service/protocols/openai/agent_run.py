@@ -4,6 +4,11 @@ tokens it used).
 
 The run asks for `messages-tuple` (token chunks) and `updates` (each node's output: the AI
 messages with their tool calls and usage, the tool messages with the results).
+
+The answer follows one rule, streamed or not: every AI message of the run that has text, in
+order, separated by a blank line (`ANSWER_SEPARATOR`); a run that stopped at `interrupt()`
+ends with a paragraph saying what it waits for. The text deltas of a stream join into exactly
+the answer a non-streamed request gets.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from threadloom.service.runs.manager import ActiveRun, RunManager
 from threadloom.service.schemas.runs import RunCreate
 
 STREAM_MODES = ["messages-tuple", "updates"]
+# Between the texts of two AI messages of one run.
+ANSWER_SEPARATOR = "\n\n"
+INTERRUPT_KEY = "__interrupt__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,8 @@ class TurnResult:
     tool_runs: list[ToolRun] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = "stop"
+    # The values of the interrupts the run stopped at (none if it ran to its end).
+    interrupts: list[Any] = field(default_factory=list)
 
 
 Happening = TextDelta | ToolRun
@@ -86,6 +96,9 @@ class AgentTurn:
         self.run = run
         self.result = TurnResult()
         self._calls: dict[str, ToolRun] = {}
+        self._said: list[str] = []  # the answer's text so far
+        self._speaking: str | None = None  # the AI message whose text comes now
+        self._spoken: set[str] = set()  # AI messages whose text was said
 
     @classmethod
     async def start(
@@ -98,7 +111,7 @@ class AgentTurn:
         checkpoint_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> AgentTurn:
-        request = RunCreate(
+        request = RunCreate.checked(
             assistant_id=assistant_id,
             input={"messages": messages},
             stream_mode=STREAM_MODES,
@@ -118,18 +131,23 @@ class AgentTurn:
         async for _, event in self.run.log.follow(0):
             data = loads(event.data)
             if event.name == "messages":
-                if (delta := _text_delta(data[0])) is not None:
+                for delta in self._streamed(data[0]):
                     yield delta
             elif event.name == "updates":
-                for message in _update_messages(data):
-                    for happening in self._note(message):
-                        yield happening
+                for happening in self._updated(data):
+                    yield happening
             elif event.name == "error":
                 raise RunFailed(data.get("message") or "The run failed.")
         outcome = await self.run.outcome()
         if outcome.status == "error":
             raise RunFailed(str(outcome.error or "The run failed."))
-        self.result.text = final_text(outcome.result)
+        if self.result.interrupts:
+            for delta in self._say(INTERRUPT_KEY, waiting_for(self.result.interrupts)):
+                yield delta
+        elif not self._said:  # a graph without messages answers its values
+            for delta in self._say(None, final_text(outcome.result)):
+                yield delta
+        self.result.text = "".join(self._said)
 
     async def finish(self) -> TurnResult:
         """Follow the run to its end (no streaming) and return what it left."""
@@ -141,6 +159,49 @@ class AgentTurn:
         """The client left: stop the run unless it has ended."""
         if not self.run.task.done():
             self.run.cancel()
+
+    def _streamed(self, message: dict[str, Any]) -> list[TextDelta]:
+        """The text of a token chunk (or of a whole AI message) as it is generated."""
+        if message.get("type") not in ("AIMessageChunk", "ai"):
+            return []
+        # A chunk without an id goes on with the message being said.
+        message_id = message.get("id") or self._speaking
+        if message.get("type") == "ai" and message_id in self._spoken:
+            return []
+        return self._say(message_id, _text(message.get("content")))
+
+    def _updated(self, update: Any) -> list[Happening]:
+        """What a node's output adds: tool calls and results, the text of AI messages that
+        were not streamed token by token, and the interrupts the run stopped at."""
+        happenings: list[Happening] = []
+        if isinstance(update, dict) and isinstance(update.get(INTERRUPT_KEY), list):
+            self.result.interrupts += [
+                i.get("value") if isinstance(i, dict) else i for i in update[INTERRUPT_KEY]
+            ]
+        for message in _update_messages(update):
+            happenings += self._note(message)
+            message_id = message.get("id")
+            if message.get("type") == "ai" and (
+                message_id is None or message_id not in self._spoken
+            ):
+                happenings += self._say(message_id, _text(message.get("content")))
+        return happenings
+
+    def _say(self, message_id: str | None, text: str) -> list[TextDelta]:
+        """Text of the AI message `message_id` (None: one without id), after a blank line
+        when another message spoke before it."""
+        if not text:
+            return []
+        deltas = []
+        if message_id is None or message_id != self._speaking:
+            if self._said:
+                deltas.append(TextDelta(ANSWER_SEPARATOR))
+            self._speaking = message_id
+            if message_id is not None:
+                self._spoken.add(message_id)
+        deltas.append(TextDelta(text))
+        self._said += [delta.text for delta in deltas]
+        return deltas
 
     def _note(self, message: dict[str, Any]) -> list[ToolRun]:
         kind = message.get("type")
@@ -182,11 +243,12 @@ def _field(message: Any, name: str) -> Any:
     return message.get(name) if isinstance(message, dict) else getattr(message, name, None)
 
 
-def _text_delta(chunk: dict[str, Any]) -> TextDelta | None:
-    if chunk.get("type") != "AIMessageChunk":
-        return None
-    text = _text(chunk.get("content"))
-    return TextDelta(text) if text else None
+def waiting_for(interrupts: list[Any]) -> str:
+    """The paragraph that ends the answer of a run stopped at `interrupt()`."""
+    shown = "; ".join(
+        value if isinstance(value, str) else dumps(value).decode() for value in interrupts
+    )
+    return f"[The run is waiting for input: {shown}]"
 
 
 def _update_messages(update: Any) -> list[dict[str, Any]]:

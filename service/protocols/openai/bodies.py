@@ -39,7 +39,7 @@ class ChatCompletionRequest(_Body):
     stream: bool = False
     stream_options: StreamOptions | None = None
     metadata: dict[str, str] | None = Field(
-        None, description="`thread_id` keeps the conversation on that thread (see README)."
+        None, description="`thread_id` keeps the conversation on that thread (see docs/openai.md)."
     )
 
 

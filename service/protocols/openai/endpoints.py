@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette import status
 from starlette.responses import StreamingResponse
 
 from threadloom.service.errors import InvalidRequest, NotFound, thread_not_found
@@ -35,7 +37,11 @@ from threadloom.service.protocols.openai.conversation import (
     responses_input,
     thread_of_chat,
 )
-from threadloom.service.protocols.openai.error_shape import OpenAIRoute, model_not_found
+from threadloom.service.protocols.openai.error_shape import (
+    OpenAIError,
+    OpenAIRoute,
+    model_not_found,
+)
 from threadloom.service.protocols.openai.responses import (
     ResponseDraft,
     finished_response,
@@ -43,6 +49,7 @@ from threadloom.service.protocols.openai.responses import (
 )
 from threadloom.service.schemas.assistants import AssistantSearch
 from threadloom.service.storage.assistants import Assistant
+from threadloom.service.threads.access import thread_for_caller
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
@@ -61,6 +68,8 @@ def success(model: type[BaseModel], streamed: bool = False) -> dict[int | str, d
         answer["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
     return {200: answer}
 
+# The methods the catch-all route answers for unserved `/v1` routes (not OPTIONS: CORS's).
+SERVED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # The most assistants `/v1/models` lists.
 MODELS_LIMIT = 1000
 
@@ -71,7 +80,7 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute, respo
 async def list_models(services: ServicesDep) -> JsonResponse:
     """One model per assistant: a graph's own assistant under the graph id, the others under
     their assistant id."""
-    assistants = await services.run_manager.assistants.search(AssistantSearch(limit=MODELS_LIMIT))
+    assistants = await services.run_manager.assistants.visible(AssistantSearch(limit=MODELS_LIMIT))
     models = ModelList(data=[_model(assistant) for assistant in assistants])
     return JsonResponse(models.model_dump())
 
@@ -151,7 +160,7 @@ async def create_response(
 
 async def _assistant(services: ServicesDep, model: str) -> Assistant:
     try:
-        return await services.run_manager.assistants.resolve(model)
+        return await services.run_manager.assistants.read(model)
     except (InvalidRequest, NotFound):
         raise model_not_found(model) from None
 
@@ -159,7 +168,7 @@ async def _assistant(services: ServicesDep, model: str) -> Assistant:
 async def _response_checkpoint(services: ServicesDep, previous: str) -> tuple[str, str]:
     """The thread and the checkpoint the response `previous` left."""
     thread_id, run_id = response_point(previous)
-    if await services.threads.get(thread_id) is None:  # only the caller's own threads
+    if await thread_for_caller(services.threads, thread_id) is None:
         raise previous_response_not_found(previous)
     config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     async for saved in services.checkpointer.alist(config, filter={"run_id": run_id}, limit=1):
@@ -190,4 +199,33 @@ def _streamed(turn: AgentTurn, frames: AsyncIterator[bytes]) -> StreamingRespons
 
     return StreamingResponse(
         body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+@router.get("/responses/{response_id}", include_in_schema=False)
+async def retrieve_response(response_id: str) -> JsonResponse:
+    """Responses are not kept apart from their threads, so none can be fetched by id."""
+    raise OpenAIError(
+        f"Response {response_id!r} cannot be retrieved: this server does not keep responses. "
+        "Continue a stored response with `previous_response_id` instead.",
+        status.HTTP_404_NOT_FOUND,
+        param="response_id",
+        code="not_found",
+    )
+
+
+@router.api_route("/{path:path}", methods=SERVED_METHODS, include_in_schema=False)
+async def unserved(path: str, request: Request) -> JsonResponse:
+    """Any other `/v1` route, answered in OpenAI's shape (clients show `error.message`)."""
+    served = [route.path for route in router.routes if isinstance(route, APIRoute)]
+    if request.url.path in served:
+        raise OpenAIError(
+            f"{request.method} is not allowed on {request.url.path}.",
+            status.HTTP_405_METHOD_NOT_ALLOWED,
+        )
+    raise OpenAIError(
+        f"Unknown route {request.method} {request.url.path}. This server serves "
+        "/v1/models, /v1/chat/completions and /v1/responses.",
+        status.HTTP_404_NOT_FOUND,
+        code="unknown_url",
     )

@@ -15,6 +15,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette import status
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from threadloom.service.errors import ServiceError, describe_validation_errors
 from threadloom.service.http.json_codec import JsonResponse
@@ -93,6 +94,12 @@ class OpenAIRoute(APIRoute):
                 return await handler(request)
             except (ServiceError, RequestValidationError) as exc:
                 return error_response(exc)
+            except StarletteHTTPException as exc:  # a body FastAPI cannot parse (not UTF-8)
+                return JsonResponse(
+                    error_body(str(exc.detail), exc.status_code),
+                    status_code=exc.status_code,
+                    headers=exc.headers,
+                )
             except Exception as exc:
                 logger.exception("unhandled error method=%s path=%s", request.method, request.url)
                 message = f"Internal server error ({type(exc).__name__}). See the server log."

@@ -89,7 +89,7 @@ async def response_events(turn: AgentTurn, draft: ResponseDraft) -> AsyncIterato
     if not text:
         for frame in _message_opened(events, message):
             yield frame
-    answer = "".join(text) or turn.result.text
+    answer = turn.result.text  # what the deltas said, by `AgentTurn`'s rule
     done = _message(turn, answer)
     part = done.content[0].model_dump()
     yield events.write("response.output_text.done", **where, text=answer, logprobs=[])

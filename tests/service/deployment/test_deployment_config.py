@@ -174,6 +174,7 @@ def test_without_a_file_the_built_in_agent_is_served(
         ("{}", '"graphs" must map each graph id'),
         ('{"graphs": {"g": "./g.py"}}', "graph 'g': './g.py' names no variable"),
         ('{"graphs": {"g": 3}}', "graph 'g': expected 'file.py:variable'"),
+        ('{"graphs": {"g": "./src/graph.ts:graph"}}', "is a JavaScript graph; threadloom serves"),
         ('{"graphs": {"g": "m:g"}, "dependencies": ["./absent"]}', "dependency './absent'"),
         ('{"graphs": {"g": "m:g"}, "env": 3}', '"env" must be a path'),
         ('{"graphs": {"g": "m:g"}, "http": []}', '"http" must be an object'),

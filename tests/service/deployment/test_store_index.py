@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from langgraph_sdk import get_client
 
+from tests.service.embeddings_server import DIMS, EmbeddingsServer, embeddings_server
 from tests.service.live_server import StartServer
 from threadloom.service.deployment.store_index import check_store_index, load_store_index
 from threadloom.service.errors import ConfigurationError
@@ -249,8 +250,6 @@ async def test_a_local_model_from_a_package_ranks_by_meaning(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
-        ({"embed": "openai:text-embedding-3-small", "dims": 1536}, "needs the network"),
-        ({"embed": "cohere:embed_english", "dims": 1024}, "needs the network"),
         ({"embed": "./embed.py:embed_texts", "dims": 0}, "dims"),
         ({"embed": "./embed.py:embed_texts", "dims": 4, "fields": "text"}, "fields"),
         ({"dims": 4}, "embed"),
@@ -263,9 +262,43 @@ def test_unusable_settings_are_refused_before_loading(
         check_store_index(setting)
 
 
-async def test_a_hosted_model_refuses_the_server_start(start: StartServer) -> None:
-    with pytest.raises(ConfigurationError, match="network"):
-        await start(store_index={"embed": "openai:text-embedding-3-small", "dims": 1536})
+@pytest.fixture
+def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddingsServer]:
+    """A loopback OpenAI-compatible embeddings server, named by the OpenAI client's settings;
+    tiktoken may fetch nothing (its cache points at an empty folder, offline)."""
+    with embeddings_server() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-loopback")
+        yield server
+
+
+async def test_a_provider_string_embeds_through_the_openai_compatible_server(
+    start: StartServer, openai_server: EmbeddingsServer, tmp_path: Path
+) -> None:
+    setting = {"embed": "openai:text-embedding-3-small", "dims": DIMS, "fields": ["text"]}
+    server = await start(store_index=setting)
+    async with get_client(url=server.url) as sdk:
+        for key, value in (("cat", CAT), ("dog", DOG), ("market", MARKET)):
+            await sdk.store.put_item(["docs"], key, value)
+        found = await sdk.store.search_items(["docs"], query="a kitten on a mat")
+    assert found["items"][0]["key"] == "cat"
+    # Texts went as texts (no token arrays: no tokenizer was needed), with the key.
+    assert all(isinstance(text, str) for r in openai_server.requests for text in r["input"])
+    assert {r["model"] for r in openai_server.requests} == {"text-embedding-3-small"}
+    assert set(openai_server.api_keys) == {"Bearer sk-loopback"}
+
+
+async def test_a_provider_without_its_package_or_server_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ConfigurationError, match="pip install langchain-cohere"):
+        check_store_index({"embed": "cohere:embed-english-v3.0", "dims": 1024})
+    with pytest.raises(ConfigurationError, match="unknown provider 'voyage'"):
+        check_store_index({"embed": "voyage:voyage-3-lite", "dims": 512})
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-none")
+    with pytest.raises(ConfigurationError, match="probe text failed"):
+        await load_store_index({"embed": "openai:text-embedding-3-small", "dims": 4})
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,8 @@ from a2a.types import (
     UnsupportedOperationError,
 )
 from google.protobuf.json_format import MessageToDict
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.types import interrupt
 
 from tests.fakes import FakeToolCallingModel
 from tests.service.live_server import LiveServer, StartServer
@@ -240,3 +242,64 @@ async def test_api_keys_guard_a2a_and_tasks_stay_with_their_owner(start: StartSe
         with pytest.raises(TaskNotFoundError):
             await send(bob, ask("what is 1 + 1?", context_id=event.task.context_id))
         assert (await alice.get_task(GetTaskRequest(id=event.task.id))).id == event.task.id
+
+
+def asking_graph(settings: Any) -> StateGraph:
+    """One node that asks a human before answering."""
+
+    def ask(state: MessagesState) -> dict[str, Any]:
+        answer = interrupt({"question": "approve?"})
+        return {"messages": [{"role": "ai", "content": f"human said: {answer}"}]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("ask", ask)
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    return graph
+
+
+def rpc(method: str, message: dict[str, Any]) -> dict[str, Any]:
+    parts = message.pop("parts")
+    body = {"messageId": str(uuid4()), "role": "ROLE_USER", "parts": parts, **message}
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": {"message": body}}
+
+
+async def test_an_interrupt_asks_for_input_and_the_next_message_on_the_task_resumes_it(
+    start: StartServer, http: httpx.AsyncClient
+) -> None:
+    server = await start(graph_factory=asking_graph)
+    url = f"{server.url}/a2a/agent"
+    sent = (await http.post(url, json=rpc("SendMessage", {"parts": [{"text": "hi"}]}))).json()
+    task = sent["result"]["task"]
+    assert task["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
+    (artifact,) = task["artifacts"]
+    assert artifact["name"] == "Interrupt"
+    assert artifact["parts"][0]["data"]["value"] == {"question": "approve?"}
+    fetched = await http.post(
+        url, json={**rpc("GetTask", {"parts": []}), "params": {"id": task["id"]}}
+    )
+    assert fetched.json()["result"]["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
+    assert fetched.json()["result"]["artifacts"][0]["parts"] == artifact["parts"]
+
+    # The answer: a text part (or a data part's `resume`) naming the task.
+    ids = {"taskId": task["id"], "contextId": task["contextId"]}
+    resumed = await http.post(url, json=rpc("SendMessage", {"parts": [{"text": "yes"}], **ids}))
+    done = resumed.json()["result"]["task"]
+    assert done["status"]["state"] == "TASK_STATE_COMPLETED", done
+    assert done["contextId"] == task["contextId"]
+    assert done["artifacts"][0]["parts"][0]["text"] == "human said: yes"
+
+    again = (await http.post(url, json=rpc("SendMessage", {"parts": [{"text": "hi"}]}))).json()
+    waiting = again["result"]["task"]
+    ids = {"taskId": waiting["id"], "contextId": waiting["contextId"]}
+    streamed = await http.post(
+        url,
+        json=rpc("SendStreamingMessage", {"parts": [{"data": {"resume": "by data"}}], **ids}),
+    )
+    assert '"human said: by data"' in streamed.text
+    assert "TASK_STATE_COMPLETED" in streamed.text
+
+    # A 0.3 client sees the same: `input-required`, and a data part with its kind.
+    legacy = (await http.post(url, json=rpc("message/send", {"parts": [{"text": "hi"}]}))).json()
+    assert legacy["result"]["status"]["state"] == "input-required"
+    assert legacy["result"]["artifacts"][0]["parts"][0]["kind"] == "data"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.service.live_server import LiveServer, StartServer
+from threadloom.service.protocols.assistant_tools import MESSAGE_LIST
 
 
 @asynccontextmanager
@@ -45,9 +47,10 @@ async def test_each_assistant_is_a_tool_taking_its_graphs_input(
         "title": "AgentState",
         "properties": {
             "messages": {
-                "type": "string",
+                "anyOf": [{"type": "string"}, MESSAGE_LIST],
                 "title": "Messages",
-                "description": "The user message to send to the agent.",
+                "description": "The user message to send to the agent, or a list of messages "
+                '({"role": "user", "content": "..."}, as LangGraph takes them).',
             }
         },
         "required": ["messages"],
@@ -57,11 +60,16 @@ async def test_each_assistant_is_a_tool_taking_its_graphs_input(
     assert created.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "messages",
+    ["what is 6 * 7?", [{"role": "user", "content": "what is 6 * 7?"}]],
+    ids=["text", "message list"],
+)
 async def test_calling_the_agent_runs_it_and_answers_its_last_message(
-    each_backend: LiveServer,
+    each_backend: LiveServer, messages: Any
 ) -> None:
     async with mcp_session(each_backend.url) as session:
-        result = await session.call_tool("agent", {"messages": "what is 6 * 7?"})
+        result = await session.call_tool("agent", {"messages": messages})
     assert result.isError is False
     assert [block.type for block in result.content] == ["text"]
     assert "42" in result.content[0].text
@@ -78,7 +86,14 @@ async def test_calling_the_agent_runs_it_and_answers_its_last_message(
     ("arguments", "expected"),
     [
         ({}, "Invalid arguments: 'messages' is a required property"),
-        ({"messages": 5}, "Invalid arguments at messages: 5 is not of type 'string'"),
+        (
+            {"messages": 5},
+            "Invalid arguments at messages: 5 is not valid under any of the given schemas",
+        ),
+        (
+            {"messages": []},
+            "Invalid arguments at messages: [] should be non-empty",
+        ),
     ],
 )
 async def test_bad_arguments_are_an_error_result_and_run_nothing(

@@ -5,10 +5,14 @@ threads and responses, content given as parts."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
-from openai import AsyncOpenAI
+from langchain_core.messages import AIMessage
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.types import interrupt
+from openai import AsyncOpenAI, NotFoundError
 
 from tests.fakes import ScriptedChatModel
 from tests.service.live_server import LiveServer, StartServer
@@ -157,3 +161,93 @@ async def test_without_a_key_the_answer_is_an_openai_401(start: StartServer) -> 
         assert refused.json()["error"]["code"] == "invalid_api_key"
         # The LangGraph routes keep their own shape.
         assert "detail" in (await http.post("/threads/search", json={})).json()
+
+
+CALL = {"name": "calculator", "args": {"expression": "6 * 7"}, "id": "call_1", "type": "tool_call"}
+SAID = "Let me compute that.\n\nThe answer is 42."
+
+
+async def _streamed_chat(http: httpx.AsyncClient, body: dict[str, Any]) -> str:
+    async with http.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
+        chunks = [json.loads(item) for item in sse_data((await r.aread()).decode())[:-1]]
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+
+
+async def _streamed_response(http: httpx.AsyncClient, body: dict[str, Any]) -> tuple[str, str]:
+    async with http.stream("POST", "/v1/responses", json={**body, "stream": True}) as r:
+        events = [json.loads(item) for item in sse_data((await r.aread()).decode())]
+    deltas = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    (done,) = [e["text"] for e in events if e["type"] == "response.output_text.done"]
+    return deltas, done
+
+
+async def test_streamed_and_whole_answers_say_every_ai_message_alike(start: StartServer) -> None:
+    """The rule: every AI message of the run with text, a blank line between them, whether
+    streamed or not, in chat completions and in Responses."""
+    replies = [
+        AIMessage(content="Let me compute that.", tool_calls=[CALL]),
+        AIMessage("The answer is 42."),
+    ]
+    server = await start(model=ScriptedChatModel(replies=replies * 4))
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        chat = {"model": "agent", "messages": [QUESTION]}
+        whole = (await http.post("/v1/chat/completions", json=chat)).json()
+        assert whole["choices"][0]["message"]["content"] == SAID
+        assert await _streamed_chat(http, chat) == SAID
+        asked = {"model": "agent", "input": "what is 6 * 7?"}
+        response = (await http.post("/v1/responses", json=asked)).json()
+        assert response["output"][0]["content"][0]["text"] == SAID
+        assert await _streamed_response(http, asked) == (SAID, SAID)
+
+
+def asking_graph(settings: Any) -> StateGraph:
+    def ask(state: MessagesState) -> dict[str, Any]:
+        answer = interrupt({"question": "approve?"})
+        return {"messages": [{"role": "ai", "content": f"human said: {answer}"}]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("ask", ask)
+    graph.add_edge(START, "ask")
+    graph.add_edge("ask", END)
+    return graph
+
+
+async def test_an_interrupted_run_says_what_it_waits_for(start: StartServer) -> None:
+    server = await start(graph_factory=asking_graph)
+    waiting = '[The run is waiting for input: {"question":"approve?"}]'
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        chat = {"model": "agent", "messages": [QUESTION]}
+        whole = (await http.post("/v1/chat/completions", json=chat)).json()
+        assert whole["choices"][0]["message"]["content"] == waiting
+        assert await _streamed_chat(http, chat) == waiting
+        asked = {"model": "agent", "input": "hi"}
+        assert await _streamed_response(http, asked) == (waiting, waiting)
+
+
+async def test_unserved_routes_and_retrieving_a_response_answer_openais_shape(
+    client: httpx.AsyncClient,
+) -> None:
+    async with AsyncOpenAI(
+        base_url=f"{str(client.base_url).rstrip('/')}/v1", api_key="none", max_retries=0
+    ) as ai:
+        with pytest.raises(NotFoundError) as retrieved:
+            await ai.responses.retrieve("resp_0123")
+        assert "previous_response_id" in retrieved.value.message
+    for method, path, status in [
+        ("GET", "/v1/embeddings", 404),
+        ("POST", "/v1/completions", 404),
+        ("GET", "/v1/chat/completions", 405),
+    ]:
+        answer = await client.request(method, path)
+        assert answer.status_code == status
+        assert isinstance(answer.json()["error"]["message"], str)
+
+
+async def test_a_message_past_the_runs_bound_is_400_not_500(client: httpx.AsyncClient) -> None:
+    """600 KB in one message: under the body limit, over the run's bound (512 KiB)."""
+    big = {"model": "agent", "messages": [{"role": "user", "content": "x" * 600_000}]}
+    answered = await client.post("/v1/chat/completions", json=big)
+    assert answered.status_code == 400, answered.text
+    assert "524288" in answered.json()["error"]["message"]
+    asked = {"model": "agent", "input": "x" * 600_000}
+    assert (await client.post("/v1/responses", json=asked)).status_code == 400

@@ -23,6 +23,7 @@ import pytest
 
 from tests.service.live_server import StartServer
 from tests.service.sdk_contract import check_contract
+from threadloom.service.http.in_process import DEFER_VARIABLE
 
 REPO = Path(__file__).resolve().parents[3]
 LANGGRAPH = REPO / ".venv" / "bin" / "langgraph"
@@ -81,7 +82,14 @@ def langgraph_dev(config: Path, env: dict[str, str] | None = None) -> Iterator[s
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "LANGSMITH_TRACING": "false", "NO_COLOR": "1", **(env or {})},
+        env={
+            # Not the variable threadloom's in-process client sets in this process (an app
+            # made by an earlier test): it would defer langgraph dev's own loopback client.
+            **{k: v for k, v in os.environ.items() if k != DEFER_VARIABLE},
+            "LANGSMITH_TRACING": "false",
+            "NO_COLOR": "1",
+            **(env or {}),
+        },
     )
     lines: queue.Queue[str | None] = queue.Queue()
     tail: deque[str] = deque(maxlen=40)

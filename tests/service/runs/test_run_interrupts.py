@@ -70,15 +70,18 @@ async def test_interrupt_then_resume_as_the_server_capture_shows(hitl: httpx.Asy
     assert (await hitl.get(f"/threads/{thread_id}")).json()["status"] == "idle"
 
 
-async def test_interrupt_is_sent_as_updates_even_when_not_asked_for(
+async def test_an_interrupt_is_sent_only_in_the_modes_asked_for(
     hitl: httpx.AsyncClient,
 ) -> None:
     thread_id = (await hitl.post("/threads", json={})).json()["thread_id"]
 
+    # As LangGraph Server (reference/resume_capture.txt): no `updates` unless asked for.
     events = await run_stream(hitl, thread_id, input=HI, stream_mode="messages-tuple")
-
-    assert [event for event, _ in events] == ["metadata", "updates"]
-    assert events[1][1]["__interrupt__"][0]["value"]["question"] == "approve?"
+    assert [event for event, _ in events] == ["metadata"]
+    second = (await hitl.post("/threads", json={})).json()["thread_id"]
+    events = await run_stream(hitl, second, input=HI, stream_mode="values")
+    assert [event for event, _ in events] == ["metadata", "values", "values"]
+    assert events[-1][1]["__interrupt__"][0]["value"]["question"] == "approve?"
 
 
 async def test_wait_on_an_interrupt_returns_values_with_the_interrupt(

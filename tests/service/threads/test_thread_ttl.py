@@ -15,6 +15,7 @@ import pytest
 from tests.service.live_server import LiveServer, StartServer
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.http.deps import Services
+from threadloom.service.schemas.bounds import MAX_TTL_MINUTES
 from threadloom.service.storage.records import utc_now
 from threadloom.service.threads.ttl_sweeper import ThreadSweeper
 
@@ -199,7 +200,16 @@ async def test_the_configured_default_ttl_applies_to_new_threads(
 
 @pytest.mark.parametrize(
     "ttl",
-    [{"ttl": -1}, {"ttl": 0}, {"strategy": "forget", "ttl": 5}, {"strategy": "delete"}, 5],
+    [
+        {"ttl": -1},
+        {"ttl": 0},
+        {"strategy": "forget", "ttl": 5},
+        {"strategy": "delete"},
+        5,
+        {"ttl": MAX_TTL_MINUTES + 1},
+        {"ttl": 1e18},
+        {"ttl": 1e308},
+    ],
 )
 async def test_an_invalid_ttl_is_422_and_creates_nothing(
     client: httpx.AsyncClient, ttl: Any
@@ -208,6 +218,20 @@ async def test_an_invalid_ttl_is_422_and_creates_nothing(
     assert response.status_code == 422, response.text
     count = await client.post("/threads/count", json={"metadata": {"mark": "bad-ttl"}})
     assert count.json() == 0
+
+
+@pytest.mark.parametrize("ttl", [1e18, 1e308])
+async def test_a_ttl_past_the_maximum_is_refused_naming_it_on_create_and_update(
+    client: httpx.AsyncClient, ttl: float
+) -> None:
+    """It was accepted, and then reading the thread with `include=ttl` answered 500."""
+    created = await client.post("/threads", json={"ttl": {"ttl": ttl}})
+    assert created.status_code == 422 and str(int(MAX_TTL_MINUTES)) in created.text, created.text
+    thread = (await client.post("/threads", json={"ttl": {"ttl": MAX_TTL_MINUTES}})).json()
+    patched = await client.patch(f"/threads/{thread['thread_id']}", json={"ttl": {"ttl": ttl}})
+    assert patched.status_code == 422 and str(int(MAX_TTL_MINUTES)) in patched.text, patched.text
+    read = await client.get(f"/threads/{thread['thread_id']}", params={"include": "ttl"})
+    assert read.status_code == 200 and read.json()["ttl"]["ttl_minutes"] == MAX_TTL_MINUTES
 
 
 @pytest.mark.parametrize(
