@@ -23,11 +23,12 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from threadloom.models.errors import ModelError
-from threadloom.service.app import create_app, drain
+from threadloom.service.app import create_app
 from threadloom.service.cli.chat import run_chat
 from threadloom.service.deployment.graph_registry import GraphValue
 from threadloom.service.errors import ConfigurationError
 from threadloom.service.http.server import uvicorn_config
+from threadloom.service.lifespan import drain
 from threadloom.service.observability.log_format import configure_logging
 from threadloom.service.settings import Settings
 
@@ -94,7 +95,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 GC_THRESHOLDS = (100_000, 50, 100)
 
 class DrainingServer(uvicorn.Server):
-    """A uvicorn server whose first SIGTERM / SIGINT drains the app (see `service.app.drain`)
+    """A uvicorn server whose first SIGTERM / SIGINT drains the app (see `service.lifespan.drain`)
     before the usual shutdown; a second one exits at once, as uvicorn's second Ctrl+C does.
 
     Once started it freezes the heap: what start-up built (modules, the model, the compiled

@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import Depends, Path, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from threadloom.service.assistants import Assistants
 from threadloom.service.deployment.graph_registry import GraphRegistry
 from threadloom.service.errors import InvalidRequest, thread_not_found
 from threadloom.service.http.configurable_headers import HeaderFilter
@@ -28,6 +29,7 @@ from threadloom.service.storage.runs import Runs
 from threadloom.service.storage.store_items import StoreItems
 from threadloom.service.storage.threads import Threads
 from threadloom.service.threads.access import ThreadAction, thread_for_caller
+from threadloom.service.threads.record import ThreadRecorder
 from threadloom.service.threads.watch import ThreadWatches
 
 if TYPE_CHECKING:  # service.crons uses this module's id checks
@@ -45,6 +47,9 @@ class Services:
     runs: Runs
     run_queue: RunQueue
     run_manager: RunManager
+    assistants: Assistants
+    # Where runs leave their threads; routes that change a thread record it here too.
+    thread_record: ThreadRecorder
     store_items: StoreItems
     cron_jobs: CronJobs
     thread_watches: ThreadWatches

@@ -1,4 +1,5 @@
-"""`install_metrics`: give an app its `Metrics`, the HTTP middleware and `GET /metrics`."""
+"""The app's metrics at the HTTP edge: the request-counting middleware, and whether
+`GET /metrics` (`service.routes.metrics`) is open to scrapers."""
 
 from __future__ import annotations
 
@@ -6,18 +7,9 @@ from fastapi import FastAPI
 
 from threadloom.service.observability.http_metrics import HttpMetrics
 from threadloom.service.observability.metrics import Metrics
-from threadloom.service.routes import metrics as metrics_route
 from threadloom.service.settings import Settings
 
 METRICS_PATH = "/metrics"
-
-
-def install_metrics(app: FastAPI) -> Metrics:
-    """Make the app's metrics (kept as `app.state.metrics`) and serve them at `/metrics`."""
-    metrics = Metrics()
-    app.state.metrics = metrics
-    app.include_router(metrics_route.router)
-    return metrics
 
 
 def count_requests(app: FastAPI, metrics: Metrics) -> None:

@@ -130,7 +130,7 @@ def _error(rpc_id: Any, error: RpcError) -> JsonResponse:
 
 async def _assistant(services: Services, assistant_id: str) -> Assistant:
     try:
-        return await services.run_manager.assistants.read(assistant_id)
+        return await services.assistants.read(assistant_id)
     except ServiceError as exc:
         raise RpcError(INVALID_PARAMS, exc.detail) from None
 
@@ -318,7 +318,7 @@ def _stream(
 
 async def _card(request: Request, services: Services, assistant_id: str) -> Json:
     try:
-        assistant = await services.run_manager.assistants.read(assistant_id)
+        assistant = await services.assistants.read(assistant_id)
     except InvalidRequest as exc:
         raise NotFound(exc.detail) from None
     description = assistant.description or f"{assistant.name} assistant"

@@ -23,6 +23,7 @@ import jsonschema
 from langchain_core.messages import AIMessage
 from langgraph.pregel import Pregel
 
+from threadloom.service.assistants import Assistants
 from threadloom.service.errors import ServiceError
 from threadloom.service.http.json_codec import dumps, loads
 from threadloom.service.runs.manager import RunManager
@@ -109,15 +110,16 @@ def _is_message_list(prop: dict[str, Any]) -> bool:
 class AssistantTools:
     """The tools of the assistants the current caller may see (its own and the system ones)."""
 
-    def __init__(self, runs: RunManager, graph_of: GraphOf) -> None:
+    def __init__(self, runs: RunManager, assistants: Assistants, graph_of: GraphOf) -> None:
         self._runs = runs
+        self._assistants = assistants
         self._graph_of = graph_of
 
     async def list(self) -> list[AssistantTool]:
         search = AssistantSearch(limit=MAX_TOOLS, sort_by="created_at", sort_order="asc")
         tools: dict[str, AssistantTool] = {}
         schemas: dict[str, dict[str, Any]] = {}  # by graph: many assistants share one
-        for assistant in await self._runs.assistants.visible(search):
+        for assistant in await self._assistants.visible(search):
             name = tool_name(assistant.name)
             if not name or name in tools:
                 continue

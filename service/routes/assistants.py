@@ -35,7 +35,7 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 
 async def _assistants(services: ServicesDep) -> Assistants:
-    return services.run_manager.assistants
+    return services.assistants
 
 
 AssistantsDep = Annotated[Assistants, Depends(_assistants)]
@@ -95,9 +95,8 @@ async def delete_assistant(
     await authorize("assistants", "delete", {"assistant_id": assistant_id})
     if delete_threads:  # only the threads the caller may delete go with it
         await authorize("threads", "delete", {"thread_id": None, "assistant_id": assistant_id})
-    manager = services.run_manager
-    deleted = await manager.assistants.delete(assistant_id)
-    await manager.forget_assistant(deleted.assistant_id, delete_threads=delete_threads)
+    deleted = await services.assistants.delete(assistant_id)
+    await services.run_manager.forget_assistant(deleted.assistant_id, delete_threads=delete_threads)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -151,7 +150,7 @@ async def _assistant_graph(
     services: ServicesDep, assistant_id: str
 ) -> AsyncIterator[tuple[AssistantRecord, Pregel]]:
     """The assistant and its graph, made with the assistant's config if it is a factory."""
-    assistant = await services.run_manager.assistants.get(assistant_id)
+    assistant = await services.assistants.get(assistant_id)
     config = {
         **assistant.config,
         "configurable": {

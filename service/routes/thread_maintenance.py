@@ -56,7 +56,7 @@ async def copy_thread(thread: ExistingThread, services: ServicesDep) -> JsonResp
         await services.checkpointer.adelete_thread(copy_id)
         await services.threads.delete(copy_id)
         raise
-    await services.run_manager.thread_record.save(copy_id)
+    await services.thread_record.save(copy_id)
     copied = await services.threads.get(copy_id)
     if copied is None:  # deleted in the meantime
         raise thread_not_found(copy_id)

@@ -81,7 +81,7 @@ async def update_state(
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InvalidRequest(f"values: the graph cannot take this update: {reason}") from None
-    await services.run_manager.thread_record.save(thread_id, graph_id=thread.graph_id)
+    await services.thread_record.save(thread_id, graph_id=thread.graph_id)
     configurable = written["configurable"]
     return JsonResponse(
         {

@@ -125,6 +125,13 @@ class RunExecutor:
         async with self.graphs.open(graph_id, config) as graph:
             return await graph.aget_state(config)
 
+    async def last_values(self, spec: RunSpec) -> Any:
+        """The values of the run's thread as last checkpointed ({} if they cannot be read)."""
+        try:
+            return (await self.snapshot(spec.thread_id, spec.assistant.graph_id)).values
+        except Exception:
+            return {}
+
     async def _chunks(
         self, graph: Pregel, spec: RunSpec, config: RunnableConfig
     ) -> AsyncIterator[Chunk]:

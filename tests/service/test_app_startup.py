@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeToolCallingModel
-from threadloom.service.app import open_services
 from threadloom.service.deployment.builtin_agent import agent_graph
 from threadloom.service.errors import ConfigurationError
+from threadloom.service.lifespan import open_services
 from threadloom.service.settings import Settings
 
 

@@ -80,7 +80,7 @@ router = APIRouter(prefix="/v1", tags=["openai"], route_class=OpenAIRoute, respo
 async def list_models(services: ServicesDep) -> JsonResponse:
     """One model per assistant: a graph's own assistant under the graph id, the others under
     their assistant id."""
-    assistants = await services.run_manager.assistants.visible(AssistantSearch(limit=MODELS_LIMIT))
+    assistants = await services.assistants.visible(AssistantSearch(limit=MODELS_LIMIT))
     models = ModelList(data=[_model(assistant) for assistant in assistants])
     return JsonResponse(models.model_dump())
 
@@ -160,7 +160,7 @@ async def create_response(
 
 async def _assistant(services: ServicesDep, model: str) -> Assistant:
     try:
-        return await services.run_manager.assistants.read(model)
+        return await services.assistants.read(model)
     except (InvalidRequest, NotFound):
         raise model_not_found(model) from None
 
