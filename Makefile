@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.prefix_reuse
 	$(BIN)/python -m bench.footprint
 	$(BIN)/python -m bench.open_streams
+	$(BIN)/python -m bench.loop_pauses
 
 tiny-model: $(STAMP)
 	$(BIN)/python -m threadloom.models.tiny_model_kit.build

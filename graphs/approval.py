@@ -4,8 +4,12 @@
                                       ⏸ interrupt: a human decides
 
 When the model asks for tools, the `tools` node pauses the run with `langgraph.types.interrupt`
-and the value `{"tool_calls": [{"name": ..., "args": {...}, "id": ...}, ...]}`. The run is
-continued with `Command(resume=...)` (over HTTP: `"command": {"resume": ...}`) and one of:
+and a value listing them as `"tool_calls": [{"name": ..., "args": {...}, "id": ...}, ...]`,
+which also asks in the human-interrupt shapes agent-chat-ui and Agent Inbox render with
+approve / edit / respond / ignore buttons (`graphs.human_review`: `action_request`, `config`,
+`description`, `action_requests`, `review_configs`); their answers resume it as they send them.
+The run is continued with `Command(resume=...)` (over HTTP: `"command": {"resume": ...}`) and one
+of:
 
 - `{"approved": true}`: the calls run as the model wrote them;
 - `{"approved": false, "reason": "..."}`: none runs; each is answered with a refusal that

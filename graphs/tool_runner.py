@@ -1,11 +1,14 @@
 """The tools node: runs every requested call; any failure becomes a ToolMessage, never a crash.
 
 Calls to tools that need approval (the graph's own `approve_tools`, or the run's, see
-`graphs.run_options`) first pause the run with `interrupt({"tool_calls": [...]})`; the run
-resumes with `{"approved": true}`, `{"approved": false, "reason": "..."}` (each waiting call is
-answered with a refusal that the model reads as the tool's result), or a list of edited calls to
-run instead (`[{"name": ..., "args": ..., "id": ...}]`). Anything else is asked again: the new
-interrupt's value adds an `error` that says what was wrong.
+`graphs.run_options`) first pause the run with an interrupt whose value lists them as
+`tool_calls`, and asks in the human-interrupt shapes Agent Inbox and agent-chat-ui render with
+buttons (`graphs.human_review`). The run resumes with `{"approved": true}`, `{"approved": false,
+"reason": "..."}` (each waiting call is answered with a refusal that the model reads as the
+tool's result), a list of edited calls to run instead (`[{"name": ..., "args": ..., "id": ...}]`;
+one with `"refused": "reason"` is refused), or a UI's answer (`human_review.decision_of`).
+Anything else is asked again: the new interrupt's value adds an `error` that says what was
+wrong.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.types import interrupt
 
+from threadloom.graphs.human_review import InvalidReview, decision_of, review_request
 from threadloom.graphs.run_options import ALL_TOOLS, run_options
 from threadloom.graphs.tool_call_observer import UNKNOWN_TOOL, report_tool_call
 
@@ -136,12 +140,12 @@ def _decide(
     waiting = [call for call in calls if needs_approval(call["name"])]
     if not waiting:
         return list(calls)
-    question: dict[str, Any] = {"tool_calls": waiting}
+    question = review_request(waiting)
     decision = interrupt(question)
     while True:
         try:
-            return _apply(decision, calls, waiting)
-        except InvalidApproval as exc:
+            return _apply(decision_of(decision, waiting), calls, waiting)
+        except (InvalidApproval, InvalidReview) as exc:
             decision = interrupt({**question, "error": str(exc)})
 
 
@@ -177,7 +181,10 @@ def _edited_calls(edited: list[Any], waiting: list[ToolCall]) -> dict[Any, ToolC
             raise InvalidApproval(
                 f"Edited tool call id {call_id!r} matches none of the calls waiting for approval."
             )
-        replacements[call_id] = {**call, "args": call.get("args") or {}, "id": call_id}
+        if isinstance(call.get("refused"), str):
+            replacements[call_id] = _refusal(call, call["refused"])
+        else:
+            replacements[call_id] = {**call, "args": call.get("args") or {}, "id": call_id}
     return replacements
 
 

@@ -22,7 +22,7 @@ from threadloom.service.deployment.graph_registry import GraphValue, import_grap
 from threadloom.service.deployment.model_status import ModelStatus
 from threadloom.service.deployment.store_index import check_store_index
 from threadloom.service.errors import ConfigurationError, install_error_handlers
-from threadloom.service.http.browser_access import BrowserOrigins, UntypedJsonBodies
+from threadloom.service.http.browser_access import BrowserOrigins, PlainJsonBodies
 from threadloom.service.http.in_process import ServesInProcess, install_sdk_loopback
 from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.http.limits import BodySizeLimit, OpenRequestsPerKey
@@ -162,17 +162,20 @@ def install_access_controls(
 ) -> None:
     """Who may call the API, and how much they may send. Outermost first: CORS (so browsers'
     preflights need no key, and refusals carry CORS headers), then API keys or the auth policy
-    (so no body is read for a request without one), the open requests per key, then the body
-    limits, then untyped JSON bodies. (The last one added runs first.) A user app's routes need
+    (so no body is read for a request without one), the open requests per key, then JSON bodies
+    sent as `text/plain` or untyped declared JSON, then the body limits (which check such a body
+    as JSON too). (The last one added runs first.) A user app's routes need
     no key unless its config says so; nor does `/metrics` unless `metrics_public` is off."""
-    origins = BrowserOrigins(settings.cors_origins, settings.cors)
-    app.add_middleware(UntypedJsonBodies, origins=origins)
+    origins = BrowserOrigins(
+        settings.cors_origins, settings.cors, studio=settings.cors_allow_studio
+    )
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         read_timeout_s=settings.body_read_timeout_s,
         max_json_depth=settings.max_json_depth,
     )
+    app.add_middleware(PlainJsonBodies, origins=origins)
     is_open = _opened_by_settings(app, settings, custom)
     policy = AuthPolicy.load(settings.auth_path) if settings.auth_path else None
     if keys and policy:

@@ -156,7 +156,14 @@ def _cron_jobs(
     scheduler = CronScheduler(
         crons, run_manager, queue, poll_interval_s=settings.poll_interval_s
     )
-    return CronJobs(crons, storage.threads, assistants, scheduler, webhook_policy)
+    return CronJobs(
+        crons,
+        storage.threads,
+        assistants,
+        scheduler,
+        webhook_policy,
+        min_interval_s=settings.cron_min_interval_s,
+    )
 
 
 @asynccontextmanager

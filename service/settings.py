@@ -43,6 +43,10 @@ class Settings(ModelSettings):
     metrics_public: bool = True
     # Seconds between keep-alive bytes on open streams and waits (SSE `: heartbeat` comments).
     heartbeat_s: float = Field(5.0, gt=0, le=300)
+    # The longest a GET stream stays open (following a thread, joining a run's stream); it then
+    # ends as if the run had. Unset: a thread's stream until the client leaves, a run's until
+    # the run ends. Fuzzers and tests set it so that every generated request ends.
+    join_stream_max_s: float | None = Field(None, gt=0, le=86400)
 
     # Who may see what. With API keys configured, every request but /ok and /info must carry
     # one (`Authorization: Bearer <key>` or `x-api-key: <key>`), and each key's owner sees only
@@ -57,8 +61,10 @@ class Settings(ModelSettings):
     # (see `service.auth.policy`). Not together with API keys: the server refuses to start.
     auth_path: str | None = None
     # Browser origins allowed to call the API (CORS), comma-separated, "*" for any; if empty,
-    # pages on loopback (localhost, 127.0.0.1, [::1], any port) only.
+    # pages on loopback (localhost, 127.0.0.1, [::1], any port) and, with `cors_allow_studio`,
+    # the hosted LangGraph Studio (https://smith.langchain.com) only.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_studio: bool = True
     # CORS as `http.cors` gives it (CORSMiddleware's keyword arguments: allow_origins,
     # allow_methods, allow_headers, allow_credentials, allow_origin_regex, expose_headers,
     # max_age); `cors_origins`, when set, replaces its `allow_origins`.
@@ -77,12 +83,15 @@ class Settings(ModelSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1)
     # Slow or broken clients (docs/safeguards.md): the headers, then the body, must
     # arrive within these times (else the connection closes / 408); idle kept-alive connections
-    # close; past `max_connections` new requests get 503; with API keys, one key may keep only
+    # close; past `max_connections` new requests get 503, and one client address may hold only
+    # `max_connections_per_client` connections (more are answered 429 and closed; behind a
+    # reverse proxy, raise it to `max_connections`); with API keys, one key may keep only
     # `max_open_requests_per_key` requests (streams, waits) open (429).
     header_read_timeout_s: float = Field(10.0, gt=0, le=3600)
     body_read_timeout_s: float = Field(30.0, gt=0, le=3600)
     keep_alive_timeout_s: float = Field(5.0, gt=0, le=3600)
     max_connections: int = Field(2000, ge=1)
+    max_connections_per_client: int = Field(200, ge=1)
     max_open_requests_per_key: int = Field(100, ge=1)
     # JSON bodies nested deeper than this are refused (422) before any route parses them.
     max_json_depth: int = Field(64, ge=8, le=200)
@@ -132,6 +141,10 @@ class Settings(ModelSettings):
     compute_timeout_s: float = Field(5.0, gt=0, le=300)
     compute_memory_mb: int = Field(256, ge=16, le=65536)
 
+    # Crons: the shortest time a schedule may leave between two runs (a finer schedule, such
+    # as `*/1 * * * * *` with its seconds field, is refused with 422).
+    cron_min_interval_s: float = Field(60.0, ge=1, le=86400)
+
     # Semantic search in the store: the `store.index` of langgraph.json, {"embed": "...",
     # "dims": int, "fields": ["$"]}; `embed` is a provider string ("openai:text-embedding-3-small",
     # with OPENAI_BASE_URL / OPENAI_API_KEY), a function ("./embed.py:fn") or a local model
@@ -147,10 +160,14 @@ class Settings(ModelSettings):
     # "max_url_length": n}, "headers": {...}, "allowed_fields": [...]}; see
     # `service.runs.webhooks`). The two settings below are the same policy without a config file:
     # hosts a webhook may call (exact names or `*.example.com`; empty: any public host; a
-    # loopback or link-local host only when listed), and whether plain http is refused.
+    # loopback, link-local or private host only when listed), and whether plain http is refused.
     webhooks: dict[str, Any] | None = None
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_https_only: bool = True
+    # Whether a webhook host may resolve to a private address (10/8, 172.16/12, 192.168/16,
+    # 100.64/10, fc00::/7): off by default, so a run cannot make the server call into its own
+    # network; a host listed in `webhook_allowed_hosts` is trusted whatever it resolves to.
+    webhook_allow_private: bool = False
 
     @field_validator("tools", "cors_origins", "webhook_allowed_hosts", mode="before")
     @classmethod

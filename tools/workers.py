@@ -5,10 +5,13 @@ every thread of the server) can be stopped for real: its worker is killed and re
 A worker is a fresh interpreter (`python -m threadloom.tools.worker_process`), neither forked
 from the server (which has threads) nor re-running its main module as multiprocessing's `spawn`
 and `forkserver` do; it imports the `preload` modules, says it is ready, then serves calls over
-two pipes. `start` waits for every worker to be ready (at start-up, off the request path). It
-caps its own address space (`RLIMIT_AS`) at what it started with plus `memory_mb`. The calling
-thread waits on a pipe without holding the interpreter lock; callers on the event loop use a
-thread (`asyncio.to_thread`, or a sync tool's executor).
+two pipes. It caps its own address space (`RLIMIT_AS`) at what it started with plus
+`memory_mb`. Processes are started by a thread of the pool's own (`STARTER_THREAD`), never by
+the caller: `start` returns at once, and a killed worker's replacement is started as soon as
+it is killed, so the pool stays at `size` warm workers and no caller (nor the event loop of a
+server that builds the pool) waits while a process forks. A call waits for its worker to be
+ready on a pipe without holding the interpreter lock; callers on the event loop use a thread
+(`asyncio.to_thread`, or a sync tool's executor).
 
 Example:
     >>> pool = WorkerPool(size=2, timeout_s=2.0, memory_mb=256)
@@ -35,6 +38,8 @@ T = TypeVar("T")
 _QUEUE_WAIT_FACTOR = 4
 # A new worker imports the preload modules; on a busy machine that can take seconds.
 START_TIMEOUT_S = 120.0
+# The name of the threads that start worker processes.
+STARTER_THREAD = "compute-worker-start"
 
 
 class WorkerTimeout(TimeoutError):
@@ -69,15 +74,13 @@ class WorkerPool:
         self.size, self.timeout_s, self.memory_mb = size, timeout_s, memory_mb
 
     def start(self) -> None:
-        """Start the workers now (start-up, off the request path); `run` starts them otherwise."""
+        """Have the workers started (by the pool's thread; returns at once); `run` starts them
+        otherwise."""
         with self._lock:
             if self._started:
                 return
             self._started, self._closed = True, False
-            workers = [self._new_worker() for _ in range(self.size)]
-            for worker in workers:  # they start side by side
-                worker.wait_ready()
-                self._idle.put(worker)
+        self._start_workers(self.size)
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a worker; its exception is raised here.
@@ -95,17 +98,17 @@ class WorkerPool:
                 f"every compute worker stayed busy for {self.timeout_s * _QUEUE_WAIT_FACTOR:g} s"
             ) from None
         try:
-            worker.wait_ready()  # a replacement may still be starting
+            worker.wait_ready()  # it may still be starting
             outcome, value = worker.call(function, args, self.timeout_s)
         except BaseException:
             worker.kill()
-            worker = self._new_worker()
+            if not self._closed:
+                self._start_workers(1)
             raise
-        finally:
-            if self._closed:
-                worker.kill()
-            else:
-                self._idle.put(worker)
+        if self._closed:
+            worker.kill()
+        else:
+            self._idle.put(worker)
         if outcome == "error":
             raise value
         return value
@@ -120,8 +123,22 @@ class WorkerPool:
             except queue.Empty:
                 return
 
-    def _new_worker(self) -> _Worker:
-        return _Worker(self.preload, self.memory_mb)
+    def _start_workers(self, count: int) -> None:
+        """Start `count` workers in a thread of their own; each joins the idle ones as soon as
+        its process runs (`run` waits for it to be ready)."""
+        threading.Thread(
+            target=self._add_workers, args=(count,), name=STARTER_THREAD, daemon=True
+        ).start()
+
+    def _add_workers(self, count: int) -> None:
+        for _ in range(count):
+            worker = _Worker(self.preload, self.memory_mb)
+            with self._lock:
+                if not self._closed:
+                    self._idle.put(worker)
+                    continue
+            worker.kill()  # the pool closed while it started
+            return
 
 
 class _Worker:

@@ -19,7 +19,7 @@ from typing import TypeVar
 from threadloom.service.assistants import Assistants, system_assistant_id
 from threadloom.service.auth.policy import authorize
 from threadloom.service.crons.payload import created_payload, patched_payload, run_request
-from threadloom.service.crons.schedule import check_timezone, first_run
+from threadloom.service.crons.schedule import check_interval, check_timezone, first_run
 from threadloom.service.crons.scheduler import CronScheduler
 from threadloom.service.errors import (
     BadRequest,
@@ -54,8 +54,10 @@ class CronJobs:
         assistants: Assistants,
         scheduler: CronScheduler,
         webhooks: WebhookPolicy,
+        min_interval_s: float = 60.0,
     ) -> None:
         self._crons = crons
+        self._min_interval_s = min_interval_s
         self._threads = threads
         self._assistants = assistants
         self.scheduler = scheduler
@@ -70,6 +72,7 @@ class CronJobs:
             await self._webhooks.check(body.webhook)
         now = utc_now()
         next_run_date = first_run(body.schedule, now, timezone)
+        check_interval(body.schedule, self._min_interval_s)
         if thread_id is not None and await self._threads.get(thread_id) is None:
             raise thread_not_found(thread_id)
         cron_id = new_id()
@@ -111,6 +114,9 @@ class CronJobs:
         if body.metadata is not None:
             body = _stamped(body)
         check_timezone(body.timezone)
+        if body.schedule is not None:
+            first_run(body.schedule, utc_now(), None)  # its own 422 for an invalid expression
+            check_interval(body.schedule, self._min_interval_s)
         if body.webhook:
             await self._webhooks.check(body.webhook)
         assistant = await self._assistants.resolve(current.assistant_id)

@@ -7,7 +7,9 @@ The whole body must arrive within `read_timeout_s` (a client announcing more tha
 answered 408). The whole body is read before the app sees the request, so a refused request has
 run nothing and written nothing. (Routes read whole JSON bodies anyway: buffering here costs no
 memory.) A JSON body is then checked by `json_guard` (nesting depth, lone surrogates, numbers out
-of range): 422 before any route parses it.
+of range): 422 before any route parses it. A body over `THREAD_CHECK_BYTES` is checked in a thread,
+so that a large prompt does not pause the event loop (and every other request) while it is
+walked.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 # ... and the draining stops when the client sends nothing for this long (it lied about the
 # length, or stopped), so such a client is answered at once rather than when it gives up.
 DRAIN_IDLE_S = 0.2
+# Bodies larger than this are checked off the event loop: below it, the check takes less time
+# than handing it to a thread.
+THREAD_CHECK_BYTES = 64 * 1024
 
 
 class BodySizeLimit:
@@ -85,7 +90,10 @@ class BodySizeLimit:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        problem = _json_problem(scope, body, self.max_json_depth)
+        if len(body) > THREAD_CHECK_BYTES:
+            problem = await asyncio.to_thread(_json_problem, scope, body, self.max_json_depth)
+        else:
+            problem = _json_problem(scope, body, self.max_json_depth)
         if problem:
             await _answer(
                 scope, receive, send, status.HTTP_422_UNPROCESSABLE_CONTENT, problem, close=False

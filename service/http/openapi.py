@@ -2,7 +2,8 @@
 
 Routes declare their own answers (`service.schemas.responses.answers`); this adds, once, the
 errors that come from the layers around them: 422 as `{"detail": ...}` (the shape we send,
-not FastAPI's list), 408 and 413 on routes that take a body (`service.http.limits`), and 401 and 429
+not FastAPI's list), 408 and 413 on routes that take a body (`service.http.limits`), 400 on those
+too (a body that is not UTF-8 text cannot be parsed at all), and 401 and 429
 on every route but the open ones when API keys are on. The OpenAI-compatible routes (`/v1/...`)
 answer a bad body with 400 and a missing key with 401 in OpenAI's error shape, as their clients
 expect; what the layers around them refuse (an unreadable body's 422, 408, 413, 429) keeps ours.
@@ -60,6 +61,8 @@ def complete(
                 codes.add(422)
             if "requestBody" in operation:
                 codes |= {408, 413, 422}  # 422: also the JSON guard's, before any route
+                if not openai:
+                    codes.add(400)
             if auth_on and path not in open_paths:
                 codes |= {401, 429}
             responses = operation.setdefault("responses", {})

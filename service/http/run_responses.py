@@ -37,6 +37,7 @@ def stream_response(
     path: str | None = None,
     start: int | None = 0,
     modes: Iterable[str] = (),
+    max_s: float | None = None,
 ) -> EventSourceResponse:
     """The run's events from number `start` (None: from the next one) as SSE, only those of
     `modes` if given; a client that leaves cancels the run if it asked to."""
@@ -53,6 +54,7 @@ def stream_response(
         resumable=resumable,
         heartbeat_s=heartbeat_s,
         on_disconnect=run.cancel if cancel_on_disconnect else None,
+        max_s=max_s,
     )
 
 
@@ -85,7 +87,6 @@ def after_event(last_event_id: str) -> int:
     number = last_event_id.strip().removeprefix("-")
     if not number.isdigit() or len(number) > _EVENT_ID_DIGITS or int(number) >= _INT64:
         raise InvalidRequest(
-            f"Invalid Last-Event-ID {last_event_id[:40]!r}: use the id of the last event "
-            "received."
+            f"Invalid Last-Event-ID {last_event_id[:40]!r}: use the id of the last event received."
         )
     return int(last_event_id) + 1

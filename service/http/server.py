@@ -1,8 +1,10 @@
 """`uvicorn_config`: how uvicorn serves the app, with the limits that keep slow or broken
 clients from holding connections: the request line and headers must arrive within
 `header_read_timeout_s` (else the connection closes), an idle kept-alive connection closes after
-`keep_alive_timeout_s`, at most `max_connections` are served at once (more get 503), and headers
-may total `MAX_HEADER_BYTES`. (The body's own timeout and size limit: `service.http.limits`.)
+`keep_alive_timeout_s`, at most `max_connections` are served at once (more get 503), of which
+one client address may hold `max_connections_per_client` (more get 429 and are closed:
+`service.http.connection_caps`), and headers may total `MAX_HEADER_BYTES`. (The body's own
+timeout and size limit: `service.http.limits`.)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from threadloom.service.http.connection_caps import ClientConnections, capped_protocol
 from threadloom.service.settings import Settings
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -30,7 +33,7 @@ def uvicorn_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicor
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
-        "http": Protocol,
+        "http": capped_protocol(Protocol, ClientConnections(settings.max_connections_per_client)),
         "timeout_keep_alive": settings.keep_alive_timeout_s,
         "limit_concurrency": settings.max_connections,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,

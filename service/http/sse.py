@@ -31,6 +31,23 @@ def frame(event: RunEvent, event_id: int | None = None) -> bytes:
     return b"".join(parts)
 
 
+async def for_at_most(frames: AsyncIterator[bytes], max_s: float | None) -> AsyncIterator[bytes]:
+    """`frames` until they end or, with `max_s`, until `max_s` seconds have passed (the stream
+    then ends as if its source had: the `join_stream_max_s` setting)."""
+    if max_s is None:
+        async for item in frames:
+            yield item
+        return
+    deadline = asyncio.get_running_loop().time() + max_s
+    try:
+        while True:
+            async with asyncio.timeout_at(deadline):
+                item = await anext(frames)
+            yield item
+    except (StopAsyncIteration, TimeoutError):
+        return
+
+
 def event_stream_response(
     events: Events,
     *,
@@ -38,8 +55,10 @@ def event_stream_response(
     resumable: bool,
     heartbeat_s: float,
     on_disconnect: Callable[[], None] | None = None,
+    max_s: float | None = None,
 ) -> EventSourceResponse:
-    """Stream `events` until the run ends; `on_disconnect` runs if the client leaves first.
+    """Stream `events` until the run ends (or `max_s` passed); `on_disconnect` runs if the
+    client leaves first.
 
     `run_path` is the run's URL: sent as `Content-Location` (where the SDK reads the run id)
     and, with `/stream`, as `Location` (where a dropped stream can be rejoined).
@@ -54,7 +73,7 @@ def event_stream_response(
             on_disconnect()
 
     return EventSourceResponse(
-        frames(),
+        for_at_most(frames(), max_s),
         headers={"Location": f"{run_path}/stream", "Content-Location": run_path},
         ping=heartbeat_s,
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),

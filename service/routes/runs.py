@@ -127,6 +127,7 @@ async def join_stream(
         cancel_on_disconnect=cancel_on_disconnect,
         start=after_event(last_event_id) if last_event_id else None,
         modes=parse_stream_modes(stream_mode),
+        max_s=services.settings.join_stream_max_s,
     )
 
 

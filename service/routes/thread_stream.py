@@ -37,4 +37,8 @@ async def join_thread_stream(
         watches=services.thread_watches,
     )
     await stream.open(last_event_id)
-    return thread_stream_response(stream, heartbeat_s=services.settings.heartbeat_s)
+    return thread_stream_response(
+        stream,
+        heartbeat_s=services.settings.heartbeat_s,
+        max_s=services.settings.join_stream_max_s,
+    )

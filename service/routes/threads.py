@@ -11,7 +11,7 @@ from threadloom.service.errors import NotSupported, thread_exists, thread_not_fo
 from threadloom.service.http.deps import ExistingThread, ServicesDep, ThreadToDelete, canonical_id
 from threadloom.service.http.json_codec import JsonResponse
 from threadloom.service.ids import new_id
-from threadloom.service.schemas.responses import Thread, answers
+from threadloom.service.schemas.responses import Thread, answers, selectable
 from threadloom.service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
 from threadloom.service.storage.records import ThreadQuery, utc_now
 
@@ -36,7 +36,7 @@ async def create_thread(services: ServicesDep, body: ThreadCreate | None = None)
     return JsonResponse(existing.to_api())
 
 
-@router.post("/search", responses=answers(list[Thread]))
+@router.post("/search", responses=answers(list[selectable(Thread)]))
 async def search_threads(services: ServicesDep, body: ThreadSearch | None = None) -> JsonResponse:
     body = body or ThreadSearch()
     await authorize("threads", "search", _search_value(body))

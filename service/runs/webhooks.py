@@ -5,9 +5,15 @@ otherwise), and checks it again before each delivery (a name may resolve elsewhe
 - the URL is `http` or `https`, no longer than `max_url_length`; with `https_only`, https;
 - with an allow-list (`webhook_allowed_hosts`, `webhooks.url.allowed_domains`; exact names or
   `*.example.com`, which matches subdomains only), the host must be on it;
-- a host not on the list must not resolve to a loopback, link-local (cloud metadata),
-  unspecified or reserved address (nor a private one with `disable_private_ips`): a listed host
-  is trusted as configured, and `webhooks.url.disable_loopback: false` allows loopback for all.
+- a host not on the list must not resolve to a loopback, link-local (cloud metadata:
+  169.254/16, fe80::/10), unspecified or reserved address, nor by default to a private one
+  (10/8, 172.16/12, 192.168/16, the carrier-grade NAT range 100.64/10, fc00::/7; an IPv6 address
+  mapping an IPv4 one is judged as that one): a listed host is trusted as configured,
+  `webhooks.url.disable_loopback: false` allows loopback for all, and `webhook_allow_private`
+  (or `webhooks.url.disable_private_ips: false`) private ranges. Every address the name
+  resolves to is checked, and the delivery then connects to the checked address (the URL's
+  name still sent as `Host` and TLS server name), so a name that resolves elsewhere between the
+  check and the connection (DNS rebinding) reaches nothing new.
 
 `WebhookSender` delivers in the background, so a run settles and answers as fast without one:
 one POST of LangGraph Server's payload (the run row, `status`, `run_started_at`,
@@ -63,6 +69,9 @@ DEFAULT_MAX_URL_LENGTH = 2048
 DEFAULT_ENV_PREFIX = "LG_WEBHOOK_"
 _TEMPLATE = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _RETRIED_STATUSES = frozenset({408, 429})
+# Private in practice though not in `ipaddress.is_private`: carrier-grade NAT (RFC 6598).
+_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,7 @@ class WebhookPolicy:
     allowed_suffixes: tuple[str, ...] = ()
     https_only: bool = True
     allow_loopback: bool = False
-    block_private: bool = False
+    block_private: bool = True
     allowed_ports: frozenset[int] = frozenset()
     max_url_length: int = DEFAULT_MAX_URL_LENGTH
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -109,15 +118,16 @@ class WebhookPolicy:
             allowed_suffixes=suffixes,
             https_only=bool(url.get("require_https", settings.webhook_https_only)),
             allow_loopback=not url.get("disable_loopback", True),
-            block_private=bool(url.get("disable_private_ips", False)),
+            block_private=bool(url.get("disable_private_ips", not settings.webhook_allow_private)),
             allowed_ports=frozenset(int(port) for port in url.get("allowed_ports") or []),
             max_url_length=int(url.get("max_url_length", DEFAULT_MAX_URL_LENGTH)),
             headers=_headers(section.get("headers") or {}, section.get("env_prefix")),
             allowed_fields=_allowed_fields(section.get("allowed_fields")),
         )
 
-    async def check(self, url: str) -> None:
-        """Raise `InvalidRequest` (422) unless runs may call `url`."""
+    async def check(self, url: str) -> Address | None:
+        """Raise `InvalidRequest` (422) unless runs may call `url`; the checked address to
+        connect to, or None for a listed host (connected to by name)."""
         if len(url) > self.max_url_length:
             raise InvalidRequest(f"Webhook URL too long (over {self.max_url_length} characters).")
         try:
@@ -135,15 +145,18 @@ class WebhookPolicy:
             raise InvalidRequest(f"Webhook port {port} not allowed.")
         host = parts.hostname.lower()
         if self._listed(host):
-            return
+            return None
         if self.allowed_hosts or self.allowed_suffixes:
             raise InvalidRequest(
                 f"Webhook host {host!r} is not allowed: it is not in the webhook allow-list "
                 "(THREADLOOM_WEBHOOK_ALLOWED_HOSTS, webhooks.url.allowed_domains)."
             )
-        for address in await _addresses(host, port):
+        addresses = await _addresses(host, port)
+        for address in addresses:
             if reason := self._blocked(address):
                 raise InvalidRequest(f"Webhook host {host!r} is blocked: {reason}.")
+        # IPv4 first where there is one: a host without an IPv6 route still reaches it.
+        return min(addresses, key=lambda address: address.version)
 
     def payload(self, run: Mapping[str, Any]) -> dict[str, Any]:
         """`run` (the payload without `webhook_sent_at`) as it is sent now."""
@@ -155,15 +168,21 @@ class WebhookPolicy:
     def _listed(self, host: str) -> bool:
         return host in self.allowed_hosts or any(host.endswith(s) for s in self.allowed_suffixes)
 
-    def _blocked(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    def _blocked(self, address: Address) -> str | None:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
         if address.is_loopback:
             return None if self.allow_loopback else "it is a loopback address"
         if address.is_link_local or address.is_unspecified or address.is_multicast:
             return "it is a link-local, unspecified or multicast address"
         if address.is_reserved:
             return "it is a reserved address"
-        if self.block_private and address.is_private:
-            return "it is a private address (webhooks.url.disable_private_ips)"
+        if self.block_private and (address.is_private or address in _SHARED_ADDRESS_SPACE):
+            return (
+                "it is a private address (allow private ranges with "
+                "THREADLOOM_WEBHOOK_ALLOW_PRIVATE, or list the host in "
+                "THREADLOOM_WEBHOOK_ALLOWED_HOSTS)"
+            )
         return None
 
 
@@ -202,16 +221,29 @@ class WebhookSender:
                 logger.warning("webhooks dropped at shutdown count=%d", len(late))
         await self._client.aclose()
 
+    def _request(self, url: str, address: Address | None, run: Mapping[str, Any]) -> httpx.Request:
+        """The POST of `run` to `url`, sent to the checked `address` when there is one."""
+        parts = httpx.URL(url)
+        headers = {"content-type": "application/json", **self.policy.headers}
+        extensions: dict[str, Any] = {}
+        if address is not None and parts.host != str(address):
+            headers["host"] = parts.netloc.decode("ascii")
+            extensions["sni_hostname"] = parts.host
+            parts = parts.copy_with(host=str(address))
+        return self._client.build_request(
+            "POST",
+            parts,
+            content=dumps(self.policy.payload(run)),
+            headers=headers,
+            extensions=extensions,
+        )
+
     async def _deliver(self, url: str, run: Mapping[str, Any]) -> None:
         run_id = run.get("run_id")
         for attempt in range(1, self._attempts + 1):
             try:
-                await self.policy.check(url)
-                response = await self._client.post(
-                    url,
-                    content=dumps(self.policy.payload(run)),
-                    headers={"content-type": "application/json", **self.policy.headers},
-                )
+                address = await self.policy.check(url)
+                response = await self._client.send(self._request(url, address, run))
             except InvalidRequest as exc:
                 logger.warning("webhook not sent run_id=%s: %s", run_id, exc.detail)
                 return
@@ -296,7 +328,7 @@ def _allowed_fields(fields: Any) -> frozenset[str] | None:
     return frozenset(fields)
 
 
-async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+async def _addresses(host: str, port: int) -> list[Address]:
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:

@@ -28,7 +28,10 @@ from pydantic import BaseModel, ConfigDict, create_model
 RUN_ERRORS = (400, 404, 409, 501, 503)
 # Why each error status is answered, as the document says it.
 ERROR_DESCRIPTIONS = {
-    400: "The request contradicts itself or the resource it acts on.",
+    400: (
+        "The request contradicts itself or the resource it acts on, or its body cannot be "
+        "parsed (not UTF-8)."
+    ),
     401: "No API key, or an unknown one (API keys are on).",
     403: "The key may see the resource but not change it.",
     404: "The resource does not exist (or belongs to another owner).",

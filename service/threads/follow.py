@@ -29,7 +29,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from threadloom.service.errors import InvalidRequest
 from threadloom.service.http.json_codec import dumps, loads
 from threadloom.service.http.run_responses import REPLAY_ALL, Run
-from threadloom.service.http.sse import frame
+from threadloom.service.http.sse import for_at_most, frame
 from threadloom.service.runs.events import RunEvent
 from threadloom.service.storage.records import RunRecord
 from threadloom.service.storage.runs import Runs
@@ -161,15 +161,18 @@ class ThreadStream:
             offset += _PAGE
 
 
-def thread_stream_response(stream: ThreadStream, *, heartbeat_s: float) -> EventSourceResponse:
-    """The stream's events as SSE frames, each with its id, and heartbeat comments."""
+def thread_stream_response(
+    stream: ThreadStream, *, heartbeat_s: float, max_s: float | None = None
+) -> EventSourceResponse:
+    """The stream's events as SSE frames, each with its id, and heartbeat comments; for at
+    most `max_s` seconds if given."""
 
     async def frames() -> AsyncIterator[bytes]:
         async for event_id, event in stream.events():
             yield frame(event, event_id)
 
     return EventSourceResponse(
-        frames(),
+        for_at_most(frames(), max_s),
         ping=heartbeat_s,
         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
     )

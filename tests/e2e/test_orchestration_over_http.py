@@ -15,6 +15,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from tests.e2e.server_process import REPO
+from tests.graphs.ui_interrupt_schemas import is_agent_inbox_interrupt, is_hitl_request
 from tests.service.live_server import start_server
 
 SUPERVISOR = "supervisor"
@@ -196,3 +197,29 @@ async def test_approval_asks_again_when_the_resume_is_no_decision(
     assert (await approval.threads.get(thread_id))["status"] == "interrupted"
     messages = await _decide(approval, thread_id, {"approved": True})
     assert messages[2]["content"] == "391"
+
+
+async def test_approval_asks_in_the_ui_shapes_and_takes_agent_inbox_answers(
+    approval: LangGraphClient,
+) -> None:
+    thread_id, waiting = await _pause(approval, "compute 17*23")
+    (pending,) = (await approval.threads.get(thread_id))["interrupts"].values()
+    question = pending[0]["value"]
+    assert is_agent_inbox_interrupt(question) and is_hitl_request(question)
+    assert question["action_request"] == {"action": "calculator", "args": waiting["args"]}
+
+    edit = {"type": "edit", "args": {"action": "calculator", "args": {"expression": "12*7"}}}
+    messages = await _decide(approval, thread_id, [edit])
+    assert messages[2]["content"] == "84" and messages[2]["tool_call_id"] == waiting["id"]
+
+    thread_id, waiting = await _pause(approval, "compute 17*23")
+    messages = await _decide(approval, thread_id, [{"type": "response", "args": "Use 12*7."}])
+    assert messages[2]["status"] == "error" and "Use 12*7." in messages[2]["content"]
+
+
+async def test_approval_takes_agent_chat_ui_decisions(approval: LangGraphClient) -> None:
+    thread_id, waiting = await _pause(approval, "compute 17*23")
+
+    messages = await _decide(approval, thread_id, {"decisions": [{"type": "approve"}]})
+
+    assert messages[2]["content"] == "391" and messages[2]["tool_call_id"] == waiting["id"]

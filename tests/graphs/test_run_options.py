@@ -108,11 +108,10 @@ async def test_a_call_needing_approval_pauses_the_run_before_any_tool_runs() -> 
     graph, config, result = await _paused(calls, ["calculator"])
 
     (pending,) = result["__interrupt__"]
-    assert pending.value == {
-        "tool_calls": [
-            {"name": "calculator", "args": {"expression": "2+2"}, "id": "a", "type": "tool_call"}
-        ]
-    }
+    assert pending.value["tool_calls"] == [
+        {"name": "calculator", "args": {"expression": "2+2"}, "id": "a", "type": "tool_call"}
+    ]
+    assert [request["name"] for request in pending.value["action_requests"]] == ["calculator"]
     state = await graph.aget_state(config)
     assert state.next == ("tools",)
     assert not any(isinstance(m, ToolMessage) for m in state.values["messages"])

@@ -19,8 +19,9 @@ from langgraph_sdk.client import LangGraphClient
 
 from tests.service.live_server import LiveServer, StartServer
 from threadloom.service.assistants import GRAPH_ID, Assistants, system_assistant_id
-from threadloom.service.crons.schedule import next_run
+from threadloom.service.crons.schedule import check_interval, next_run
 from threadloom.service.crons.scheduler import CronScheduler
+from threadloom.service.errors import InvalidRequest
 from threadloom.service.ids import new_id
 from threadloom.service.runs.manager import ActiveRun
 from threadloom.service.settings import Settings
@@ -54,6 +55,27 @@ async def status_of(call: Any) -> int:
 async def ended(runs: list[ActiveRun]) -> list[str]:
     async with asyncio.timeout(DEADLINE_S):
         return [(await run.outcome()).status for run in runs]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "min_interval_s", "allowed"),
+    [
+        ("*/1 * * * * *", 60, False),
+        ("0,30 * * * * *", 60, False),
+        ("0,1 * * * *", 120, False),  # its gaps vary: the shortest counts
+        ("* * * * *", 60, True),
+        ("*/1 * * * * *", 1, True),
+        (YEARLY, 60, True),
+    ],
+)
+def test_schedules_finer_than_the_minimum_interval_are_refused(
+    schedule: str, min_interval_s: float, allowed: bool
+) -> None:
+    if allowed:
+        check_interval(schedule, min_interval_s)
+        return
+    with pytest.raises(InvalidRequest, match="THREADLOOM_CRON_MIN_INTERVAL_S"):
+        check_interval(schedule, min_interval_s)
 
 
 def test_schedules_are_read_in_their_timezone_across_daylight_saving() -> None:
@@ -135,6 +157,7 @@ async def test_bad_input_is_refused_and_writes_nothing(sdk: LangGraphClient) -> 
     refusals = [
         (sdk.crons.create("agent", schedule="not a schedule"), 422),
         (sdk.crons.create("agent", schedule="0 0 31 2 *"), 422),  # never fires
+        (sdk.crons.create("agent", schedule="*/1 * * * * *"), 422),  # every second
         (sdk.crons.create("agent", schedule=YEARLY, timezone="Mars/Base"), 422),
         (sdk.crons.create("nope", schedule=YEARLY), 404),
         (sdk.crons.create(MISSING, schedule=YEARLY), 404),
@@ -151,6 +174,7 @@ async def test_bad_input_is_refused_and_writes_nothing(sdk: LangGraphClient) -> 
         (sdk.crons.update(MISSING, enabled=False), 404),
         (sdk.crons.update("not-a-uuid", enabled=False), 422),
         (sdk.crons.update(cron["cron_id"], schedule="61 * * * *"), 422),
+        (sdk.crons.update(cron["cron_id"], schedule="*/30 * * * * *"), 422),
         (sdk.crons.update(cron["cron_id"], timezone="Mars/Base"), 422),
         (sdk.crons.update(cron["cron_id"]), 400),  # nothing to change
         (sdk.crons.delete(MISSING), 404),

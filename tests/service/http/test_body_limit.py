@@ -3,6 +3,7 @@ chunked, and reach no route: nothing is written."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from tests.service.live_server import StartServer
+from threadloom.service.http import limits
 
 LIMIT = 4096
 JSON = {"Content-Type": "application/json"}
@@ -92,3 +94,30 @@ async def test_the_default_limit_is_one_mebibyte(start: StartServer) -> None:
         assert refused.status_code == 413
         accepted = await http.put("/store/items", content=padded_item(1024**2), headers=JSON)
         assert accepted.status_code == 204, accepted.text
+
+
+async def test_a_large_body_is_checked_off_the_event_loop(
+    start: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 500 KB prompt is walked in a thread; a small body, on the loop (cheaper than a hop)."""
+    checked_on: list[bool] = []
+    check = limits.json_body_problem
+
+    def recording(body: bytes, max_depth: int) -> str | None:
+        try:
+            asyncio.get_running_loop()
+            checked_on.append(True)
+        except RuntimeError:
+            checked_on.append(False)
+        return check(body, max_depth)
+
+    monkeypatch.setattr(limits, "json_body_problem", recording)
+    server = await start()  # the default limit, 1 MiB
+    prompt = {"messages": [{"type": "human", "content": "x" * 500_000}]}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        small = await client.post("/threads", json={"metadata": {"graph_id": "agent"}})
+        thread_id = small.json()["thread_id"]
+        large = await client.post(f"/threads/{thread_id}/state", json={"values": prompt})
+
+    assert large.status_code == small.status_code == 200
+    assert checked_on == [True, False]  # [small: on the loop, large: in a thread]

@@ -55,3 +55,27 @@ async def test_with_api_keys_every_route_declares_and_answers_401(start: StartSe
             else:
                 assert answer.status_code == 401, (method, path)
                 assert {"401", "429"} <= set(operation["responses"]), (method, path)
+
+
+async def test_searches_with_select_answer_partial_objects(server: LiveServer) -> None:
+    """`select` keeps only the fields it names: no field of a search's items is required."""
+    document = server.app.openapi()
+    schemas = document["components"]["schemas"]
+    for path in ("/threads/search", "/assistants/search", "/runs/crons/search"):
+        answer = document["paths"][path]["post"]["responses"]["200"]
+        items = answer["content"]["application/json"]["schema"]["items"]
+        item = schemas[items["$ref"].rsplit("/", 1)[1]]
+        assert not item.get("required"), path
+    assert "thread_id" in schemas["Thread"]["required"]  # a thread read whole has its id
+
+
+async def test_routes_with_a_body_document_an_unparseable_one(
+    server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    document = server.app.openapi()
+    assert "400" in document["paths"]["/threads"]["post"]["responses"]
+    answer = await client.post(
+        "/threads", content=b"\xff\xfe", headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code in (400, 422)
+    assert str(answer.status_code) in document["paths"]["/threads"]["post"]["responses"]

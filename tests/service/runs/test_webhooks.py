@@ -5,6 +5,7 @@ the run."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -312,3 +313,61 @@ async def test_an_invalid_webhooks_section_refuses_to_start(
 ) -> None:
     with pytest.raises(ConfigurationError):
         await start(webhooks=webhooks)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.1.2.3",
+        "172.16.0.1",
+        "172.31.255.254",
+        "192.168.1.1",
+        "100.64.0.1",
+        "100.127.255.254",
+        "[fc00::1]",
+        "[fd12:3456::1]",
+        "[::ffff:10.0.0.1]",
+    ],
+)
+async def test_private_ranges_are_refused_by_default(address: str) -> None:
+    policy = WebhookPolicy.from_settings(Settings())
+    with pytest.raises(InvalidRequest, match="private address"):
+        await policy.check(f"https://{address}/hook")
+
+    allowed = WebhookPolicy.from_settings(Settings(webhook_allow_private=True))
+    checked = await allowed.check(f"https://{address}/hook")
+    assert checked == ipaddress.ip_address(address.strip("[]"))
+
+
+@pytest.mark.parametrize(
+    "address", ["169.254.169.254", "[fe80::1]", "127.0.0.53", "[::ffff:127.0.0.1]"]
+)
+async def test_link_local_and_loopback_stay_refused_with_private_ranges_allowed(
+    address: str,
+) -> None:
+    policy = WebhookPolicy.from_settings(Settings(webhook_allow_private=True))
+    with pytest.raises(InvalidRequest, match=r"link-local|loopback"):
+        await policy.check(f"https://{address}/hook")
+
+
+async def test_a_name_is_judged_by_the_address_it_resolves_to() -> None:
+    policy = WebhookPolicy.from_settings(Settings())
+    with pytest.raises(InvalidRequest, match="'localhost' is blocked: it is a loopback"):
+        await policy.check("https://localhost/hook")
+
+
+async def test_a_delivery_connects_to_the_checked_address_under_the_urls_name(
+    start: StartServer, receiver: Receiver
+) -> None:
+    server = await start(webhooks={"url": {"disable_loopback": False, "require_https": False}})
+    by_name = receiver.url.replace("127.0.0.1", "localhost")
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        thread_id = await new_thread(http)
+        await http.post(
+            f"/threads/{thread_id}/runs/wait",
+            json={"assistant_id": "agent", "input": ASK, "webhook": by_name},
+        )
+    delivery = await receiver.next()
+
+    assert delivery.headers["host"] == by_name.split("/")[2]
+    assert delivery.path == "/hooks/run"
