@@ -32,13 +32,12 @@ import torch
 from transformers import DynamicCache
 
 from threadloom.models.batch_cache import BatchCache
+from threadloom.models.batch_sequence import BatchSequence, HandOver, ScheduledRequest
 from threadloom.models.errors import GenerationBusyError, GenerationError
 from threadloom.models.generation import (
-    FinishReason,
     SamplingParams,
     TokenEvent,
     TransformersGenerator,
-    _TokenChooser,
 )
 from threadloom.models.generation_stats import GenerationStats
 from threadloom.models.prefix_cache import LayerKV, PrefixCache
@@ -50,7 +49,6 @@ logger = logging.getLogger(__name__)
 # each token costs about twice as much, so a shorter prefix would make the first token later.
 MIN_REUSED_SHARE = 0.5
 
-HandOver = Callable[[TokenEvent | BaseException | None], None]
 """Receives a request's tokens, then its error if it failed, then None when it has ended."""
 
 # Every scheduler of this process, for metrics: the model (and its scheduler) is a fact of the
@@ -74,22 +72,6 @@ class StepReport:
     waiting: int
     prefilled: int = 0  # prompt tokens run through the model for the requests admitted
     reused: int = 0  # prompt tokens of those requests taken from the prefix cache instead
-
-
-class ScheduledRequest:
-    """A submitted request; `cancel()` makes it leave the batch before the next step."""
-
-    def __init__(self, request_id: int, cancel: threading.Event) -> None:
-        self.id = request_id
-        self._caller_cancel = cancel  # the submitter's event, which it may set at any time
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set() or self._caller_cancel.is_set()
 
 
 class BatchScheduler:
@@ -129,12 +111,12 @@ class BatchScheduler:
         self._emitted = 0  # tokens handed over, read once per step into `stats`
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
-        self._waiting: deque[_Sequence] = deque()
+        self._waiting: deque[BatchSequence] = deque()
         self._in_flight = 0  # waiting + decoding, counted under the lock
         self._stopped = False
         self._thread: threading.Thread | None = None
         # Owned by the scheduler thread only.
-        self._active: list[_Sequence] = []
+        self._active: list[BatchSequence] = []
         self._batch = BatchCache()
         _SCHEDULERS.add(self)
 
@@ -161,7 +143,7 @@ class BatchScheduler:
             GenerationBusyError: every batch slot and queue place is taken.
             GenerationError: the prompt is empty or longer than the model reads.
         """
-        budget = self._engine._token_budget(len(input_ids), params.max_new_tokens)
+        budget = self._engine.token_budget(len(input_ids), params.max_new_tokens)
         with self._lock:
             if self._stopped:
                 raise GenerationError(
@@ -174,7 +156,7 @@ class BatchScheduler:
                 )
             request = ScheduledRequest(next(self._ids), cancel)
             self._waiting.append(
-                _Sequence(request, input_ids, params, budget, self.eos_token_ids, hand_over)
+                BatchSequence(request, input_ids, params, budget, self.eos_token_ids, hand_over)
             )
             self._in_flight += 1
             if self._thread is None:
@@ -236,11 +218,11 @@ class BatchScheduler:
             self._waiting.clear()
         self._leave([*self._active, *waiting], stopped)
 
-    def _step(self, joining: list[_Sequence]) -> None:
+    def _step(self, joining: list[BatchSequence]) -> None:
         started, emitted = time.perf_counter(), self._emitted
         left = [seq for seq in self._active if seq.request.cancelled]
         self._leave(left)
-        joined: list[_Sequence] = []
+        joined: list[BatchSequence] = []
         prefilled = reused = 0
         for seq in joining:
             if seq.request.cancelled:
@@ -268,7 +250,7 @@ class BatchScheduler:
         if self.on_step is not None:
             self._report(self.on_step, batch, joined, left, prefilled, reused)
 
-    def _prefill(self, seq: _Sequence) -> DynamicCache | None:
+    def _prefill(self, seq: BatchSequence) -> DynamicCache | None:
         """Run the prompt alone (past its cached prefix); the first token, and the cache if the
         request goes on."""
         try:
@@ -277,7 +259,7 @@ class BatchScheduler:
                 input_ids=seq.ids[:, start : seq.length].to(self.model.device),
                 past_key_values=past,
                 use_cache=True,
-                **self._engine._forward_options,
+                **self._engine.forward_options,
             )
             seq.reused, seq.prefilled = start, seq.length - start
             token = seq.choose(output.logits[:, -1, :])
@@ -292,7 +274,7 @@ class BatchScheduler:
             return None
         return cache
 
-    def _cached_prefix(self, seq: _Sequence) -> tuple[DynamicCache | None, int]:
+    def _cached_prefix(self, seq: BatchSequence) -> tuple[DynamicCache | None, int]:
         """The cache of the longest kept prefix of the prompt, and its length (0: none)."""
         if self.prefix_cache is None:
             return None, 0
@@ -303,26 +285,26 @@ class BatchScheduler:
         # DynamicCache copies the tensors it is given, so the kept entry is never written to.
         return DynamicCache(ddp_cache_data=hit.layers, config=self.model.config), hit.length
 
-    def _remember(self, seq: _Sequence, layers: tuple[LayerKV, ...]) -> None:
+    def _remember(self, seq: BatchSequence, layers: tuple[LayerKV, ...]) -> None:
         """Keep a leaving sequence's keys and values for the requests that share its prefix."""
         if self.prefix_cache is None or not layers:
             return
         covered = layers[0][0].shape[-2]  # the last token chosen was never run through the model
         self.prefix_cache.store(seq.ids[0, :covered].clone(), layers)
 
-    def _decode(self) -> list[_Sequence]:
+    def _decode(self) -> list[BatchSequence]:
         """One forward pass for every row; returns the rows that ended."""
         last = [[seq.last_token] for seq in self._active]
         output = self.model(
             input_ids=torch.tensor(last, dtype=torch.long, device=self.model.device),
             use_cache=True,
             **self._batch.step_inputs(),
-            **self._engine._forward_options,
+            **self._engine.forward_options,
         )
         logits = output.logits[:, -1, :]
         greedy = logits.float().argmax(dim=-1).tolist()
-        ended: list[_Sequence] = []
-        failed: list[tuple[_Sequence, Exception]] = []
+        ended: list[BatchSequence] = []
+        failed: list[tuple[BatchSequence, Exception]] = []
         for row, seq in enumerate(self._active):
             try:
                 token = greedy[row] if seq.plain_greedy else seq.choose(logits[row : row + 1])
@@ -336,7 +318,7 @@ class BatchScheduler:
             self._leave([seq], GenerationError(f"Sampling failed: {exc}"))
         return [*ended, *(seq for seq, _ in failed)]
 
-    def _emit(self, seq: _Sequence, token: int) -> bool:
+    def _emit(self, seq: BatchSequence, token: int) -> bool:
         """Hand `token` over; whether the request goes on decoding."""
         finish = seq.add(token)
         self._emitted += 1
@@ -347,7 +329,7 @@ class BatchScheduler:
             return False
         return finish is None
 
-    def _leave(self, seqs: list[_Sequence], error: BaseException | None = None) -> None:
+    def _leave(self, seqs: list[BatchSequence], error: BaseException | None = None) -> None:
         """End these requests: drop them from the batch and tell their consumers."""
         if not seqs:
             return
@@ -366,9 +348,9 @@ class BatchScheduler:
     def _report(
         self,
         hook: Callable[[StepReport], None],
-        batch: list[_Sequence],
-        joined: list[_Sequence],
-        left: list[_Sequence],
+        batch: list[BatchSequence],
+        joined: list[BatchSequence],
+        left: list[BatchSequence],
         prefilled: int,
         reused: int,
     ) -> None:
@@ -387,59 +369,3 @@ class BatchScheduler:
             hook(report)
         except Exception:
             logger.warning("on_step hook failed step=%d", report.step, exc_info=True)
-
-
-class _Sequence:
-    """One request inside the scheduler: its ids so far, its sampler and where tokens go."""
-
-    def __init__(
-        self,
-        request: ScheduledRequest,
-        input_ids: list[int],
-        params: SamplingParams,
-        budget: int,
-        eos_token_ids: frozenset[int],
-        hand_over: HandOver,
-    ) -> None:
-        self.request = request
-        self.hand_over = hand_over
-        self.budget = budget
-        self.generated = 0
-        self.prefilled = self.reused = 0  # prompt tokens run, and taken from the prefix cache
-        self.stop_ids = params.stop_token_ids | eos_token_ids
-        # Prompt and generated ids in one buffer: repetition penalty reads them all.
-        self.ids = torch.empty((1, len(input_ids) + budget), dtype=torch.long)
-        self.ids[0, : len(input_ids)] = torch.tensor(input_ids, dtype=torch.long)
-        self.length = len(input_ids)
-        self.choose_token = _TokenChooser(params, self.ids.device)
-        self.plain_greedy = self.choose_token.plain_greedy
-        self._closed = False
-
-    @property
-    def last_token(self) -> int:
-        return int(self.ids[0, self.length - 1])
-
-    def choose(self, logits: torch.Tensor) -> int:
-        return self.choose_token(self.ids[:, : self.length].to(logits.device), logits)
-
-    def add(self, token: int) -> FinishReason | None:
-        """Record `token`; the finish reason if it is the last one."""
-        self.ids[0, self.length] = token
-        self.length += 1
-        self.generated += 1
-        if token in self.stop_ids:
-            return "stop"
-        return "length" if self.generated == self.budget else None
-
-    def close(self, error: BaseException | None) -> bool:
-        """Tell the consumer the request has ended; False if it had been told already."""
-        if self._closed:
-            return False
-        self._closed = True
-        try:
-            if error is not None:
-                self.hand_over(error)
-            self.hand_over(None)
-        except Exception:
-            logger.warning("token consumer failed request=%d", self.request.id, exc_info=True)
-        return True

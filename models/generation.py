@@ -80,18 +80,18 @@ class TransformersGenerator:
         # Only the last position's logits are needed; computing all of a long prompt's costs
         # prompt_length x vocabulary floats. Models without the option compute them all.
         accepts = "logits_to_keep" in inspect.signature(model.forward).parameters
-        self._forward_options: dict[str, Any] = {"logits_to_keep": 1} if accepts else {}
+        self.forward_options: dict[str, Any] = {"logits_to_keep": 1} if accepts else {}
 
     def stream(
         self, input_ids: list[int], params: SamplingParams, cancel: threading.Event
     ) -> Iterator[TokenEvent]:
-        budget = self._token_budget(len(input_ids), params.max_new_tokens)
+        budget = self.token_budget(len(input_ids), params.max_new_tokens)
         device = self.model.device
         # Prompt and generated ids in one buffer: repetition penalty reads them all.
         ids = torch.empty((1, len(input_ids) + budget), dtype=torch.long, device=device)
         ids[0, : len(input_ids)] = torch.tensor(input_ids, dtype=torch.long)
         length = len(input_ids)
-        choose = _TokenChooser(params, device)
+        choose = TokenChooser(params, device)
         stop_ids = params.stop_token_ids | self.eos_token_ids
         step_input = ids[:, :length]
         past: Any = None
@@ -103,7 +103,7 @@ class TransformersGenerator:
                     input_ids=step_input,
                     past_key_values=past,
                     use_cache=True,
-                    **self._forward_options,
+                    **self.forward_options,
                 )
                 token = choose(ids[:, :length], output.logits[:, -1, :])
             past = output.past_key_values
@@ -115,7 +115,7 @@ class TransformersGenerator:
             yield TokenEvent(token, "length" if step == budget - 1 else None)
             step_input = ids[:, length - 1 : length]
 
-    def _token_budget(self, prompt_length: int, max_new_tokens: int) -> int:
+    def token_budget(self, prompt_length: int, max_new_tokens: int) -> int:
         if prompt_length == 0:
             raise GenerationError("The prompt is empty: there is nothing to continue from.")
         if self.max_positions is None:
@@ -138,7 +138,7 @@ def _eos_token_ids(model: Any) -> frozenset[int]:
     return frozenset([eos] if isinstance(eos, int) else eos)
 
 
-class _TokenChooser:
+class TokenChooser:
     """Greedy or sampled choice of the next token, with a private RNG so seeds are per request."""
 
     def __init__(self, params: SamplingParams, device: torch.device) -> None:

@@ -81,35 +81,14 @@ def load_local_model(
     offline = _offline()
     target = _device(device, name_or_path)
     quantized = _quantization_args(quantization, target, name_or_path)
-    load_args: dict[str, Any] = {
-        "trust_remote_code": trust_remote_code,
-        "local_files_only": offline,
-        "token": hf_token,
-    }
-    started = time.monotonic()
+    load_args: dict[str, Any] = {"trust_remote_code": trust_remote_code, "token": hf_token}
+    load_args["local_files_only"] = offline
     logger.info(
         "loading model=%s device=%s dtype=%s quantization=%s offline=%s",
         name_or_path, target, dtype, quantization, offline,
     )
-    with _load_errors(name_or_path, offline):
-        tokenizer = AutoTokenizer.from_pretrained(source, **load_args)
-        if not getattr(tokenizer, "chat_template", None):
-            raise ModelLoadError(
-                f"Model {name_or_path!r} has no chat template, so it cannot hold a conversation. "
-                "Use an instruct/chat variant of the model."
-            )
-        model = AutoModelForCausalLM.from_pretrained(
-            source,
-            dtype=_torch_dtype(dtype, target),
-            **quantized,
-            **load_args,
-        )
-    if not quantized:  # quantized weights are placed by their device_map
-        model.to(target)
-    model.eval()
-    logger.info(
-        "loaded model=%s parameters=%d seconds=%.1f",
-        name_or_path, model.num_parameters(), time.monotonic() - started,
+    tokenizer, model = _load_weights(
+        name_or_path, source, _torch_dtype(dtype, target), target, quantized, load_args
     )
     return LocalChatModel(
         model_name=name_or_path,
@@ -118,6 +97,37 @@ def load_local_model(
         tool_call_format=tool_call_format,
         **model_fields,
     )
+
+
+def _load_weights(
+    name_or_path: str,
+    source: str,
+    dtype: torch.dtype | str,
+    target: str,
+    quantized: dict[str, Any],
+    load_args: dict[str, Any],
+) -> tuple[Any, Any]:
+    """The tokenizer and the model, in eval mode on `target`; load failures as
+    `ModelLoadError`."""
+    started = time.monotonic()
+    with _load_errors(name_or_path, load_args["local_files_only"]):
+        tokenizer = AutoTokenizer.from_pretrained(source, **load_args)
+        if not getattr(tokenizer, "chat_template", None):
+            raise ModelLoadError(
+                f"Model {name_or_path!r} has no chat template, so it cannot hold a conversation. "
+                "Use an instruct/chat variant of the model."
+            )
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=dtype, **quantized, **load_args
+        )
+    if not quantized:  # quantized weights are placed by their device_map
+        model.to(target)
+    model.eval()
+    logger.info(
+        "loaded model=%s parameters=%d seconds=%.1f",
+        name_or_path, model.num_parameters(), time.monotonic() - started,
+    )
+    return tokenizer, model
 
 
 def set_torch_threads(threads: int) -> None:

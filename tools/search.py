@@ -36,10 +36,19 @@ def bundled_index() -> SearchIndex:
     return SearchIndex.from_jsonl(CORPUS_PATH)
 
 
+class BundledCorpus:
+    """The bundled corpus as a provider that reads it on its first search, not at import."""
+
+    description = SearchIndex.description
+
+    def search(self, query: str, k: int = 3) -> list[Fact]:
+        return bundled_index().search(query, k)
+
+
 def make_search_tool(tavily_api_key: str | None = None, tavily_url: str = TAVILY_URL) -> BaseTool:
     """A `search` tool over Tavily when a key is given, else over the bundled corpus."""
     provider: SearchProvider = (
-        TavilySearch(tavily_api_key, tavily_url) if tavily_api_key else bundled_index()
+        TavilySearch(tavily_api_key, tavily_url) if tavily_api_key else BundledCorpus()
     )
 
     @tool("search", description=provider.description)

@@ -27,8 +27,7 @@ from threadloom.service.errors import (
     NotFound,
     thread_not_found,
 )
-from threadloom.service.http.deps import canonical_id
-from threadloom.service.ids import new_id
+from threadloom.service.ids import canonical_id, new_id
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.runs.webhooks import WebhookPolicy
 from threadloom.service.schemas.crons import CronCount, CronCreate, CronPatch, CronSearch

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threadloom.service.assistants import Assistants
+from threadloom.service.crons.jobs import CronJobs
 from threadloom.service.deployment.graph_registry import GraphRegistry
-from threadloom.service.errors import InvalidRequest, thread_not_found
+from threadloom.service.errors import thread_not_found
 from threadloom.service.http.configurable_headers import HeaderFilter
+from threadloom.service.ids import canonical_id
 from threadloom.service.runs.manager import RunManager
 from threadloom.service.runs.queue import RunQueue
 from threadloom.service.schemas.runs import RunCreate
@@ -31,9 +32,6 @@ from threadloom.service.storage.threads import Threads
 from threadloom.service.threads.access import ThreadAction, thread_for_caller
 from threadloom.service.threads.record import ThreadRecorder
 from threadloom.service.threads.watch import ThreadWatches
-
-if TYPE_CHECKING:  # service.crons uses this module's id checks
-    from threadloom.service.crons.jobs import CronJobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +62,6 @@ async def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def canonical_id(value: str, what: str) -> str:
-    """`value` as a canonical UUID string; 422 naming `what` if it is not a UUID."""
-    try:
-        return str(UUID(value))
-    except ValueError:
-        raise InvalidRequest(f"Invalid {what} ID: must be a UUID, got {value!r}.") from None
 
 
 # Path ids are checked by `canonical_id` (for its message); the document shows their format.

@@ -31,6 +31,20 @@ def frame(event: RunEvent, event_id: int | None = None) -> bytes:
     return b"".join(parts)
 
 
+def sse_response(
+    frames: AsyncIterator[bytes], *, heartbeat_s: float, **options: Any
+) -> EventSourceResponse:
+    """Every SSE response of the service is built here: `frames` as they come, and a
+    `: heartbeat` comment every `heartbeat_s` so proxies keep the stream open. `options` go
+    to `EventSourceResponse` (headers, a client-close handler)."""
+    return EventSourceResponse(
+        frames,
+        ping=heartbeat_s,
+        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
+        **options,
+    )
+
+
 async def for_at_most(frames: AsyncIterator[bytes], max_s: float | None) -> AsyncIterator[bytes]:
     """`frames` until they end or, with `max_s`, until `max_s` seconds have passed (the stream
     then ends as if its source had: the `join_stream_max_s` setting)."""
@@ -72,11 +86,10 @@ def event_stream_response(
         if on_disconnect is not None:
             on_disconnect()
 
-    return EventSourceResponse(
+    return sse_response(
         for_at_most(frames(), max_s),
+        heartbeat_s=heartbeat_s,
         headers={"Location": f"{run_path}/stream", "Content-Location": run_path},
-        ping=heartbeat_s,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
         client_close_handler_callable=on_client_gone,
     )
 

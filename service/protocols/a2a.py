@@ -25,13 +25,13 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import InvalidRequest, NotFound, ServiceError
 from threadloom.service.http.deps import Services, ServicesDep
 from threadloom.service.http.json_codec import JsonResponse, dumps, loads
-from threadloom.service.http.sse import frame
+from threadloom.service.http.sse import frame, sse_response
 from threadloom.service.ids import new_id
 from threadloom.service.protocols import a2a_tasks
 from threadloom.service.protocols.a2a_tasks import Json
@@ -309,11 +309,7 @@ def _stream(
             yield event({"artifactUpdate": {**ids, "artifact": artifact, "lastChunk": True}})
         yield event({"statusUpdate": {**ids, "status": a2a_tasks.status(state, failure, ids)}})
 
-    return EventSourceResponse(
-        events(),
-        ping=services.settings.heartbeat_s,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
-    )
+    return sse_response(events(), heartbeat_s=services.settings.heartbeat_s)
 
 
 async def _card(request: Request, services: Services, assistant_id: str) -> Json:

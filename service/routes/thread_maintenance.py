@@ -7,9 +7,9 @@ from fastapi import APIRouter
 
 from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import thread_not_found
-from threadloom.service.http.deps import ExistingThread, ServicesDep, canonical_id
+from threadloom.service.http.deps import ExistingThread, ServicesDep
 from threadloom.service.http.json_codec import JsonResponse
-from threadloom.service.ids import new_id
+from threadloom.service.ids import canonical_id, new_id
 from threadloom.service.schemas.responses import Pruned, Thread, answers
 from threadloom.service.schemas.threads import ThreadPrune
 from threadloom.service.storage.thread_checkpoints import (

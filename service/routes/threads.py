@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, Response, status
 
 from threadloom.service.auth.policy import authorize
 from threadloom.service.errors import NotSupported, thread_exists, thread_not_found
-from threadloom.service.http.deps import ExistingThread, ServicesDep, ThreadToDelete, canonical_id
+from threadloom.service.http.deps import ExistingThread, ServicesDep, ThreadToDelete
 from threadloom.service.http.json_codec import JsonResponse
-from threadloom.service.ids import new_id
+from threadloom.service.ids import canonical_id, new_id
 from threadloom.service.schemas.responses import Thread, answers, selectable
 from threadloom.service.schemas.threads import ThreadCount, ThreadCreate, ThreadPatch, ThreadSearch
 from threadloom.service.storage.records import ThreadQuery, utc_now

@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator
 
 from threadloom.service.storage.database import Queries
+from threadloom.service.storage.errors import CONNECTION_ERRORS
 from threadloom.service.storage.records import RunEvent
 from threadloom.service.storage.run_events import Appended, RunEventStore
 from threadloom.service.storage.wakeups import Wakeups, run_topic
@@ -35,6 +36,8 @@ __all__ = ["EventLog", "EventLogs", "RunEvent", "StoredEventLog"]
 logger = logging.getLogger(__name__)
 
 BATCH_WINDOW_S = 0.05
+# How long a batch is retried while the database is unreachable, before its writer gives up.
+WRITE_RETRY_LIMIT_S = 120.0
 
 
 class EventLog:
@@ -244,14 +247,18 @@ class EventLogs:
         async def notify(tx: Queries) -> None:
             await self._wakeups.notify_others_in(tx, run_topic(run_id))
 
+        give_up_at = time.monotonic() + WRITE_RETRY_LIMIT_S
         while True:
             try:
                 appended = await self._store.append(
                     run_id, first, batch, close=close, also=notify
                 )
-            except Exception as exc:
+            except CONNECTION_ERRORS as exc:
                 # The database is away (a restart): keep the events and try again; writing them
-                # twice is harmless.
+                # twice is harmless. Past the limit the error ends this writer; the run's
+                # settling writes what it holds.
+                if time.monotonic() > give_up_at:
+                    raise
                 logger.warning(
                     "run events not stored yet run_id=%s events=%d error=%s",
                     run_id,

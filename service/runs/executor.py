@@ -126,10 +126,19 @@ class RunExecutor:
             return await graph.aget_state(config)
 
     async def last_values(self, spec: RunSpec) -> Any:
-        """The values of the run's thread as last checkpointed ({} if they cannot be read)."""
+        """The values of the run's thread as last checkpointed; {} (logged) if they cannot be
+        read, so a run still settles then. Reading them runs the user's graph code (its
+        channels' reducers, message coercion), which may raise anything: hence `Exception`."""
         try:
             return (await self.snapshot(spec.thread_id, spec.assistant.graph_id)).values
-        except Exception:
+        except Exception as exc:
+            logger.warning(
+                "run values not read run_id=%s thread_id=%s error=%s",
+                spec.run_id,
+                spec.thread_id,
+                type(exc).__name__,
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
             return {}
 
     async def _chunks(

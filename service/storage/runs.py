@@ -137,17 +137,6 @@ class Runs:
         )
         return [self._record(row) for row in rows]
 
-    async def delete(self, thread_id: str, run_id: str) -> bool:
-        """Delete the run (its events go with it); False if the thread has no such run."""
-        visible, visible_args = visible_rows(
-            self._sql, "threads", metadata=_THREAD_METADATA
-        )
-        deleted = await self._db.execute(
-            f"DELETE FROM runs WHERE thread_id = ? AND run_id = ? AND {visible}",
-            (thread_id, run_id, *visible_args),
-        )
-        return deleted > 0
-
     async def remove(self, thread_id: str, run_id: str) -> bool:
         """Delete the run whoever owns it (a rollback, which the request already checked may
         see it); its events go with it. False if the thread has no such run."""

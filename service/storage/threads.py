@@ -207,16 +207,6 @@ class Threads:
             ),
         )
 
-    async def ids_with_metadata(self, key: str, value: Any) -> list[str]:
-        """The threads whose metadata has `key` set to `value`."""
-        visible, visible_args = visible_rows(self._sql, "threads")
-        rows = await self._db.fetch_all(
-            f"SELECT thread_id FROM threads WHERE {self._sql.json_field_equals('metadata')} "
-            f"AND {visible}",
-            (self._sql.json_key(key), self._sql.json(value), *visible_args),
-        )
-        return [row["thread_id"] for row in rows]
-
     async def stale_busy_ids(self) -> list[str]:
         """Threads marked busy although none of their runs is pending or running any more (the
         process that ran them stopped before it could record how they ended)."""

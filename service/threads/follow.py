@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from threadloom.service.errors import InvalidRequest
 from threadloom.service.http.json_codec import dumps, loads
 from threadloom.service.http.run_responses import REPLAY_ALL, Run
-from threadloom.service.http.sse import for_at_most, frame
+from threadloom.service.http.sse import for_at_most, frame, sse_response
 from threadloom.service.runs.events import RunEvent
 from threadloom.service.storage.records import RunRecord
 from threadloom.service.storage.runs import Runs
@@ -171,11 +171,7 @@ def thread_stream_response(
         async for event_id, event in stream.events():
             yield frame(event, event_id)
 
-    return EventSourceResponse(
-        for_at_most(frames(), max_s),
-        ping=heartbeat_s,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
-    )
+    return sse_response(for_at_most(frames(), max_s), heartbeat_s=heartbeat_s)
 
 
 def _key(record: RunRecord) -> RunKey:

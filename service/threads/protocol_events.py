@@ -30,10 +30,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 
 from threadloom.service.http.json_codec import dumps, loads
-from threadloom.service.http.sse import frame
+from threadloom.service.http.sse import frame, sse_response
 from threadloom.service.runs.events import RunEvent
 from threadloom.service.runs.stream_modes import INTERRUPT_KEY
 from threadloom.service.schemas.thread_commands import EventStreamRequest
@@ -184,11 +184,7 @@ def protocol_event_response(
                     message = RunEvent(envelope["method"], dumps(envelope))
                     yield frame(message, envelope["seq"])
 
-    return EventSourceResponse(
-        frames(),
-        ping=heartbeat_s,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
-    )
+    return sse_response(frames(), heartbeat_s=heartbeat_s)
 
 
 def _graph_name(record: RunRecord | None) -> str:

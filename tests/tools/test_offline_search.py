@@ -168,3 +168,11 @@ def test_from_jsonl_names_the_bad_line(tmp_path: Path, content: str, reason: str
 def test_from_jsonl_reports_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="Cannot read the search corpus"):
         SearchIndex.from_jsonl(tmp_path / "missing.jsonl")
+
+
+def test_the_corpus_is_read_on_the_first_search_not_when_the_tool_is_made() -> None:
+    bundled_index.cache_clear()
+    tool = make_search_tool()
+    assert bundled_index.cache_info().currsize == 0
+    assert "DiCaprio" in tool.invoke({"query": "Leonardo DiCaprio"})
+    assert bundled_index.cache_info().currsize == 1

@@ -1,4 +1,4 @@
-"""Start-up: what the app opens, and what it refuses."""
+"""Start-up (`service.lifespan.open_services`): what the app opens, and what it refuses."""
 
 from __future__ import annotations
 
