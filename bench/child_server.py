@@ -124,6 +124,13 @@ class ChildServer:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=timeout_s)
 
+    def kill(self) -> None:
+        """End the child as a crash would (SIGKILL to its process group): no shutdown at all."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
     def __enter__(self) -> ChildServer:
         return self
 

@@ -105,11 +105,13 @@ class Settings(ModelSettings):
     db_pool_size: int = Field(10, ge=2, le=1000)
     db_connect_timeout_s: float = Field(10.0, gt=0, le=600)
 
-    # Runs across replicas and restarts. A run is leased to the replica executing it, which
-    # renews the lease every third of `lease_ttl_s`; when a replica stops renewing (it crashed),
-    # another settles its runs: interrupted (resumable from the last checkpoint), or run again
+    # Runs across replicas and restarts (docs/replicas.md). A run is leased to the replica that
+    # accepted or executes it, which renews the lease every third of `lease_ttl_s`; when a
+    # replica stops renewing (it crashed), another takes its runs over within about
+    # `lease_ttl_s` and a third: queued runs stay pending and start there in their thread's
+    # order; running ones are interrupted (resumable from the last checkpoint), or run again
     # with `recovery="retry"`. `replica_id` names this process in the run table; a stable id
-    # (e.g. a pod name) lets a restarted replica settle its own runs at once. Default: random
+    # (e.g. a pod name) lets a restarted replica take its own runs over at once. Default: random
     # per process with PostgreSQL, "embedded" with SQLite (one process per file).
     replica_id: str | None = Field(None, min_length=1, max_length=200)
     lease_ttl_s: float = Field(30.0, ge=0.3, le=3600)

@@ -75,7 +75,7 @@ class RunAdmission:
         except BaseException:
             ticket.release(announced=True)  # nothing was written: nobody to tell
             raise
-        ticket.holds_turn = record.status == "running"
+        ticket.recorded(holds_turn=record.status == "running")
         self._queue.announce(thread_id)
         superseded = unfinished if request.multitask_strategy in ("interrupt", "rollback") else []
         if superseded:

@@ -8,7 +8,13 @@ has left memory, or follow a run that another replica executes.
 A run's log is stored in the transactions that admit and settle the run, and in between at
 most once per `BATCH_WINDOW_S` (see `EventLogs`): a run shorter than that window costs no
 transaction of its own for its events, a long one one per window rather than one per event.
-Readers on other replicas lag by at most the window.
+
+Store before send: an event reaches a reader, here or on another replica, only once it is
+stored (the write is batched, and the events of a batch become visible together when it
+commits). So every id a client holds names a stored event: after a crash, the event that
+settles the run (`close_with`) and the events of a retry are numbered after every id any
+client saw, and a rejoin with any `Last-Event-ID` misses nothing and repeats nothing. Readers
+lag the run by at most one window and one commit.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections.abc import AsyncIterator
 from threadloom.service.storage.database import Queries
 from threadloom.service.storage.errors import CONNECTION_ERRORS
 from threadloom.service.storage.records import RunEvent
-from threadloom.service.storage.run_events import RunEventStore
+from threadloom.service.storage.run_events import Appended, RunEventStore
 from threadloom.service.storage.wakeups import Wakeups, run_topic
 
 __all__ = ["EventLog", "EventLogs", "RunEvent", "StoredEventLog"]
@@ -38,24 +44,29 @@ class EventLog:
     """Append-only log of a run's events; readers start at any index and wait for more.
 
     Keeping every event (rather than handing each to one queue) is what lets a stream that
-    joins late, or reconnects with `Last-Event-ID`, replay what it missed. Numbering starts at
-    `first_index` (a retried run continues the numbers of its first attempt).
+    joins late, or reconnects with `Last-Event-ID`, replay what it missed. A log reopened for a
+    retried run starts with the events stored by the earlier attempts (`earlier`). Readers see
+    the events up to `visible`: those stored (`publish`), or all of them once nothing will be
+    stored any more (`release`: the run and its log are deleted).
     """
 
-    def __init__(self, first_index: int = 0) -> None:
-        self.first_index = first_index
-        self._events: list[RunEvent] = []
+    def __init__(self, earlier: list[RunEvent] | None = None, visible: int = 0) -> None:
+        self._events: list[RunEvent] = earlier or []
+        self.visible = max(visible, len(self._events))
         self._changed = asyncio.Event()
         self._ended = asyncio.Event()  # set once the log closes
+        self._abandoned = False
 
     def __len__(self) -> int:
-        return self.first_index + len(self._events)
+        return len(self._events)
 
     @property
     def closed(self) -> bool:
         return self._ended.is_set()
 
     def append(self, event: RunEvent) -> None:
+        if self._abandoned:
+            return
         if self.closed:
             raise RuntimeError("The run's event log is closed; nothing may be added after it.")
         self._events.append(event)
@@ -66,9 +77,26 @@ class EventLog:
         self._ended.set()
         self._wake()
 
+    def publish(self, stored: int) -> None:
+        """Events up to number `stored` are stored: readers may see them now."""
+        if stored > self.visible and not self._abandoned:
+            self.visible = stored
+            self._wake()
+
+    def release(self) -> None:
+        """Let readers see every event without storing it (the run's stored log is gone)."""
+        self.publish(len(self))
+
+    def abandon(self) -> None:
+        """Another replica took the run over and numbers its further events: what was not
+        stored here is never sent, and readers here end at the last stored event (a client
+        rejoins the run's stored log after it)."""
+        self._abandoned = True
+        self.close()
+
     def since(self, index: int) -> list[RunEvent]:
         """The events from number `index` on (as many as there are now)."""
-        return self._events[max(index - self.first_index, 0) :]
+        return self._events[max(index, 0) :]
 
     async def changed(self) -> None:
         """Wait for the next append or close."""
@@ -82,12 +110,12 @@ class EventLog:
     async def follow(self, start: int | None = 0) -> AsyncIterator[tuple[int, RunEvent]]:
         """Yield `(index, event)` from `start` on (None: from the next new event), waiting for
         new events until the log closes."""
-        index = len(self) if start is None else max(start, self.first_index)
+        index = self.visible if start is None else max(start, 0)
         while True:
-            while index < len(self):
-                yield index, self._events[index - self.first_index]
+            while index < self.visible:
+                yield index, self._events[index]
                 index += 1
-            if self.closed:
+            if self.closed and (index >= len(self) or self._abandoned):
                 return
             # No await between the length check and taking the signal, so no wake is missed.
             await self._changed.wait()
@@ -137,11 +165,21 @@ class EventLogs:
         self._wakeups = wakeups
         self._writers: dict[str, _Writer] = {}
 
-    def create(self, run_id: str, first_index: int = 0, *, stored: int | None = None) -> EventLog:
-        """A new log for a run starting here, numbered from `first_index`; its events from
-        number `stored` on (by default all of them) are stored by a writer task."""
-        log = EventLog(first_index)
-        self._start_writer(run_id, log, first_index if stored is None else stored)
+    def create(self, run_id: str, *, stored: int = 0) -> EventLog:
+        """A new log for a run starting here; its events from number `stored` on (by default
+        all of them) are stored by a writer task."""
+        log = EventLog(visible=stored)
+        self._start_writer(run_id, log, stored)
+        return log
+
+    async def reopen(self, run_id: str) -> EventLog:
+        """The log of a run taken over here: the events stored so far (every one a client may
+        have seen), then those of this attempt, stored by a writer task."""
+        earlier: list[RunEvent] = []
+        while batch := await self._store.read(run_id, len(earlier)):
+            earlier += batch
+        log = EventLog(earlier)
+        self._start_writer(run_id, log, len(earlier))
         return log
 
     async def begin_in(self, tx: Queries, run_id: str, event: RunEvent) -> None:
@@ -159,11 +197,15 @@ class EventLogs:
         """Within `tx`, which settles the run: store its events from number `stored` on and
         mark its stored log complete; the other replicas hear of it when `tx` commits (this
         one's waiters: `ended`)."""
-        await self._store.append_in(tx, run_id, stored, log.since(stored), close=True)
+        appended = await self._store.append_in(tx, run_id, stored, log.since(stored), close=True)
+        if appended == "taken":
+            log.abandon()
         await self._wakeups.notify_others_in(tx, run_topic(run_id))
 
-    def ended(self, run_id: str) -> None:
-        """The transaction of `end_in` committed: wake this process's waiters on the run."""
+    def ended(self, run_id: str, log: EventLog) -> None:
+        """The transaction of `end_in` committed: readers may see the whole log now; wake this
+        process's waiters on the run."""
+        log.publish(len(log))
         self._wakeups.wake_local(run_topic(run_id))
 
     def resume(self, run_id: str, log: EventLog, stored: int) -> None:
@@ -173,9 +215,6 @@ class EventLogs:
 
     def stored(self, run_id: str) -> StoredEventLog:
         return StoredEventLog(run_id, self._store, self._wakeups)
-
-    async def count(self, run_id: str) -> int:
-        return await self._store.count(run_id)
 
     async def close_with(self, run_id: str, event: RunEvent) -> None:
         """End the stored log of a run that no one executes any more with `event`."""
@@ -202,9 +241,8 @@ class EventLogs:
 
     async def _write_batch(
         self, run_id: str, first: int, batch: list[RunEvent], close: bool
-    ) -> bool:
-        """Store the batch; the other replicas hear of it when it commits. False if the run is
-        gone."""
+    ) -> Appended:
+        """Store the batch; the other replicas hear of it when it commits."""
 
         async def notify(tx: Queries) -> None:
             await self._wakeups.notify_others_in(tx, run_topic(run_id))
@@ -212,7 +250,9 @@ class EventLogs:
         give_up_at = time.monotonic() + WRITE_RETRY_LIMIT_S
         while True:
             try:
-                stored = await self._store.append(run_id, first, batch, close=close, also=notify)
+                appended = await self._store.append(
+                    run_id, first, batch, close=close, also=notify
+                )
             except CONNECTION_ERRORS as exc:
                 # The database is away (a restart): keep the events and try again; writing them
                 # twice is harmless. Past the limit the error ends this writer; the run's
@@ -229,7 +269,7 @@ class EventLogs:
                     await pause.wait()
                 continue
             self._wakeups.wake_local(run_topic(run_id))
-            return stored
+            return appended
 
 
 class _Writer:
@@ -269,13 +309,18 @@ class _Writer:
             self._last_write = time.monotonic()
             self._writing = True
             try:
-                kept = await asyncio.shield(
+                appended = await asyncio.shield(
                     self._logs._write_batch(self._run_id, self.stored, batch, closing)
                 )
             finally:
                 self._writing = False
-            if not kept:
-                return  # the run was deleted: its events go with it
+            if appended == "gone":
+                log.release()  # the run was deleted: its events go with it
+                return
+            if appended == "taken":
+                log.abandon()
+                return
             self.stored += len(batch)
+            log.publish(self.stored)
             if closing:
                 return

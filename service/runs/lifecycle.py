@@ -45,6 +45,7 @@ class RunLifecycle:
         self._webhooks = webhooks
         self._thread_record = thread_record
         self._observer = observer
+        self._stopping = False
 
     def start(
         self,
@@ -56,9 +57,10 @@ class RunLifecycle:
     ) -> ActiveRun:
         """Run the admitted run in its own tasks, after the runs it replaces (`roll_back`)
         are gone and its turn on the thread has come."""
-        # A new run's first event was stored as it was admitted.
-        log = log or self._logs.create(spec.run_id, stored=1)
-        log.append(metadata_event(spec))
+        if log is None:
+            # A new run's first event, stored as it was admitted.
+            log = self._logs.create(spec.run_id, stored=1)
+            log.append(metadata_event(spec))
         name = f"run-{spec.run_id}"
         with self._observer.admitted(spec):  # the tasks log with the run's ids
             execution = asyncio.create_task(
@@ -68,7 +70,9 @@ class RunLifecycle:
         return self._active.add(ActiveRun(spec, log, execution, task, record))
 
     async def shutdown(self) -> None:
-        """Cancel every run of this process and wait until each has recorded how it ended."""
+        """Cancel every run of this process and wait until each has recorded how it ended; a
+        run that had not started is handed over instead (see `_handed_over`)."""
+        self._stopping = True
         runs = list(self._active)
         for run in runs:
             run.cancel()
@@ -82,6 +86,9 @@ class RunLifecycle:
         announced = False
         try:
             await asyncio.wait({execution})
+            if execution.cancelled() and await self._handed_over(spec, log):
+                status = "pending"
+                return RunOutcome(status, {})
             if execution.cancelled():
                 logger.info("run cancelled run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
                 outcome = RunOutcome("interrupted", await self._executor.last_values(spec))
@@ -104,10 +111,27 @@ class RunLifecycle:
             self._observer.ended(spec, status)
             log.close()
             if announced:
-                self._logs.ended(spec.run_id)
+                self._logs.ended(spec.run_id, log)
             ticket.release(announced=announced)
             self._active.discard(spec.run_id)
             self._webhooks.forget(spec.run_id)
+
+    async def _handed_over(self, spec: RunSpec, log: EventLog) -> bool:
+        """Whether the run, stopped before it started because this replica stops, was handed
+        over: it stays pending, for another replica (or this one's next process) to start; its
+        streams here end, and their clients rejoin where it runs."""
+        if not self._stopping:
+            return False
+        try:
+            if not await self._runs.hand_over(spec.run_id):
+                return False
+        except Exception as exc:  # the database is away: interrupt it, as before
+            logger.warning("run not handed over run_id=%s error=%s", spec.run_id, exc)
+            return False
+        logger.info("run handed over run_id=%s thread_id=%s", spec.run_id, spec.thread_id)
+        await self._logs.detach(spec.run_id, log)
+        log.abandon()
+        return True
 
     async def _run_in_turn(
         self, spec: RunSpec, log: EventLog, ticket: Ticket, roll_back: list[str]

@@ -107,9 +107,10 @@ class RunManager:
         return await self._queue.busy(thread_id)
 
     async def shutdown(self) -> None:
-        """Cancel every run of this process and wait until each has recorded how it ended."""
+        """Cancel every run of this process and wait until each has recorded how it ended (a
+        run that had not started is handed over instead)."""
         await self._lifecycle.shutdown()
 
-    async def recover(self, at_start_up: bool = False) -> None:
+    async def recover(self, at_start_up: bool = False) -> float | None:
         """See `RunRecovery.recover`."""
-        await self._recovery.recover(at_start_up)
+        return await self._recovery.recover(at_start_up)

@@ -83,6 +83,11 @@ class RunQueue:
         if await self._runs.request_cancel(thread_id, run_ids):
             await self._wakeups.publish(CANCEL_TOPIC)
 
+    async def ended_elsewhere(self, thread_id: str) -> None:
+        """A run on the thread was settled for a replica that stopped: its next run, on any
+        replica, may take its turn now."""
+        await self._wakeups.publish(thread_topic(thread_id))
+
     async def announce_end_in(self, tx: Queries, thread_id: str) -> None:
         """Tell the other replicas, when `tx` commits, that a run on the thread has ended (the
         run's ticket is then released with `announced`)."""
@@ -105,7 +110,10 @@ class RunQueue:
     async def renew_leases(self) -> None:
         """Extend the leases of the runs held here; cancel those that were asked to stop, or that
         another replica settled because this one looked stopped."""
-        for lease in await self._runs.renew(list(self._tickets)):
+        # A ticket whose admission has not committed yet has no row to renew (and must not be
+        # taken for a run that another replica deleted or took over).
+        held = [run_id for run_id, ticket in self._tickets.items() if ticket.has_row]
+        for lease in await self._runs.renew(held):
             ticket = self._tickets.get(lease.run_id)
             if ticket is None:
                 continue
@@ -169,6 +177,14 @@ class Ticket:
         self._cancelled = False
         # Admitted as its thread's running run: its turn has come already.
         self.holds_turn = False
+        # The run's row is committed (and leased to this replica).
+        self.has_row = False
+
+    def recorded(self, *, holds_turn: bool = False) -> None:
+        """The run's row is committed: from now on its lease is renewed; `holds_turn` if it
+        was written as its thread's running run."""
+        self.has_row = True
+        self.holds_turn = holds_turn
 
     async def wait_turn(self) -> None:
         """Wait until the run is its thread's running run (every run admitted before it on the

@@ -1,5 +1,6 @@
-"""Recovering the runs a stopped replica left: run them again here, or end them as
-interrupted, and set right the threads they left marked busy."""
+"""Taking over the runs a stopped replica left: start its queued runs here in their threads'
+order, run its running ones again here or end them as interrupted, and set right the threads
+they left marked busy."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import logging
 from threadloom.service.assistants import Assistants
 from threadloom.service.errors import ServerStopped, error_event
 from threadloom.service.runs.active import RunStores
-from threadloom.service.runs.executor import RunExecutor, encode, failed
+from threadloom.service.runs.executor import RunExecutor, encode, failed, metadata_event
 from threadloom.service.runs.lifecycle import RunLifecycle
 from threadloom.service.runs.spec import RunSpec
 from threadloom.service.schemas.runs import RunCreate
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 class RunRecovery:
-    """Settles the runs whose replica's lease expired."""
+    """Takes over the runs whose replica's lease expired."""
 
     def __init__(
         self,
@@ -43,36 +44,43 @@ class RunRecovery:
         self._thread_record = thread_record
         self._retry_recovered = retry
 
-    async def recover(self, at_start_up: bool = False) -> None:
-        """Settle the runs whose replica stopped (at start-up: also those this replica's id left
-        in an earlier process): run them again here, or end them as interrupted."""
+    async def recover(self, at_start_up: bool = False) -> float | None:
+        """Take over the runs whose replica stopped (at start-up: also those this replica's id
+        left in an earlier process): those that had not started are started here in their
+        thread's turn; those that were running are run again here, or ended as interrupted.
+        Returns the seconds until another replica's next lease runs out (None: no lease)."""
         recovered = await self._runs.recover_expired(retry=self._retry_recovered, own=at_start_up)
-        for record in recovered:
-            if self._retry_recovered:
-                await self._restart(record)
+        for run in recovered:
+            if run.record.status == "pending":
+                await self._restart(run.record, attempt=2 if run.started else 1)
             else:
                 stopped = error_event(ServerStopped())
-                await self._logs.close_with(record.run_id, encode("error", stopped))
+                await self._logs.close_with(run.record.run_id, encode("error", stopped))
+                await self._queue.ended_elsewhere(run.record.thread_id)
         for thread_id in await self._threads.stale_busy_ids():
             await self._thread_record.save(thread_id)
         if recovered:
             logger.warning(
-                "settled runs of a stopped server count=%d retried=%s",
+                "took over runs of a stopped server count=%d started=%d retried=%s",
                 len(recovered),
+                sum(run.started for run in recovered),
                 self._retry_recovered,
             )
+        return await self._runs.next_expiry_s()
 
-    async def _restart(self, record: RunRecord) -> None:
-        """Run a recovered run again, numbering its events after those its first attempt
-        logged; if that attempt got as far as a checkpoint, from there rather than from its
-        input again. It acts for its thread's owner, as the request that started it did."""
+    async def _restart(self, record: RunRecord, attempt: int) -> None:
+        """Run a recovered run here, numbering its events after those stored (every event a
+        client may have seen); if an earlier attempt got as far as a checkpoint, from there
+        rather than from its input again. It acts for its thread's owner, as the request that
+        started it did."""
         owner = acting_for(record.owned_by) if record.owned_by else contextlib.nullcontext()
         with owner:
-            await self._restart_as_owner(record)
+            await self._restart_as_owner(record, attempt)
 
-    async def _restart_as_owner(self, record: RunRecord) -> None:
+    async def _restart_as_owner(self, record: RunRecord, attempt: int) -> None:
         ticket = self._queue.admit(record.thread_id, record.run_id)
-        log = self._logs.create(record.run_id, await self._logs.count(record.run_id))
+        ticket.recorded()
+        log = await self._logs.reopen(record.run_id)
         try:
             assistant = await self._assistants.resolve(record.assistant_id)
             request = RunCreate.from_record(record)
@@ -91,6 +99,8 @@ class RunRecovery:
             request,
             temporary=record.kwargs.get("temporary", False),
             metadata=record.metadata,
-            attempt=2,
+            attempt=attempt,
         )
+        if attempt > 1:  # a run that had not started has its first `metadata` event already
+            log.append(metadata_event(spec))
         self._lifecycle.start(spec, record, ticket, [], log)

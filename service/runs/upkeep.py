@@ -1,11 +1,13 @@
 """The background duties of a serving replica, one beat at a time.
 
 Every beat (a third of the lease time, or at once when a cancel request is published) it renews
-the leases of the runs it holds and cancels those asked to stop, settles the runs of replicas
-that stopped, and, now and then, forgets the event logs of runs that ended long ago and the
-store items whose time to live ran out, and sweeps the threads whose TTL ran out (every
-`sweep_interval_s`; see `service.threads.ttl_sweeper`). A failing
-beat (the database is away) is logged and tried again at the next.
+the leases of the runs it holds and cancels those asked to stop, takes over the runs of replicas
+that stopped (beating again as soon as another replica's next lease runs out, so that a dead
+replica's runs are taken over when its lease ends, not up to a beat later), and, now and then,
+forgets the event logs of runs that ended long ago and the store items whose time to live ran
+out, and sweeps the threads whose TTL ran out (every `sweep_interval_s`; see
+`service.threads.ttl_sweeper`). A failing beat (the database is away) is logged and tried again
+at the next.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from threadloom.service.threads.ttl_sweeper import ThreadSweeper
 
 logger = logging.getLogger(__name__)
 
+# How long after another replica's lease ends to look for its runs.
+_AFTER_EXPIRY_S = 0.05
 # Old event logs are looked for this many times per retention period.
 _CLEANUPS_PER_RETENTION = 10
 
@@ -34,7 +38,7 @@ class Upkeep:
     def __init__(
         self,
         queue: RunQueue,
-        recover: Callable[[], Awaitable[None]],
+        recover: Callable[[], Awaitable[float | None]],
         events: RunEventStore,
         wakeups: Wakeups,
         store_items: StoreItems,
@@ -55,6 +59,7 @@ class Upkeep:
         self._sweeper = sweeper
         self._sweep_interval_s = sweep_interval_s
         self._last_sweep = -float("inf")
+        self._next_expiry_s: float | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -70,13 +75,18 @@ class Upkeep:
         with self._wakeups.subscribe(CANCEL_TOPIC) as cancel_requested:
             while True:
                 await self._beat()
-                await cancel_requested.wait(self._beat_s)
+                wait_s = self._beat_s
+                if self._next_expiry_s is not None:
+                    # Just after the lease ends (`lease_expires_at < now` takes it over).
+                    wait_s = min(wait_s, self._next_expiry_s + _AFTER_EXPIRY_S)
+                await cancel_requested.wait(wait_s)
 
     async def _beat(self) -> None:
         try:
             await self._queue.renew_leases()
+            self._next_expiry_s = None
             if self._queue.admitting:  # a draining replica takes on no one else's runs
-                await self._recover()
+                self._next_expiry_s = await self._recover()
             if time.monotonic() - self._last_cleanup > self._retention_s / _CLEANUPS_PER_RETENTION:
                 self._last_cleanup = time.monotonic()
                 if forgotten := await self._events.delete_older_than(self._retention_s):

@@ -120,4 +120,5 @@ def _storage(
 ) -> Storage:
     runs = Runs(db, owner=settings.replica_id or default_replica, lease_ttl_s=settings.lease_ttl_s)
     threads = Threads(db, CheckpointerTtl.from_setting(settings.checkpointer_ttl).default())
-    return Storage(db, checkpointer, threads, runs, RunEventStore(db), wakeups, location)
+    events = RunEventStore(db, owner=runs.owner)
+    return Storage(db, checkpointer, threads, runs, events, wakeups, location)

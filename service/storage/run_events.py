@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Literal
 
 from threadloom.service.storage.database import Database, Queries
 from threadloom.service.storage.records import RunEvent, utc_now
@@ -15,13 +16,19 @@ from threadloom.service.storage.records import RunEvent, utc_now
 # How many events one read returns at most, so a long log is read in bounded pieces.
 READ_BATCH = 500
 
+Appended = Literal["stored", "gone", "taken"]
+"""What became of an append: stored; refused because the run is gone (deleted with its thread);
+refused because another replica took the run over (this one looked stopped)."""
+
 
 class RunEventStore:
-    """Rows of `run_events`, and the `log_closed` flag of their run."""
+    """Rows of `run_events`, and the `log_closed` flag of their run, written on behalf of replica
+    `owner`: only the replica that holds a run adds to its log."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, owner: str) -> None:
         self._db = db
         self._sql = db.dialect
+        self._owner = owner
 
     async def append(
         self,
@@ -31,13 +38,13 @@ class RunEventStore:
         *,
         close: bool,
         also: Callable[[Queries], Awaitable[None]] | None = None,
-    ) -> bool:
+    ) -> Appended:
         """`append_in` a transaction of its own, to which `also` (if given) adds statements."""
         async with self._db.transaction() as tx:
-            stored = await self.append_in(tx, run_id, first_index, events, close=close)
-            if stored and also is not None:
+            appended = await self.append_in(tx, run_id, first_index, events, close=close)
+            if appended == "stored" and also is not None:
                 await also(tx)
-        return stored
+        return appended
 
     async def append_in(
         self,
@@ -47,16 +54,23 @@ class RunEventStore:
         events: Sequence[RunEvent],
         *,
         close: bool,
-    ) -> bool:
+    ) -> Appended:
         """Within `tx`: store `events` as numbers `first_index`, `first_index + 1`, ...; with
-        `close`, mark the log complete. Storing the same events again changes nothing. False if
-        the run is gone (deleted with its thread): there is nowhere to store them."""
-        if not await tx.fetch_one("SELECT 1 AS found FROM runs WHERE run_id = ?", (run_id,)):
-            return False
+        `close`, mark the log complete. Storing the same events again changes nothing. Refused
+        if the run is gone, or if another replica took it over: that one numbers the run's
+        further events after the stored ones, so these must never be stored under them."""
+        # Locked: a takeover (which locks the row too) and this append follow each other.
+        row = await tx.fetch_one(
+            f"SELECT owner FROM runs WHERE run_id = ?{self._sql.for_update}", (run_id,)
+        )
+        if row is None:
+            return "gone"
+        if row["owner"] != self._owner:
+            return "taken"
         await self.insert_in(tx, run_id, first_index, events)
         if close:
             await tx.execute("UPDATE runs SET log_closed = ? WHERE run_id = ?", (True, run_id))
-        return True
+        return "stored"
 
     async def insert_in(
         self, tx: Queries, run_id: str, first_index: int, events: Sequence[RunEvent]

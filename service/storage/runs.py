@@ -46,6 +46,15 @@ class Lease:
         return self.owner != owner
 
 
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """A run taken over from a replica that stopped: its row as it is now (`pending`: to run
+    here; `interrupted`: settled), and whether it had started there."""
+
+    record: RunRecord
+    started: bool
+
+
 class Runs:
     """Run rows, in SQLite or PostgreSQL, created and renewed on behalf of replica `owner`."""
 
@@ -195,6 +204,29 @@ class Runs:
             for run_id in run_ids
         ]
 
+    async def next_expiry_s(self) -> float | None:
+        """Seconds until the first lease of another replica's unfinished run runs out (0 if one
+        has), or None if there is none: when to look for runs to take over next."""
+        row = await self._db.fetch_one(
+            f"SELECT MIN(lease_expires_at) AS first FROM runs WHERE status IN {_UNFINISHED} "
+            "AND owner <> ?",
+            (self.owner,),
+        )
+        if row is None or row["first"] is None:
+            return None
+        return max((self._sql.read_time(row["first"]) - utc_now()).total_seconds(), 0.0)
+
+    async def hand_over(self, run_id: str) -> bool:
+        """Give up a run of this replica that has not started (the replica stops): its lease
+        ends now, so another replica (or this one's next process) takes it over and starts it.
+        False if it started meanwhile."""
+        changed = await self._db.execute(
+            "UPDATE runs SET lease_expires_at = ? "
+            "WHERE run_id = ? AND owner = ? AND status = 'pending'",
+            (self._sql.time(utc_now()), run_id, self.owner),
+        )
+        return changed > 0
+
     async def request_cancel(self, thread_id: str, run_ids: Sequence[str] | None = None) -> int:
         """Ask the owners of the thread's unfinished runs (or of `run_ids` among them) to cancel
         them; returns how many were asked."""
@@ -206,27 +238,42 @@ class Runs:
             (True, thread_id, *(run_ids or ())),
         )
 
-    async def recover_expired(self, *, retry: bool, own: bool = False) -> list[RunRecord]:
-        """Settle the unfinished runs whose owner stopped renewing them (and, with `own`, those
-        this replica's id owned in an earlier process): with `retry` they become pending runs
-        of this replica, to run again; otherwise they are interrupted. Returns them."""
+    async def recover_expired(self, *, retry: bool, own: bool = False) -> list[Recovered]:
+        """Take over the unfinished runs whose owner stopped renewing them (and, with `own`,
+        those this replica's id owned in an earlier process). A run that had not started stays
+        pending, now this replica's, to start in its thread's turn; a running run becomes
+        pending too with `retry` (to run again), else it is interrupted. Returns them."""
         now = utc_now()
-        status = "pending" if retry else "interrupted"
         async with self._db.transaction() as tx:
             rows = await tx.fetch_all(
                 f"SELECT {_COLUMNS}, owned_by FROM runs WHERE status IN {_UNFINISHED} "
                 f"AND (lease_expires_at < ? OR owner = ?){self._sql.for_update}",
                 (self._sql.time(now), self.owner if own else None),
             )
-            for row in rows:
+            recovered = [
+                Recovered(
+                    replace(
+                        self._record(row),
+                        status="pending" if retry or row["status"] == "pending" else "interrupted",
+                        owned_by=row["owned_by"],
+                    ),
+                    started=row["status"] == "running",
+                )
+                for row in rows
+            ]
+            for run in recovered:
                 await tx.execute(
                     "UPDATE runs SET status = ?, owner = ?, lease_expires_at = ?, updated_at = ? "
                     "WHERE run_id = ?",
-                    (status, self.owner, self._expiry(), self._sql.time(now), row["run_id"]),
+                    (
+                        run.record.status,
+                        self.owner,
+                        self._expiry(),
+                        self._sql.time(now),
+                        run.record.run_id,
+                    ),
                 )
-        return [
-            replace(self._record(row), status=status, owned_by=row["owned_by"]) for row in rows
-        ]
+        return recovered
 
     def _expiry(self) -> Any:
         return self._sql.time(utc_now() + self._ttl)

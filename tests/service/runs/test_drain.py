@@ -69,3 +69,34 @@ async def test_sigterm_lets_runs_finish_within_the_grace_and_interrupts_the_rest
     with sqlite3.connect(db) as conn:
         statuses = dict(conn.execute("SELECT thread_id, status FROM runs").fetchall())
     assert statuses == {finishing: "success", stuck: "interrupted"}
+
+
+async def test_a_queued_run_of_a_stopping_server_stays_queued_and_runs_after_the_restart(
+    tmp_path: Path, gate: Gate
+) -> None:
+    db = tmp_path / "threadloom.sqlite"
+    first = fake_server(db, gate, env={"THREADLOOM_DRAIN_GRACE_S": "0"})
+    url = await asyncio.to_thread(first.start)
+    assert first.process is not None
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        thread = (await client.post("/threads", json={})).json()["thread_id"]
+        gate.hold_next()
+        running = asyncio.create_task(client.post(f"/threads/{thread}/runs/wait", json=ASK))
+        await gate.wait_held()
+        queued = (await client.post(f"/threads/{thread}/runs", json=ASK)).json()["run_id"]
+        os.kill(first.process.pid, signal.SIGTERM)
+        await running
+    assert await asyncio.to_thread(first.process.wait, 30) == 0
+    kept = stored_status(db, "runs", "run_id", queued)
+
+    second = fake_server(db, gate)  # the same file: the same replica takes its runs over
+    url = await asyncio.to_thread(second.start)
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            done = (await client.get(f"/threads/{thread}/runs/{queued}/join")).json()
+    finally:
+        second.stop()
+
+    assert kept == "pending"  # accepted, not started: handed over, not interrupted
+    assert stored_status(db, "runs", "run_id", queued) == "success"
+    assert done["messages"][-1]["content"] == "The answer is 42."

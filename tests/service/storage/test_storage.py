@@ -16,6 +16,7 @@ from threadloom.service.settings import Settings
 from threadloom.service.storage.backends import Storage, open_storage
 from threadloom.service.storage.owners import acting_for
 from threadloom.service.storage.records import RunEvent, RunRecord, ThreadQuery, utc_now
+from threadloom.service.storage.run_events import RunEventStore
 from threadloom.service.storage.runs import Runs
 
 OpenStorage = Callable[..., AbstractAsyncContextManager[Storage]]
@@ -186,7 +187,9 @@ async def test_renew_extends_own_leases_and_reports_cancel_requests(storage: Sto
     assert await storage.runs.request_cancel(thread_id) == 2
 
 
-async def test_expired_runs_are_interrupted_by_another_replica(storage: Storage) -> None:
+async def test_expired_running_runs_are_interrupted_and_queued_ones_taken_over(
+    storage: Storage,
+) -> None:
     thread_id = await new_thread(storage)
     stopped = Runs(storage.database, owner="stopped", lease_ttl_s=-1)  # leases already expired
     running, queued = run_record(thread_id), run_record(thread_id, created_offset_s=1)
@@ -198,12 +201,30 @@ async def test_expired_runs_are_interrupted_by_another_replica(storage: Storage)
 
     recovered = await storage.runs.recover_expired(retry=False)
 
-    assert sorted(run.run_id for run in recovered) == sorted([running.run_id, queued.run_id])
-    assert {run.status for run in recovered} == {"interrupted"}
-    assert not await storage.runs.has_unfinished(thread_id)
+    assert sorted((r.record.run_id, r.record.status, r.started) for r in recovered) == sorted(
+        [(running.run_id, "interrupted", True), (queued.run_id, "pending", False)]
+    )
+    # The queued run is this replica's now, and its thread's turn is free for it.
+    assert await storage.runs.claim_turn(queued.run_id)
     assert await storage.runs.has_unfinished(alive.thread_id)  # a live lease is left alone
     assert [lease.lost("stopped") for lease in await stopped.renew([running.run_id])] == [True]
     assert await storage.runs.recover_expired(retry=False) == []
+
+
+async def test_the_next_expiry_is_that_of_another_replicas_first_lease(storage: Storage) -> None:
+    assert await storage.runs.next_expiry_s() is None
+    await storage.runs.create(run_record(await new_thread(storage)))  # this replica's own
+    assert await storage.runs.next_expiry_s() is None
+    await Runs(storage.database, owner="later", lease_ttl_s=600).create(
+        run_record(await new_thread(storage))
+    )
+    later = await storage.runs.next_expiry_s()
+    await Runs(storage.database, owner="stopped", lease_ttl_s=-1).create(
+        run_record(await new_thread(storage))
+    )
+
+    assert later is not None and 0 < later <= 600
+    assert await storage.runs.next_expiry_s() == 0  # ran out already: take it over now
 
 
 async def test_retry_recovery_requeues_runs_under_the_recovering_replica(
@@ -215,9 +236,11 @@ async def test_retry_recovery_requeues_runs_under_the_recovering_replica(
     await stopped.create(run)
     assert await stopped.claim_turn(run.run_id)
 
-    (recovered,) = await storage.runs.recover_expired(retry=True)
+    ((recovered, started),) = [
+        (r.record, r.started) for r in await storage.runs.recover_expired(retry=True)
+    ]
 
-    assert (recovered.run_id, recovered.status) == (run.run_id, "pending")
+    assert (recovered.run_id, recovered.status, started) == (run.run_id, "pending", True)
     assert recovered.kwargs == run.kwargs
     (lease,) = await storage.runs.renew([run.run_id])
     assert (lease.owner, lease.status) == (storage.replica_id, "pending")
@@ -251,7 +274,7 @@ async def test_own_runs_of_an_earlier_process_are_recovered_at_once(open_: OpenS
         assert await other.runs.recover_expired(retry=False) == []
         recovered = await restarted.runs.recover_expired(retry=False, own=True)
 
-    assert [r.run_id for r in recovered] == [run.run_id]
+    assert [(r.record.run_id, r.record.status) for r in recovered] == [(run.run_id, "pending")]
 
 
 async def test_stale_busy_threads_are_those_without_unfinished_runs(storage: Storage) -> None:
@@ -272,8 +295,9 @@ async def test_event_log_appends_reads_and_closes(storage: Storage) -> None:
     events = [RunEvent(f"e{n}", b'{"n":%d}' % n) for n in range(3)]
     store = storage.events
 
-    assert await store.append(run.run_id, 0, events[:2], close=False)
-    assert await store.append(run.run_id, 0, events[:2], close=False)  # retried: no change
+    assert await store.append(run.run_id, 0, events[:2], close=False) == "stored"
+    # retried: no change
+    assert await store.append(run.run_id, 0, events[:2], close=False) == "stored"
     assert not await store.is_complete(run.run_id)
     await store.append(run.run_id, 2, events[2:], close=True)
 
@@ -289,12 +313,26 @@ async def test_a_stopped_owner_log_is_closed_by_whoever_settles_the_run(storage:
     stopped = Runs(storage.database, owner="stopped", lease_ttl_s=-1)
     run = run_record(thread_id)
     await stopped.create(run)
-    await storage.events.append(run.run_id, 0, [RunEvent("metadata", b"{}")], close=False)
+    stopped_events = RunEventStore(storage.database, owner="stopped")
+    await stopped_events.append(run.run_id, 0, [RunEvent("metadata", b"{}")], close=False)
 
     await storage.events.close_with(run.run_id, RunEvent("error", b'{"error":"ServerStopped"}'))
 
     assert [e.name for e in await storage.events.read(run.run_id, 0)] == ["metadata", "error"]
     assert await storage.events.is_complete(run.run_id)
+
+
+async def test_only_the_replica_holding_a_run_adds_to_its_log(storage: Storage) -> None:
+    run = run_record(await new_thread(storage))
+    await storage.runs.create(run)
+    other = RunEventStore(storage.database, owner="another replica")
+
+    # Another replica took the run over (this one looked stopped): what it numbers next must
+    # not be stored under numbers this one used, so this one's late events are refused.
+    assert await other.append(run.run_id, 0, [RunEvent("late", b"1")], close=True) == "taken"
+
+    assert await storage.events.count(run.run_id) == 0
+    assert not await storage.events.is_complete(run.run_id)
 
 
 async def test_an_ended_run_whose_owner_stopped_before_closing_its_log_is_complete(
@@ -322,7 +360,7 @@ async def test_deleting_a_thread_deletes_its_runs_and_events(storage: Storage) -
     assert await storage.events.count(run.run_id) == 0
     assert not await storage.threads.delete(thread_id)
     # A writer still holding events of the deleted run learns there is nowhere to put them.
-    assert not await storage.events.append(run.run_id, 1, [RunEvent("x", b"1")], close=True)
+    assert await storage.events.append(run.run_id, 1, [RunEvent("x", b"1")], close=True) == "gone"
 
 
 async def test_old_event_logs_are_forgotten(storage: Storage) -> None:
@@ -354,4 +392,4 @@ async def test_recovered_runs_carry_their_threads_owner(storage: Storage) -> Non
 
     (recovered,) = await storage.runs.recover_expired(retry=True)  # background work: no owner
 
-    assert recovered.run_id == run.run_id and recovered.owned_by == "alice"
+    assert recovered.record.run_id == run.run_id and recovered.record.owned_by == "alice"

@@ -129,6 +129,7 @@ async def test_a_cancel_request_from_another_replica_cancels_the_run_task(
     run = run_record(thread_id)
     ticket = queue_a.admit(thread_id, run.run_id)
     await a.runs.create(run)
+    ticket.recorded()
     started = asyncio.Event()
 
     async def execute() -> None:
@@ -146,6 +147,25 @@ async def test_a_cancel_request_from_another_replica_cancels_the_run_task(
     with pytest.raises(asyncio.CancelledError):
         async with asyncio.timeout(DEADLINE_S):
             await task
+
+
+async def test_a_run_whose_admission_has_not_committed_is_not_taken_for_lost(
+    replicas: list[Storage], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, _ = replicas
+    queue = RunQueue(a.runs, a.wakeups)
+    thread_id = await new_thread(a)
+    run = run_record(thread_id)
+    ticket = queue.admit(thread_id, run.run_id)  # its row is not written yet
+
+    await queue.renew_leases()  # a beat (e.g. after the database connections were killed)
+    await a.runs.create(run)
+    ticket.recorded()
+    await queue.renew_leases()
+
+    assert "lease lost" not in caplog.text
+    (lease,) = await a.runs.renew([run.run_id])
+    assert lease.owner == a.runs.owner
 
 
 async def test_a_draining_queue_refuses_runs_and_reports_when_idle(
