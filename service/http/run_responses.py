@@ -65,9 +65,10 @@ async def _frames(
             if not modes or joined(event.name, modes):
                 yield frame(event, index if resumable else None)
         return
-    index = len(log) if start is None else max(start, log.first_index)
+    # Only events already stored are sent (`visible`), so an id a client saw is never reused.
+    index = log.visible if start is None else max(start, 0)
     while True:
-        events = log.since(index)
+        events = log.visible_since(index)
         if events:
             frames = [
                 frame(event, number if resumable else None)
@@ -78,7 +79,7 @@ async def _frames(
             if frames:
                 yield b"".join(frames)
             continue
-        if log.closed:
+        if log.read_to_end(index):
             return
         # No await between reading and taking the signal, so no append is missed.
         await log.changed()

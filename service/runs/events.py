@@ -98,6 +98,14 @@ class EventLog:
         """The events from number `index` on (as many as there are now)."""
         return self._events[max(index, 0) :]
 
+    def visible_since(self, index: int) -> list[RunEvent]:
+        """The events from number `index` on that readers may see now (stored, or released)."""
+        return self._events[max(index, 0) : self.visible]
+
+    def read_to_end(self, index: int) -> bool:
+        """Whether a reader at `index` has had everything it will ever be shown."""
+        return self.closed and (index >= len(self) or self._abandoned)
+
     async def changed(self) -> None:
         """Wait for the next append or close."""
         await self._changed.wait()
@@ -115,7 +123,7 @@ class EventLog:
             while index < self.visible:
                 yield index, self._events[index]
                 index += 1
-            if self.closed and (index >= len(self) or self._abandoned):
+            if self.read_to_end(index):
                 return
             # No await between the length check and taking the signal, so no wake is missed.
             await self._changed.wait()
