@@ -100,6 +100,7 @@ class RunRecovery:
             temporary=record.kwargs.get("temporary", False),
             metadata=record.metadata,
             attempt=attempt,
+            recovered=True,
         )
         if attempt > 1:  # a run that had not started has its first `metadata` event already
             log.append(metadata_event(spec))

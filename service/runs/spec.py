@@ -35,13 +35,15 @@ class RunSpec:
     metadata: dict[str, Any] = field(default_factory=dict)
     # 2 and up when a run a stopped server left is run again.
     attempt: int = 1
+    # Rebuilt from a stored run (recovery), whose request was checked when it was admitted.
+    recovered: bool = False
     # Which admission (or recovery) made this spec, as LangGraph Server ids its requests.
     request_id: str = field(default_factory=lambda: str(uuid4()))
 
     def __post_init__(self) -> None:
         configurable = (self.request.config or {}).get("configurable")
         # A run a stopped server left is run again from its record, which keeps both.
-        if configurable and self.request.context and self.attempt == 1:
+        if configurable and self.request.context and not self.recovered:
             raise BadRequest(
                 "Cannot specify both configurable and context. Prefer setting context alone. "
                 "Context was introduced in LangGraph 0.6.0 and is the long term planned "
