@@ -23,6 +23,7 @@ from langgraph_sdk import get_client
 from langgraph_sdk.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from typing_extensions import TypedDict
 
+from tests.service.auth_policies import OWNER_ONLY
 from tests.service.contract_graph import ContractModel, make_contract_graph
 from tests.service.live_server import LiveServer, StartServer
 from threadloom.service.app import create_app
@@ -37,35 +38,6 @@ ALICE = {"Authorization": "Bearer token-alice"}
 BOB = {"Authorization": "Bearer token-bob"}
 ADMIN = {"x-token": "token-ada"}
 VIEWER = {"x-token": "token-vic"}
-
-OWNER_ONLY = '''
-from langgraph_sdk import Auth
-
-auth = Auth()
-USERS = {"token-alice": "alice", "token-bob": "bob"}
-
-
-@auth.authenticate
-async def authenticate(authorization: str | None) -> str:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or token not in USERS:
-        raise Auth.exceptions.HTTPException(status_code=401, detail="Invalid or missing token")
-    return USERS[token]
-
-
-@auth.on
-async def owner_only(ctx: Auth.types.AuthContext, value: dict):
-    filters = {"owner": ctx.user.identity}
-    metadata = value.setdefault("metadata", {})
-    metadata.update(filters)
-    return filters
-
-
-@auth.on.store()
-async def own_namespace(ctx: Auth.types.AuthContext, value: dict):
-    namespace = value["namespace"]
-    assert namespace and namespace[0] == ctx.user.identity, "Not your namespace"
-'''
 
 ROLES = '''
 from langgraph_sdk import Auth

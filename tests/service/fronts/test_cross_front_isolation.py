@@ -16,37 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.service.auth_policies import OWNER_ONLY
 from tests.service.front_probes import ASK, PROBES, Alice, chat, message, rpc
 from tests.service.threaded_server import threaded_server
 
-OWNER_ONLY = """
-from langgraph_sdk import Auth
-
-auth = Auth()
-USERS = {"token-alice": "alice", "token-bob": "bob"}
-
-
-@auth.authenticate
-async def authenticate(authorization: str | None) -> str:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or token not in USERS:
-        raise Auth.exceptions.HTTPException(status_code=401, detail="Invalid or missing token")
-    return USERS[token]
-
-
-@auth.on
-async def owner_only(ctx: Auth.types.AuthContext, value: dict):
-    filters = {"owner": ctx.user.identity}
-    metadata = value.setdefault("metadata", {})
-    metadata.update(filters)
-    return filters
-
-
-@auth.on.store()
-async def own_namespace(ctx: Auth.types.AuthContext, value: dict):
-    namespace = value["namespace"]
-    assert namespace and namespace[0] == ctx.user.identity, "Not your namespace"
-"""
 # The same bearer tokens name alice and bob under both schemes.
 MODES = {
     "policy": lambda tmp: {"auth_path": _policy_file(tmp)},
