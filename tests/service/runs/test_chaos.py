@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -36,21 +35,6 @@ THREADS = 3
 def ask(text: str, **extra: object) -> dict[str, object]:
     messages = [{"role": "user", "content": text}]
     return {"assistant_id": "agent", "input": {"messages": messages}, **extra}
-
-
-@pytest.fixture
-def gate() -> Iterator[Gate]:
-    gate = Gate()
-    yield gate
-    gate.close()
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.stop(signal.SIGKILL)
 
 
 async def start_replicas(

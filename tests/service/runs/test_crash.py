@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,22 +21,6 @@ pytestmark = pytest.mark.slow
 def ask(text: str | None, **extra: object) -> dict[str, object]:
     graph_input = None if text is None else {"messages": [{"role": "user", "content": text}]}
     return {"assistant_id": "agent", "input": graph_input, **extra}
-
-
-@pytest.fixture
-def gate() -> Iterator[Gate]:
-    gate = Gate()
-    yield gate
-    gate.close()
-
-
-@pytest.fixture
-def servers() -> Iterator[list[ServerProcess]]:
-    """Server processes the test starts; whatever is still running is stopped after it."""
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.stop(signal.SIGKILL)
 
 
 async def start(servers: list[ServerProcess], server: ServerProcess) -> str:

@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,13 +17,6 @@ from tests.service.fake_server import Gate, fake_server
 pytestmark = pytest.mark.slow
 
 ASK = {"assistant_id": "agent", "input": {"messages": [{"role": "user", "content": "6 * 7?"}]}}
-
-
-@pytest.fixture
-def gate() -> Iterator[Gate]:
-    gate = Gate()
-    yield gate
-    gate.close()
 
 
 def stored_status(db: Path, table: str, key: str, value: str) -> str:
